@@ -185,6 +185,11 @@ func (in *Input) Recv(ctx context.Context) (msg []byte, formatChanged bool, err 
 	return m, formatChanged, nil
 }
 
+// Buffered reports whether messages of the current buffer are still
+// waiting, so that Recv will return without touching the transport. Modules
+// use it to flush their own output once a buffer is drained.
+func (in *Input) Buffered() bool { return len(in.pending) > 0 }
+
 // Stats returns the input's counters.
 func (in *Input) Stats() InputStats {
 	s := in.ifc.stats()
