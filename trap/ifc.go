@@ -253,3 +253,30 @@ func (o *Output) Stats() OutputStats { return o.ifc.stats() }
 // Close delivers what is buffered, waiting at most until ctx ends, and
 // releases the interface.
 func (o *Output) Close(ctx context.Context) error { return o.ifc.close(ctx) }
+
+// OpenInput creates an input interface from one IFC_SPEC entry outside a
+// module context, for programs that manage their own interfaces (the
+// flowgate daemon, tests). socketDir is where u: sockets live; log may be nil.
+func OpenInput(sp IfcSpec, socketDir string, log *zap.Logger) (*Input, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	ifc, err := newInputIFC(sp, env{socketDir: socketDir, log: log})
+	if err != nil {
+		return nil, fmt.Errorf("input %q: %w", sp.Raw, err)
+	}
+	return newInput(ifc, sp), nil
+}
+
+// OpenOutput creates an output interface from one IFC_SPEC entry outside a
+// module context. socketDir is where u: sockets live; log may be nil.
+func OpenOutput(sp IfcSpec, socketDir string, log *zap.Logger) (*Output, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	ifc, err := newOutputIFC(sp, env{socketDir: socketDir, log: log})
+	if err != nil {
+		return nil, fmt.Errorf("output %q: %w", sp.Raw, err)
+	}
+	return newOutput(ifc, sp), nil
+}
