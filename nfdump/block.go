@@ -1,0 +1,129 @@
+package nfdump
+
+import (
+	"bytes"
+	"compress/bzip2"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/flowgate/flowgate/nfdump/lzo"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+)
+
+const (
+	blockHeaderSize = 12
+	// maxBlockSize is nfdump's BUFFSIZE: the largest block payload a reader
+	// accepts, compressed or not (1.7.1 src/lib/nffile.h).
+	maxBlockSize = 5 * 1024 * 1024
+)
+
+// Block types.
+const (
+	blockTypeV1    = 2 // 1.6 data block
+	blockTypeV3    = 3 // 1.7 data block
+	blockTypeArray = 4
+)
+
+type blockHeader struct {
+	numRecords uint32
+	size       uint32
+	typ        uint16
+	flags      uint16
+}
+
+func parseBlockHeader(b []byte) blockHeader {
+	return blockHeader{
+		numRecords: binary.LittleEndian.Uint32(b),
+		size:       binary.LittleEndian.Uint32(b[4:]),
+		typ:        binary.LittleEndian.Uint16(b[8:]),
+		flags:      binary.LittleEndian.Uint16(b[10:]),
+	}
+}
+
+func (h blockHeader) check() error {
+	if h.size == 0 || h.size > maxBlockSize {
+		return fmt.Errorf("%w: block size %d outside 1..%d", ErrFormat, h.size, maxBlockSize)
+	}
+	return nil
+}
+
+// decompressor turns one block payload into records. Each worker owns one,
+// so codec state (zstd decoder, buffers) is reused across blocks.
+type decompressor struct {
+	method Compression
+	zstd   *zstd.Decoder
+	bz     bytes.Reader
+}
+
+// errBlockTooLarge reports decompressed output beyond maxBlockSize.
+var errBlockTooLarge = errors.New("decompressed block larger than 5 MiB")
+
+// decompress decodes src into dst (which must have capacity maxBlockSize
+// for LZO and LZ4) and returns the decoded payload.
+func (d *decompressor) decompress(dst, src []byte) ([]byte, error) {
+	switch d.method {
+	case CompressNone:
+		return src, nil
+	case CompressLZO:
+		dst = dst[:cap(dst)]
+		n, err := lzo.Decompress(dst, src)
+		if err != nil {
+			return nil, err
+		}
+		return dst[:n], nil
+	case CompressLZ4:
+		dst = dst[:cap(dst)]
+		n, err := lz4.UncompressBlock(src, dst)
+		if err != nil {
+			return nil, fmt.Errorf("lz4: %w", err)
+		}
+		return dst[:n], nil
+	case CompressBZ2:
+		d.bz.Reset(src)
+		r := bzip2.NewReader(&d.bz)
+		out := dst[:0]
+		for {
+			if len(out) == cap(out) {
+				if cap(out) >= maxBlockSize {
+					return nil, fmt.Errorf("bz2: %w", errBlockTooLarge)
+				}
+				out = append(out, 0)[:len(out)]
+			}
+			n, err := r.Read(out[len(out):cap(out)])
+			out = out[:len(out)+n]
+			if err == io.EOF {
+				return out, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("bz2: %w", err)
+			}
+		}
+	case CompressZSTD:
+		if d.zstd == nil {
+			z, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxBlockSize))
+			if err != nil {
+				return nil, fmt.Errorf("zstd: %w", err)
+			}
+			d.zstd = z
+		}
+		out, err := d.zstd.DecodeAll(src, dst[:0])
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		if len(out) > maxBlockSize {
+			return nil, fmt.Errorf("zstd: %w", errBlockTooLarge)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unsupported compression %v", d.method)
+}
+
+func (d *decompressor) close() {
+	if d.zstd != nil {
+		d.zstd.Close()
+		d.zstd = nil
+	}
+}

@@ -1,0 +1,19 @@
+// Package nfdump reads the binary flow files written by nfcapd, nfpcapd and
+// nfdump: the 1.6.x layout (LAYOUT_VERSION_1: common records + extension
+// maps) and the 1.7.x+ layout (LAYOUT_VERSION_2: V3 records made of
+// elements), uncompressed or compressed with LZO, BZ2, LZ4 or ZSTD.
+//
+// Open/NewReader parse the file header and the appendix (ident and statistics)
+// without scanning the data blocks. File.Records returns an Iterator that
+// decompresses blocks in parallel on a bounded worker pool while delivering
+// flow records in file order; the Record it yields is reused, so iterating
+// allocates nothing per record. Exporter, exporter-statistics and sampler
+// records met on the way are available from the Iterator.
+//
+// The format is described in the project's spec/nfdump-format.md. Files:
+// header.go (file headers, statistics), block.go (block headers and
+// decompression), record.go (the flat Record), v3.go (1.7 V3 records),
+// v1.go (1.6 common records), exporter.go (exporter/sampler records),
+// iterator.go (the ordered parallel pipeline). The LZO1X decoder lives in
+// the lzo subpackage (hand-written, see its package comment for why).
+package nfdump

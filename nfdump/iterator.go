@@ -1,0 +1,327 @@
+package nfdump
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// maxWorkers bounds the decompression worker pool.
+const maxWorkers = 4
+
+// blockJob is one data block travelling through the pipeline. The producer
+// fills raw, a worker fills data/err and closes ready, the consumer walks
+// the records and hands the job back to the free list.
+type blockJob struct {
+	index  int
+	offset int64
+	hdr    blockHeader
+	raw    []byte // payload as stored
+	out    []byte // decompression buffer
+	data   []byte // decompressed payload (raw or out)
+	err    error  // read or decompression error; ends the iteration
+	ready  chan struct{}
+}
+
+// Iterator walks the flow records of a File in file order.
+type Iterator struct {
+	f      *File
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	results chan *blockJob // blocks in file order
+	free    chan *blockJob // recycled jobs and their buffers
+
+	cur  *blockJob
+	pos  int    // next record offset in cur.data
+	left uint32 // records left in cur
+
+	rec       Record
+	err       error
+	done      bool
+	maps      map[uint16]*extMap
+	exporters map[uint16]*Exporter
+	blocks    int
+}
+
+func newIterator(ctx context.Context, f *File) *Iterator {
+	ctx, cancel := context.WithCancel(ctx)
+	workers := runtime.GOMAXPROCS(0)
+	if workers > maxWorkers {
+		workers = maxWorkers
+	}
+	if f.h.compression == CompressNone {
+		workers = 1
+	}
+	depth := workers + 2
+	it := &Iterator{
+		f: f, ctx: ctx, cancel: cancel,
+		results:   make(chan *blockJob, depth),
+		free:      make(chan *blockJob, depth),
+		maps:      make(map[uint16]*extMap),
+		exporters: make(map[uint16]*Exporter),
+	}
+	for i := 0; i < depth; i++ {
+		it.free <- &blockJob{}
+	}
+	jobs := make(chan *blockJob, depth)
+	it.wg.Add(1 + workers)
+	go it.produce(jobs)
+	for i := 0; i < workers; i++ {
+		go it.work(jobs)
+	}
+	return it
+}
+
+// produce reads blocks sequentially and queues them both for a worker and,
+// in order, for the consumer.
+func (it *Iterator) produce(jobs chan<- *blockJob) {
+	defer it.wg.Done()
+	defer close(jobs)
+	defer close(it.results)
+	f := it.f
+	limit := f.size
+	if f.h.layout == LayoutV2 && f.h.appendixBlks > 0 {
+		limit = f.h.offAppendix
+	}
+	off := f.h.dataStart
+	for i := 0; f.h.numBlocks == 0 || uint32(i) < f.h.numBlocks; i++ {
+		if f.h.numBlocks == 0 && off >= limit {
+			return
+		}
+		var job *blockJob
+		select {
+		case job = <-it.free:
+		case <-it.ctx.Done():
+			return
+		}
+		job.index, job.offset, job.err, job.data = i, off, nil, nil
+		job.ready = make(chan struct{})
+		h, raw, err := f.readBlock(off, limit, job.raw)
+		job.hdr = h
+		if raw != nil {
+			job.raw = raw
+		}
+		if err != nil {
+			if off >= limit && f.h.numBlocks > 0 {
+				err = f.errorf(off, fmt.Sprintf("block %d", i), fmt.Errorf("%w: file ends after %d of %d data blocks", ErrFormat, i, f.h.numBlocks))
+			}
+			job.err = err
+			close(job.ready)
+			select {
+			case it.results <- job:
+			case <-it.ctx.Done():
+			}
+			return
+		}
+		select {
+		case it.results <- job:
+		case <-it.ctx.Done():
+			return
+		}
+		select {
+		case jobs <- job:
+		case <-it.ctx.Done():
+			return
+		}
+		off += blockHeaderSize + int64(h.size)
+	}
+}
+
+// work decompresses queued blocks.
+func (it *Iterator) work(jobs <-chan *blockJob) {
+	defer it.wg.Done()
+	d := decompressor{method: it.f.h.compression}
+	defer d.close()
+	for job := range jobs {
+		if job.hdr.typ == blockTypeV1 || job.hdr.typ == blockTypeV3 {
+			if (d.method == CompressLZO || d.method == CompressLZ4) && cap(job.out) < maxBlockSize {
+				job.out = make([]byte, maxBlockSize)
+			}
+			data, err := d.decompress(job.out, job.raw)
+			if err != nil {
+				job.err = it.f.errorf(job.offset, fmt.Sprintf("block %d (%v)", job.index, d.method), fmt.Errorf("%w: %w", ErrFormat, err))
+			} else {
+				job.data = data
+				if d.method == CompressBZ2 || d.method == CompressZSTD {
+					job.out = data[:0] // keep the grown buffer for reuse
+				}
+			}
+		}
+		close(job.ready)
+	}
+}
+
+// Next advances to the next flow record. It returns false at the end of the
+// file, on error (see Err) or when the context is cancelled.
+func (it *Iterator) Next() bool {
+	if it.done {
+		return false
+	}
+	for {
+		if it.cur != nil && it.left > 0 {
+			ok, err := it.step()
+			if err != nil {
+				it.fail(err)
+				return false
+			}
+			if ok {
+				return true
+			}
+			continue
+		}
+		if it.cur != nil {
+			it.free <- it.cur
+			it.cur = nil
+		}
+		var job *blockJob
+		var ok bool
+		select {
+		case job, ok = <-it.results:
+		case <-it.ctx.Done():
+			it.fail(it.ctx.Err())
+			return false
+		}
+		if !ok {
+			it.finish()
+			return false
+		}
+		select {
+		case <-job.ready:
+		case <-it.ctx.Done():
+			it.fail(it.ctx.Err())
+			return false
+		}
+		if job.err != nil {
+			it.fail(job.err)
+			return false
+		}
+		it.blocks++
+		it.cur, it.pos, it.left = job, 0, job.hdr.numRecords
+		if job.data == nil { // block type without flow records
+			it.left = 0
+		}
+	}
+}
+
+// step decodes the next record of the current block; it reports whether
+// the record was a flow record (now in it.rec).
+func (it *Iterator) step() (bool, error) {
+	job := it.cur
+	typ, size, err := recordBounds(job.data, it.pos)
+	if err != nil {
+		return false, it.recordError(err, 0)
+	}
+	b := job.data[it.pos : it.pos+size]
+	flow := false
+	var roff int
+	switch typ {
+	case recV3:
+		roff, err = decodeV3(b, &it.rec)
+		flow = err == nil
+	case recCommonV1:
+		roff, err = decodeV1(b, it.maps, &it.rec)
+		flow = err == nil
+	case recExtensionMap:
+		err = parseExtMap(b, it.maps)
+	case recExporterInfo:
+		var e Exporter
+		if e, err = parseExporterInfo(b); err == nil {
+			it.setExporter(e)
+		}
+	case recExporterStat:
+		err = parseExporterStats(b, func(s exporterStat) {
+			e := it.exporter(uint16(s.sysID))
+			e.SequenceFailures, e.Packets, e.Flows = uint64(s.seqFailures), s.packets, s.flows
+		})
+	case recSampler:
+		var id uint16
+		var s Sampler
+		if id, s, err = parseSampler(b); err == nil {
+			it.exporter(id).Sampler = &s
+		}
+	}
+	if err != nil {
+		return false, it.recordError(err, roff)
+	}
+	it.pos += size
+	it.left--
+	return flow, nil
+}
+
+func (it *Iterator) recordError(err error, roff int) error {
+	job := it.cur
+	detail := fmt.Sprintf("block %d, record %d at payload byte %d", job.index, job.hdr.numRecords-it.left, it.pos+roff)
+	off := job.offset
+	if it.f.h.compression == CompressNone {
+		off += blockHeaderSize + int64(it.pos+roff) // exact file offset
+	}
+	return it.f.errorf(off, detail, err)
+}
+
+func (it *Iterator) exporter(id uint16) *Exporter {
+	e := it.exporters[id]
+	if e == nil {
+		e = &Exporter{SysID: id}
+		it.exporters[id] = e
+	}
+	return e
+}
+
+func (it *Iterator) setExporter(e Exporter) {
+	old := it.exporters[e.SysID]
+	if old != nil {
+		e.Sampler = old.Sampler
+		if e.Flows == 0 {
+			e.SequenceFailures, e.Packets, e.Flows = old.SequenceFailures, old.Packets, old.Flows
+		}
+		*old = e
+		return
+	}
+	it.exporters[e.SysID] = &e
+}
+
+// Record returns the current flow record. It is reused: valid until Next.
+func (it *Iterator) Record() *Record { return &it.rec }
+
+// Err returns the error that ended the iteration, nil at a clean end.
+func (it *Iterator) Err() error { return it.err }
+
+// Exporter returns what the file said so far about the exporter with the
+// given sysid (Record.ExporterID). Exporter records precede the flows that
+// use them, so it is complete for the current record; statistics arrive
+// at the end of the file.
+func (it *Iterator) Exporter(sysID uint16) (*Exporter, bool) {
+	e, ok := it.exporters[sysID]
+	return e, ok
+}
+
+// Exporters returns all exporters seen so far, keyed by sysid.
+func (it *Iterator) Exporters() map[uint16]*Exporter { return it.exporters }
+
+// Blocks returns the number of data blocks delivered so far.
+func (it *Iterator) Blocks() int { return it.blocks }
+
+// Close stops the iteration and waits for its goroutines to end.
+func (it *Iterator) Close() error {
+	if !it.done {
+		it.finish()
+	}
+	return nil
+}
+
+func (it *Iterator) fail(err error) {
+	it.err = err
+	it.finish()
+}
+
+func (it *Iterator) finish() {
+	it.done = true
+	it.cancel()
+	// Drain so the producer never blocks on a full results channel.
+	for range it.results {
+	}
+	it.wg.Wait()
+}

@@ -1,0 +1,165 @@
+package nfdump
+
+import (
+	"fmt"
+)
+
+// Record types inside data blocks (1.7.1 src/lib/id.h).
+const (
+	recExtensionMap = 2
+	recExporterInfo = 7
+	recExporterStat = 8
+	recSamplerV1    = 9
+	recCommonV1     = 10
+	recV3           = 11
+	recSampler      = 15
+	recIdent        = 0x8001
+	recStat         = 0x8002
+)
+
+// V3 element IDs (1.7.1 src/lib/nfxV3.h).
+const (
+	elGeneric      = 1
+	elIPv4         = 2
+	elIPv6         = 3
+	elMisc         = 4
+	elCnt          = 5
+	elVlan         = 6
+	elAS           = 7
+	elBgpNextHop4  = 8
+	elBgpNextHop6  = 9
+	elNextHop4     = 10
+	elNextHop6     = 11
+	elReceived4    = 12
+	elReceived6    = 13
+	elMPLS         = 14
+	elMAC          = 15
+	elASAdjacent   = 16
+	elSamplerInfo  = 18
+	v3HeaderSize   = 12
+	elemHeaderSize = 4
+)
+
+// minimal payload sizes of the elements the decoder reads.
+var elemMin = [...]int{
+	elGeneric: 48, elIPv4: 8, elIPv6: 32, elMisc: 14, elCnt: 24, elVlan: 8, elAS: 8,
+	elBgpNextHop4: 4, elBgpNextHop6: 16, elNextHop4: 4, elNextHop6: 16,
+	elReceived4: 4, elReceived6: 16, elMPLS: 40, elMAC: 32, elASAdjacent: 8, elSamplerInfo: 12,
+}
+
+// decodeV3 decodes a V3 record (type 11); b is the whole record. On error
+// the returned offset is relative to the record start.
+func decodeV3(b []byte, r *Record) (int, error) {
+	r.reset()
+	if len(b) < v3HeaderSize {
+		return 0, fmt.Errorf("%w: V3 record of %d bytes shorter than its %d-byte header", ErrFormat, len(b), v3HeaderSize)
+	}
+	n := int(le16(b[4:]))
+	r.EngineType = b[6]
+	r.EngineID = b[7]
+	r.ExporterID = le16(b[8:])
+	r.Flags = b[10]
+	r.NfVersion = b[11]
+	r.Flows = 1
+	off := v3HeaderSize
+	for i := 0; i < n; i++ {
+		if off+elemHeaderSize > len(b) {
+			return off, fmt.Errorf("%w: element %d of %d: header past record end (record size %d)", ErrFormat, i, n, len(b))
+		}
+		id := int(le16(b[off:]))
+		l := int(le16(b[off+2:]))
+		if l < elemHeaderSize || off+l > len(b) {
+			return off, fmt.Errorf("%w: element %d (id %d): length %d invalid for record size %d", ErrFormat, i, id, l, len(b))
+		}
+		p := b[off+elemHeaderSize : off+l]
+		if id < len(elemMin) && elemMin[id] > 0 && len(p) < elemMin[id] {
+			return off, fmt.Errorf("%w: element id %d: payload %d bytes, need %d", ErrFormat, id, len(p), elemMin[id])
+		}
+		if id < 64 {
+			r.Elements |= 1 << uint(id)
+		}
+		decodeElement(id, p, r)
+		off += l
+	}
+	return 0, nil
+}
+
+func decodeElement(id int, p []byte, r *Record) {
+	switch id {
+	case elGeneric:
+		r.FirstMs = int64(le64(p))
+		r.LastMs = int64(le64(p[8:]))
+		r.ReceivedMs = int64(le64(p[16:]))
+		r.Packets = le64(p[24:])
+		r.Bytes = le64(p[32:])
+		r.SrcPort = le16(p[40:])
+		r.DstPort = le16(p[42:])
+		r.Proto = p[44]
+		r.TCPFlags = p[45]
+		r.FwdStatus = p[46]
+		r.SrcTos = p[47]
+	case elIPv4:
+		r.SrcIP = ip4(p)
+		r.DstIP = ip4(p[4:])
+	case elIPv6:
+		r.SrcIP = ip6(p)
+		r.DstIP = ip6(p[16:])
+	case elMisc:
+		r.Input = le32(p)
+		r.Output = le32(p[4:])
+		r.SrcMask = p[8]
+		r.DstMask = p[9]
+		r.Direction = p[10]
+		r.DstTos = p[11]
+		r.BiFlowDir = p[12]
+		r.EndReason = p[13]
+		if len(p) > 14 {
+			r.RevTCPFlags = p[14]
+		}
+	case elCnt:
+		r.Flows = le64(p)
+		r.OutPackets = le64(p[8:])
+		r.OutBytes = le64(p[16:])
+	case elVlan:
+		r.SrcVlan = le32(p)
+		r.DstVlan = le32(p[4:])
+	case elAS:
+		r.SrcAS = le32(p)
+		r.DstAS = le32(p[4:])
+	case elBgpNextHop4:
+		r.BgpNextHop = ip4(p)
+	case elBgpNextHop6:
+		r.BgpNextHop = ip6(p)
+	case elNextHop4:
+		r.NextHop = ip4(p)
+	case elNextHop6:
+		r.NextHop = ip6(p)
+	case elReceived4:
+		r.RouterIP = ip4(p)
+	case elReceived6:
+		r.RouterIP = ip6(p)
+	case elMPLS:
+		for i := range r.MPLS {
+			r.MPLS[i] = le32(p[4*i:])
+		}
+	case elMAC:
+		r.InSrcMAC = mac(p)
+		r.OutDstMAC = mac(p[8:])
+		r.InDstMAC = mac(p[16:])
+		r.OutSrcMAC = mac(p[24:])
+	case elASAdjacent:
+		r.NextAS = le32(p)
+		r.PrevAS = le32(p[4:])
+	case elSamplerInfo:
+		if len(p) >= 16 {
+			// nfdump ≥ 1.7.8: u64 selector id, u16 sysid, u16 align (+4 pad).
+			r.SamplerID = int64(le64(p))
+		} else {
+			// 1.7.1: i32 id, u32 interval, u16 mode, u16 sysid.
+			r.SamplerID = int64(int32(le32(p)))
+			r.SamplerInterval = le32(p[4:])
+		}
+	}
+	// Every other element (NSEL/NEL, latency, payload, names, ...) is
+	// skipped by its stored length.
+}
