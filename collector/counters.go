@@ -1,0 +1,54 @@
+package collector
+
+import "sync/atomic"
+
+// Counters are plain atomic counters; a metrics layer reads them with Load
+// at any time, concurrently with decoding.
+type Counters struct {
+	Packets      atomic.Uint64 // messages handed to the decoder
+	Records      atomic.Uint64 // flow records emitted to the sink
+	DecodeErrors atomic.Uint64 // messages (or sets) rejected as malformed
+	// OptionsRecords counts decoded options data records (sampling, system init time, ...).
+	OptionsRecords atomic.Uint64
+	// TemplatesAdded counts new or changed (options) templates;
+	// TemplateRefreshes identical re-announcements.
+	TemplatesAdded     atomic.Uint64
+	TemplateRefreshes  atomic.Uint64
+	TemplatesWithdrawn atomic.Uint64 // IPFIX withdrawals (each template removed counts)
+	TemplatesExpired   atomic.Uint64 // UDP templates older than the template lifetime
+	// MissingTemplate counts data sets whose template is unknown (arrived
+	// before their template or after it expired); their records are dropped.
+	MissingTemplate atomic.Uint64
+	// SequenceErrors counts messages whose sequence number was not the
+	// expected one; SequenceLost the units missed by forward gaps
+	// (v5 and IPFIX: flow records; v9: export packets, the unit of its
+	// sequence number). Backward jumps (exporter restart) only count as errors.
+	SequenceErrors atomic.Uint64
+	SequenceLost   atomic.Uint64
+}
+
+// CountersSnapshot is a plain copy of Counters.
+type CountersSnapshot struct {
+	Packets, Records, DecodeErrors, OptionsRecords                          uint64
+	TemplatesAdded, TemplateRefreshes, TemplatesWithdrawn, TemplatesExpired uint64
+	MissingTemplate, SequenceErrors, SequenceLost                           uint64
+}
+
+// Snapshot copies the current values.
+func (c *Counters) Snapshot() CountersSnapshot {
+	return CountersSnapshot{
+		Packets: c.Packets.Load(), Records: c.Records.Load(), DecodeErrors: c.DecodeErrors.Load(),
+		OptionsRecords: c.OptionsRecords.Load(), TemplatesAdded: c.TemplatesAdded.Load(),
+		TemplateRefreshes: c.TemplateRefreshes.Load(), TemplatesWithdrawn: c.TemplatesWithdrawn.Load(),
+		TemplatesExpired: c.TemplatesExpired.Load(), MissingTemplate: c.MissingTemplate.Load(),
+		SequenceErrors: c.SequenceErrors.Load(), SequenceLost: c.SequenceLost.Load(),
+	}
+}
+
+// pair updates the per-exporter and the decoder-wide counter together.
+type pair struct{ exp, all *Counters }
+
+func (p pair) add(f func(*Counters) *atomic.Uint64, n uint64) {
+	f(p.exp).Add(n)
+	f(p.all).Add(n)
+}

@@ -1,0 +1,265 @@
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/flowgate/flowgate/converters"
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// DefaultTemplateLifetime is how long a template received over UDP stays
+// valid without being refreshed (RFC 7011 §8.4 leaves it to configuration;
+// nfcapd and ipfixcol2 use minutes to tens of minutes).
+const DefaultTemplateLifetime = 30 * time.Minute
+
+// Exporter identifies where a record came from.
+type Exporter struct {
+	Addr    netip.AddrPort
+	Version uint16 // 5, 9 or 10
+	Domain  uint32 // IPFIX observation domain, v9 source id, v5 engine type<<8 | engine id
+}
+
+// Sink receives decoded records. rec is only valid during the call (the
+// decoder reuses its buffer); copy it to keep it.
+type Sink interface {
+	Record(exp Exporter, rec unirec.Record)
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(exp Exporter, rec unirec.Record)
+
+// Record calls f.
+func (f SinkFunc) Record(exp Exporter, rec unirec.Record) { f(exp, rec) }
+
+// Config configures a Decoder.
+type Config struct {
+	// Output is the UniRec template every record is produced in. Required.
+	Output *unirec.Template
+	// Table maps elements to UniRec fields; nil means converters.DefaultTable().
+	Table *converters.Table
+	// Registry describes information elements; nil means NewRegistry().
+	Registry *Registry
+	// TemplateLifetime applies to templates received over UDP; 0 means
+	// DefaultTemplateLifetime, negative means templates never expire.
+	TemplateLifetime time.Duration
+	// ApplySampling multiplies packet and byte counters by the exporter's
+	// sampling interval, as nfcapd does.
+	ApplySampling bool
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Decoder decodes export messages of any number of exporters. Decode may be
+// called from several goroutines; calls are serialised internally (the
+// record buffer and plans are shared). Counters may be read at any time.
+type Decoder struct {
+	cfg      Config
+	sink     Sink
+	mu       sync.Mutex
+	sessions map[sessionKey]*session
+	perExp   map[netip.Addr]*Counters
+	total    Counters
+	rec      unirec.Record
+	v5tmpl   *Template
+}
+
+// NewDecoder returns a decoder that hands records to sink.
+func NewDecoder(cfg Config, sink Sink) (*Decoder, error) {
+	if cfg.Output == nil {
+		return nil, errors.New("collector: Config.Output template is required")
+	}
+	if sink == nil {
+		return nil, errors.New("collector: sink is required")
+	}
+	if cfg.Table == nil {
+		cfg.Table = converters.DefaultTable()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = NewRegistry()
+	}
+	if cfg.TemplateLifetime == 0 {
+		cfg.TemplateLifetime = DefaultTemplateLifetime
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	d := &Decoder{
+		cfg:      cfg,
+		sink:     sink,
+		sessions: make(map[sessionKey]*session),
+		perExp:   make(map[netip.Addr]*Counters),
+		rec:      cfg.Output.NewRecord(),
+		v5tmpl:   v5Template(),
+	}
+	return d, nil
+}
+
+// Totals returns the decoder-wide counters.
+func (d *Decoder) Totals() *Counters { return &d.total }
+
+// Exporters calls fn with the counters of every exporter address seen so far.
+func (d *Decoder) Exporters(fn func(addr netip.Addr, c *Counters)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for a, c := range d.perExp {
+		fn(a, c)
+	}
+}
+
+// Decode decodes one message received over UDP (or SCTP): templates expire
+// after the template lifetime.
+func (d *Decoder) Decode(from netip.AddrPort, msg []byte) error {
+	return d.decode(from, msg, d.cfg.TemplateLifetime)
+}
+
+// DecodeStream decodes one message received over a reliable stream (TCP):
+// templates never expire; they live until withdrawn or the session ends.
+func (d *Decoder) DecodeStream(from netip.AddrPort, msg []byte) error {
+	return d.decode(from, msg, -1)
+}
+
+func (d *Decoder) decode(from netip.AddrPort, msg []byte, lifetime time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	addr := from.Addr().Unmap()
+	stats, ok := d.perExp[addr]
+	if !ok {
+		stats = new(Counters)
+		d.perExp[addr] = stats
+	}
+	p := pair{exp: stats, all: &d.total}
+	p.exp.Packets.Add(1)
+	p.all.Packets.Add(1)
+	err := d.decodeLocked(p, from, addr, msg, lifetime)
+	if err != nil {
+		p.exp.DecodeErrors.Add(1)
+		p.all.DecodeErrors.Add(1)
+		return fmt.Errorf("exporter %s: %w", from, err)
+	}
+	return nil
+}
+
+func (d *Decoder) session(k sessionKey, stats *Counters) *session {
+	s, ok := d.sessions[k]
+	if !ok {
+		s = newSession(k, stats)
+		d.sessions[k] = s
+	}
+	return s
+}
+
+func (d *Decoder) decodeLocked(p pair, from netip.AddrPort, addr netip.Addr, msg []byte, lifetime time.Duration) error {
+	h, err := parseHeader(msg)
+	if err != nil {
+		return err
+	}
+	s := d.session(sessionKey{addr: addr, version: h.version, domain: h.domain}, p.exp)
+	ctx := msgCtx{
+		exportSecs: h.exportSecs,
+		sysInit:    s.sysInit,
+		sampling:   1,
+		domain:     h.domain,
+		exporter:   unirec.IPFromAddr(addr),
+	}
+	exp := Exporter{Addr: from, Version: h.version, Domain: h.domain}
+	switch h.version {
+	case 5:
+		return d.decodeV5(p, s, h, msg, &ctx, exp)
+	case 9:
+		ctx.uptimeBase = int64(h.exportSecs)*1000 - int64(h.sysUptime)
+		s.checkSequence(p, h.sequence, h.sequence+1)
+		return d.decodeSets(p, s, msg[v9HeaderLen:], &ctx, exp, lifetime)
+	default:
+		start := p.exp.Records.Load() + p.exp.OptionsRecords.Load()
+		err := d.decodeSets(p, s, msg[ipfixHeaderLen:h.length], &ctx, exp, lifetime)
+		n := p.exp.Records.Load() + p.exp.OptionsRecords.Load() - start
+		s.checkSequence(p, h.sequence, h.sequence+uint32(n))
+		return err
+	}
+}
+
+func (d *Decoder) decodeSets(p pair, s *session, body []byte, ctx *msgCtx, exp Exporter, lifetime time.Duration) error {
+	now := d.cfg.Now()
+	v9 := s.key.version == 9
+	for len(body) > 0 {
+		id, set, rest, err := nextSet(body)
+		if err != nil {
+			if v9 && len(body) < setHeaderLen {
+				return nil // some exporters pad the v9 packet itself
+			}
+			return err
+		}
+		body = rest
+		onTemplate := func(ev templateEvent) error {
+			if ev.withdraw {
+				s.withdraw(p, ev.id, ev.options)
+				return nil
+			}
+			s.setTemplate(p, ev.tmpl, now)
+			return nil
+		}
+		switch {
+		case v9 && id == 0:
+			err = parseV9TemplateSet(set, onTemplate)
+		case v9 && id == 1:
+			err = parseV9OptionsTemplateSet(set, onTemplate)
+		case !v9 && id == 2:
+			err = parseIPFIXTemplateSet(set, false, onTemplate)
+		case !v9 && id == 3:
+			err = parseIPFIXTemplateSet(set, true, onTemplate)
+		case id >= 256:
+			err = d.decodeDataSet(p, s, id, set, ctx, exp, now, lifetime)
+		default:
+			err = fmt.Errorf("reserved set id %d", id)
+		}
+		if err != nil {
+			return fmt.Errorf("set %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func (d *Decoder) decodeDataSet(p pair, s *session, id uint16, set []byte, ctx *msgCtx, exp Exporter, now time.Time, lifetime time.Duration) error {
+	e := s.lookup(p, id, now, lifetime)
+	if e == nil {
+		p.exp.MissingTemplate.Add(1)
+		p.all.MissingTemplate.Add(1)
+		return nil
+	}
+	if e.tmpl.Options {
+		return d.decodeOptions(p, s, e.tmpl, set, ctx)
+	}
+	if e.plan == nil || e.plan.out != d.cfg.Output {
+		e.plan = compilePlan(e.tmpl, d.cfg.Output, d.cfg.Table, d.cfg.Registry)
+	}
+	if d.cfg.ApplySampling && s.sampling > 1 {
+		ctx.sampling = s.sampling
+	} else {
+		ctx.sampling = 1
+	}
+	return d.emit(p, e.plan, set, ctx, exp)
+}
+
+// emit decodes every record of a data set and hands it to the sink.
+func (d *Decoder) emit(p pair, pl *plan, set []byte, ctx *msgCtx, exp Exporter) error {
+	var n uint64
+	defer func() {
+		p.exp.Records.Add(n)
+		p.all.Records.Add(n)
+	}()
+	for len(set) >= pl.tmpl.MinLen && len(set) > 0 {
+		d.rec = d.rec.Reset()
+		used, err := pl.apply(ctx, set, &d.rec)
+		if err != nil {
+			return err
+		}
+		set = set[used:]
+		d.sink.Record(exp, d.rec)
+		n++
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package collector
+
+import "fmt"
+
+// decodeOptions reads options data records for what the collector itself
+// needs: the sampling interval and the exporter's system init time.
+// Scope values are skipped: one sampling configuration per (exporter,
+// domain) is kept, the last one announced.
+func (d *Decoder) decodeOptions(p pair, s *session, t *Template, set []byte, ctx *msgCtx) error {
+	for len(set) >= t.MinLen && len(set) > 0 {
+		var interval, space, random uint64
+		var haveSpace bool
+		pos := 0
+		for _, f := range t.Fields {
+			n, pre, err := fieldLen(f, set[pos:])
+			if err != nil {
+				return fmt.Errorf("options template %d record: %w", t.ID, err)
+			}
+			v := set[pos+pre : pos+pre+n]
+			pos += pre + n
+			if f.Scope || f.PEN != 0 || n > 8 {
+				continue
+			}
+			switch f.ID {
+			case 34, 305: // samplingInterval, samplingPacketInterval
+				interval = uintBE(v)
+			case 306: // samplingPacketSpace
+				space, haveSpace = uintBE(v), true
+			case 50: // samplerRandomInterval (v9 FLOW_SAMPLER_RANDOM_INTERVAL)
+				random = uintBE(v)
+			case 35: // samplingAlgorithm
+				s.samplingAlgorithm = uint8(uintBE(v))
+			case 160: // systemInitTimeMilliseconds
+				s.sysInit = uintBE(v)
+				ctx.sysInit = s.sysInit
+			}
+		}
+		set = set[pos:]
+		switch {
+		case haveSpace && interval > 0:
+			// RFC 5477: one packet of every interval+space... selected per interval packets
+			s.sampling = (interval + space) / interval
+		case interval > 0:
+			s.sampling = interval
+		case random > 0:
+			s.sampling = random
+		}
+		p.exp.OptionsRecords.Add(1)
+		p.all.OptionsRecords.Add(1)
+	}
+	return nil
+}

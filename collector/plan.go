@@ -1,0 +1,314 @@
+package collector
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/flowgate/flowgate/converters"
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// ntpEpochOffset is the number of seconds from 1900-01-01 (NTP era 0) to the Unix epoch.
+const ntpEpochOffset = 2208988800
+
+type opKind uint8
+
+const (
+	opUint        opKind = iota // big-endian unsigned -> any UniRec integer
+	opFloat                     // float32/float64 -> float/double
+	opIPv4                      // 4 bytes -> ipaddr
+	opIPv6                      // 16 bytes -> ipaddr
+	opMAC                       // 6 bytes -> macaddr
+	opTimeSec                   // dateTimeSeconds
+	opTimeMilli                 // dateTimeMilliseconds
+	opTimeNTP                   // dateTimeMicroseconds / Nanoseconds (NTP format)
+	opTimeUptime                // ms relative to system init (sysUpTime)
+	opTimeDeltaUs               // µs before the export time
+	opVar                       // string / octetArray -> string / bytes
+	opSysInit                   // systemInitTimeMilliseconds in the record: context for opTimeUptime
+)
+
+// op converts one wire field into one UniRec field.
+type op struct {
+	kind    opKind
+	conv    converters.Conv
+	field   int // index in the wire template
+	off     int // byte offset in the record (fixed templates)
+	n       int // wire length (fixed fields)
+	dst     unirec.FieldID
+	dstType unirec.Type
+	micro   bool // opTimeNTP: dateTimeMicroseconds (low 11 fraction bits are not significant)
+}
+
+// plan is the compiled conversion of one wire template into one UniRec
+// template. It is owned by one session and used under the decoder's lock.
+type plan struct {
+	out      *unirec.Template
+	tmpl     *Template
+	ops      []op
+	odid     unirec.FieldID
+	exporter unirec.FieldID
+	hasODID  bool
+	hasExp   bool
+	// offs/lens are scratch space for variable-length templates.
+	offs, lens []int
+}
+
+// msgCtx is the per-message context the ops need.
+type msgCtx struct {
+	uptimeBase int64 // ms: absolute time of sysUpTime 0 (v5/v9 header)
+	exportSecs uint32
+	sysInit    uint64 // ms: systemInitTimeMilliseconds learnt from options data (IPFIX)
+	recInit    uint64 // ms: systemInitTimeMilliseconds of the current record
+	sampling   uint64 // multiplier for scaled counters; 1 = unsampled or not applied
+	domain     uint32
+	exporter   unirec.IP
+}
+
+// compilePlan builds the ops for wire template t into UniRec template out.
+// Fields with no mapping, absent from out, or with an unconvertible
+// type combination are skipped: they simply do not reach the output.
+func compilePlan(t *Template, out *unirec.Template, tbl *converters.Table, reg *Registry) *plan {
+	p := &plan{out: out, tmpl: t}
+	if !t.Fixed {
+		p.offs = make([]int, len(t.Fields))
+		p.lens = make([]int, len(t.Fields))
+	}
+	if f, ok := tbl.Internal(converters.InternalODID); ok {
+		p.odid, p.hasODID = lookupTyped(out, f.Name, unirec.Uint32)
+	}
+	if f, ok := tbl.Internal(converters.InternalExporterIP); ok {
+		p.exporter, p.hasExp = lookupTyped(out, f.Name, unirec.IPAddr)
+	}
+	off := 0
+	for i, f := range t.Fields {
+		if f.Scope {
+			off += int(f.Length)
+			continue
+		}
+		if f.PEN == 0 && f.ID == 160 && (f.Length == 8 || f.Length == VariableLength) {
+			p.ops = append(p.ops, op{kind: opSysInit, field: i, off: off, n: int(f.Length)})
+		}
+		ie, known := reg.Lookup(f.PEN, f.ID)
+		for _, tg := range tbl.Lookup(f.PEN, f.ID) {
+			dst, ok := out.Lookup(tg.Name)
+			if !ok {
+				continue
+			}
+			o := op{conv: tg.Conv, field: i, off: off, n: int(f.Length), dst: dst, dstType: out.Field(dst).Type}
+			if k, ok := chooseOp(f, ie, known, o.dstType); ok {
+				o.kind = k
+				o.micro = known && ie.Type == TypeDateTimeMicroseconds
+				p.ops = append(p.ops, o)
+			}
+		}
+		off += int(f.Length)
+	}
+	// The system init time of a record must be known before its uptime-relative times.
+	slices.SortStableFunc(p.ops, func(a, b op) int {
+		return boolInt(b.kind == opSysInit) - boolInt(a.kind == opSysInit)
+	})
+	return p
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func lookupTyped(t *unirec.Template, name string, typ unirec.Type) (unirec.FieldID, bool) {
+	id, ok := t.Lookup(name)
+	if !ok || t.Field(id).Type != typ {
+		return 0, false
+	}
+	return id, true
+}
+
+func isIntType(t unirec.Type) bool {
+	switch t {
+	case unirec.Uint8, unirec.Uint16, unirec.Uint32, unirec.Uint64,
+		unirec.Int8, unirec.Int16, unirec.Int32, unirec.Int64, unirec.Char:
+		return true
+	}
+	return false
+}
+
+// chooseOp picks the conversion for wire field f (element ie) into a UniRec
+// field of type dst, or reports that the combination is not convertible.
+func chooseOp(f Field, ie InfoElement, known bool, dst unirec.Type) (opKind, bool) {
+	l := int(f.Length)
+	variable := f.Length == VariableLength
+	typ := TypeOctetArray
+	if known {
+		typ = ie.Type
+	}
+	if f.PEN == 0 || f.PEN == PENReverse {
+		switch f.ID {
+		case 21, 22:
+			return opTimeUptime, dst == unirec.TimeT && !variable && l <= 8
+		case 158, 159:
+			return opTimeDeltaUs, dst == unirec.TimeT && !variable && l <= 8
+		}
+	}
+	switch dst {
+	case unirec.TimeT:
+		switch typ {
+		case TypeDateTimeSeconds:
+			return opTimeSec, !variable && l <= 8
+		case TypeDateTimeMilliseconds:
+			return opTimeMilli, !variable && l <= 8
+		case TypeDateTimeMicroseconds, TypeDateTimeNanoseconds:
+			return opTimeNTP, l == 8
+		}
+		return 0, false
+	case unirec.IPAddr:
+		switch {
+		case l == 4 && (typ == TypeIPv4Address || !known):
+			return opIPv4, true
+		case l == 16 && (typ == TypeIPv6Address || !known):
+			return opIPv6, true
+		}
+		return 0, false
+	case unirec.MACAddr:
+		return opMAC, l == 6
+	case unirec.String, unirec.Bytes:
+		return opVar, typ == TypeString || typ == TypeOctetArray || !known
+	case unirec.Float, unirec.Double:
+		return opFloat, typ == TypeFloat32 && l == 4 || typ == TypeFloat64 && (l == 4 || l == 8)
+	}
+	if isIntType(dst) {
+		intLike := typ.IsUnsigned() || typ.IsSigned() || typ == TypeBoolean || !known ||
+			typ == TypeDateTimeSeconds || typ == TypeDateTimeMilliseconds
+		return opUint, intLike && !variable && l >= 1 && l <= 8
+	}
+	return 0, false
+}
+
+// apply decodes one record from data into rec and returns the bytes consumed.
+func (p *plan) apply(c *msgCtx, data []byte, rec *unirec.Record) (int, error) {
+	t := p.tmpl
+	size := t.MinLen
+	if !t.Fixed {
+		pos := 0
+		for i, f := range t.Fields {
+			n, pre, err := fieldLen(f, data[pos:])
+			if err != nil {
+				return 0, fmt.Errorf("template %d record: %w", t.ID, err)
+			}
+			p.offs[i], p.lens[i] = pos+pre, n
+			pos += pre + n
+		}
+		size = pos
+	} else if size > len(data) {
+		return 0, fmt.Errorf("template %d record needs %d bytes, %d left: %w", t.ID, size, len(data), ErrShort)
+	}
+	c.recInit = c.sysInit
+	for i := range p.ops {
+		o := &p.ops[i]
+		var b []byte
+		if t.Fixed {
+			b = data[o.off : o.off+o.n]
+		} else {
+			b = data[p.offs[o.field] : p.offs[o.field]+p.lens[o.field]]
+		}
+		p.run(o, c, b, rec)
+	}
+	if p.hasODID {
+		rec.SetUint32(p.odid, c.domain)
+	}
+	if p.hasExp {
+		rec.SetIP(p.exporter, c.exporter)
+	}
+	return size, nil
+}
+
+func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
+	switch o.kind {
+	case opUint:
+		v := uintBE(b)
+		switch o.conv {
+		case converters.ConvScaled:
+			v *= c.sampling
+		case converters.ConvNonZero:
+			if v == 0 {
+				return
+			}
+		}
+		setInt(rec, o.dst, o.dstType, v)
+	case opIPv4:
+		rec.SetIP(o.dst, unirec.IPv4([4]byte(b)))
+	case opIPv6:
+		rec.SetIP(o.dst, unirec.IPv6([16]byte(b)))
+	case opMAC:
+		rec.SetMAC(o.dst, unirec.MAC(b))
+	case opTimeSec:
+		rec.SetTime(o.dst, unirec.TimeFromSecNsec(uint32(uintBE(b)), 0))
+	case opTimeMilli:
+		rec.SetTime(o.dst, unirec.TimeFromUnixMilli(uintBE(b)))
+	case opTimeNTP:
+		sec := binary.BigEndian.Uint32(b) - ntpEpochOffset
+		frac := binary.BigEndian.Uint32(b[4:])
+		if o.micro {
+			frac &^= 0x7FF // RFC 7011 §6.1.9: the low 11 bits are not significant
+		}
+		rec.SetTime(o.dst, unirec.Time(uint64(sec)<<32|uint64(frac)))
+	case opTimeUptime:
+		var abs int64
+		if c.recInit != 0 {
+			abs = int64(c.recInit) + int64(uintBE(b))
+		} else {
+			abs = c.uptimeBase + int64(uintBE(b))
+		}
+		rec.SetTime(o.dst, unirec.TimeFromUnixMilli(uint64(max(abs, 0))))
+	case opTimeDeltaUs:
+		us := int64(c.exportSecs)*1e6 - int64(uintBE(b))
+		us = max(us, 0)
+		rec.SetTime(o.dst, unirec.TimeFromSecUsec(uint32(us/1e6), uint32(us%1e6)))
+	case opFloat:
+		var v float64
+		if len(b) == 4 {
+			v = float64(math.Float32frombits(binary.BigEndian.Uint32(b)))
+		} else {
+			v = math.Float64frombits(binary.BigEndian.Uint64(b))
+		}
+		if o.dstType == unirec.Float {
+			rec.SetFloat(o.dst, float32(v))
+		} else {
+			rec.SetDouble(o.dst, v)
+		}
+	case opVar:
+		// SetVar fails only above 65535 bytes, impossible for one IPFIX field.
+		_ = rec.SetVar(o.dst, b)
+	case opSysInit:
+		if len(b) == 8 {
+			c.recInit = binary.BigEndian.Uint64(b)
+		}
+	}
+}
+
+func setInt(rec *unirec.Record, id unirec.FieldID, t unirec.Type, v uint64) {
+	switch t {
+	case unirec.Uint8:
+		rec.SetUint8(id, uint8(v))
+	case unirec.Uint16:
+		rec.SetUint16(id, uint16(v))
+	case unirec.Uint32:
+		rec.SetUint32(id, uint32(v))
+	case unirec.Uint64:
+		rec.SetUint64(id, v)
+	case unirec.Int8:
+		rec.SetInt8(id, int8(v))
+	case unirec.Int16:
+		rec.SetInt16(id, int16(v))
+	case unirec.Int32:
+		rec.SetInt32(id, int32(v))
+	case unirec.Int64:
+		rec.SetInt64(id, int64(v))
+	case unirec.Char:
+		rec.SetChar(id, byte(v))
+	}
+}
