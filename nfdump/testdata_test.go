@@ -80,6 +80,6 @@ func utcSeconds(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05")
 }
 
-func u(v uint64) string  { return strconv.FormatUint(v, 10) }
+func u(v uint64) string   { return strconv.FormatUint(v, 10) }
 func u32(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
 func u8(v uint8) string   { return strconv.FormatUint(uint64(v), 10) }
