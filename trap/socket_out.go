@@ -1,0 +1,550 @@
+package trap
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Timing constants of the socket output.
+const (
+	// helloWriteTimeout bounds writing the hello to a new client. libtrap's
+	// input gives up after about 200 ms; the write normally takes microseconds.
+	helloWriteTimeout = time.Second
+	// tlsHandshakeTimeout bounds the server side of a T: handshake.
+	tlsHandshakeTimeout = 5 * time.Second
+)
+
+// contBuf is one container: 14 reserved header bytes followed by messages.
+// Its backing array is allocated once with the output's container limit and
+// reused, so steady-state sends allocate nothing.
+type contBuf struct {
+	b      []byte
+	first  uint64 // number of the container's first message (true count)
+	msgs   int
+	users  int  // client writers currently writing b
+	orphan bool // replaced in the ring while a writer still held it
+}
+
+// sockClient is one connected input. Its writer goroutine sends the
+// finished containers next, next+1, ... in ring order.
+type sockClient struct {
+	conn    net.Conn
+	id      string
+	next    uint64 // index of the next finished container to send
+	leaving bool   // disconnect after sending containers below limit
+	limit   uint64
+	expect  uint64 // number of the first message the next container should hold
+
+	sentConts, sentMsgs, skipped uint64
+}
+
+// socketOutput is the u:, t: and T: output: a server that fans one
+// container stream out to up to max_clients inputs (trap-wire.md §5).
+type socketOutput struct {
+	ep        socketEndpoint
+	log       *zap.Logger
+	opts      SocketOptions
+	limit     int // largest container on the wire, header included
+	buffered  bool
+	timeout   Timeout
+	autoflush time.Duration
+	ln        net.Listener
+
+	mu       sync.Mutex
+	cond     *sync.Cond // ring progress, clients coming and going, shutdown
+	hello    []byte     // wire form of the current hello; nil: format not set
+	helloOK  bool       // false: refuse clients with 8 zero bytes
+	act      *contBuf   // the container being filled
+	actSeq   uint64     // sequence number its header will carry
+	accepted uint64     // messages accepted into containers
+	ring     []*contBuf // finished container k lives in ring[k%len(ring)]
+	head     uint64     // number of containers finished so far
+	free     []*contBuf // orphans whose writers are done
+	clients  map[*sockClient]struct{}
+	nActive  int // clients not leaving
+	nextID   uint64
+	lastFin  time.Time
+	shut     bool
+
+	dropped, tooBig, buffers, autoflushes uint64
+
+	done chan struct{} // closed by close: stops accept loop and autoflush
+	wg   sync.WaitGroup
+}
+
+// newSocketOutput opens the listener of a u:, t: or T: output.
+func newSocketOutput(sp IfcSpec, e env) (outputIFC, error) {
+	opts, rest, err := parseSocketOptions(sp.Params)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := parseOutputEndpoint(sp.Kind, rest, e.socketDir)
+	if err != nil {
+		return nil, err
+	}
+	log := e.log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if sp.Timeout != Wait && sp.Timeout != HalfWait && sp.Timeout < 0 {
+		return nil, fmt.Errorf("%w: output timeout %d", ErrBadParams, sp.Timeout)
+	}
+	ln, err := ep.listen()
+	if err != nil {
+		return nil, fmt.Errorf("%w: output %q: %v", ErrIO, sp.Raw, err)
+	}
+	o := &socketOutput{
+		ep:   ep,
+		log:  log.With(zap.String("ifc", sp.Raw)),
+		opts: opts,
+		// A C receiver's buffer holds 100000 payload bytes (§5.2), whatever buffer_size says.
+		limit:     min(opts.BufferSize, ContainerHeaderSize+MaxPayload),
+		buffered:  sp.Buffer,
+		timeout:   sp.Timeout,
+		autoflush: sp.Autoflush,
+		ln:        ln,
+		ring:      make([]*contBuf, opts.BufferCount),
+		clients:   make(map[*sockClient]struct{}),
+		lastFin:   time.Now(),
+		done:      make(chan struct{}),
+	}
+	o.cond = sync.NewCond(&o.mu)
+	o.act = o.newCont()
+	o.wg.Add(1)
+	go o.acceptLoop()
+	if o.autoflush > 0 {
+		o.wg.Add(1)
+		go o.autoflushLoop()
+	}
+	return o, nil
+}
+
+func (o *socketOutput) newCont() *contBuf {
+	return &contBuf{b: make([]byte, ContainerHeaderSize, o.limit)}
+}
+
+// addr is the listening address (tests use it to find a kernel-chosen port).
+func (o *socketOutput) addr() net.Addr { return o.ln.Addr() }
+
+// setFormat stores the hello. On a change every connected client is
+// disconnected once it has the containers finished so far, so old-format
+// data never reaches a client that negotiated the new format.
+func (o *socketOutput) setFormat(h Hello) error {
+	wire := AppendHello(nil, h)
+	// UNKNOWN, or UniRec without a template, counts as "not set": clients
+	// get 8 zero bytes (§4.2). JSON may carry an empty specifier.
+	ok := h.Format == FormatRaw || h.Format == FormatJSON || (h.Format == FormatUniRec && h.Spec != "")
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.shut {
+		return fmt.Errorf("%w: output is closed", ErrIO)
+	}
+	if o.hello != nil && !bytes.Equal(o.hello, wire) {
+		if err := o.finishLocked(context.Background(), true); err != nil {
+			return err
+		}
+		o.dismissLocked()
+		o.log.Debug("data format changed: disconnecting clients", zap.String("spec", h.Spec))
+	}
+	o.hello, o.helloOK = wire, ok
+	return nil
+}
+
+// dismissLocked makes every client leave after the containers finished so far.
+func (o *socketOutput) dismissLocked() {
+	for c := range o.clients {
+		if !c.leaving {
+			c.leaving, c.limit = true, o.head
+			o.nActive--
+		}
+	}
+	o.cond.Broadcast()
+}
+
+// send appends msg to the active container (trap-wire.md §5.2, §5.3).
+func (o *socketOutput) send(ctx context.Context, msg []byte) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.shut {
+		return fmt.Errorf("%w: output %s is closed", ErrIO, o.ep.id)
+	}
+	m := len(msg)
+	if m+2 > o.limit-ContainerHeaderSize {
+		// libtrap logs and drops the message, and send still succeeds.
+		o.tooBig++
+		o.dropped++
+		if o.tooBig&(o.tooBig-1) == 0 {
+			o.log.Warn("message larger than a container dropped", zap.Int("bytes", m),
+				zap.Int("container", o.limit), zap.Uint64("dropped_so_far", o.tooBig))
+		}
+		return nil
+	}
+	if o.timeout == Wait && o.nActive == 0 {
+		if err := o.waitClientLocked(ctx); err != nil {
+			return err
+		}
+	}
+	if len(o.act.b)+m+2 > o.limit {
+		if err := o.finishLocked(ctx, false); err != nil {
+			return err
+		}
+	}
+	if o.act.msgs == 0 {
+		o.act.first = o.accepted
+	}
+	o.act.b = AppendMessage(o.act.b, msg)
+	o.act.msgs++
+	if !o.buffered {
+		// libtrap takes the next container's number before counting this
+		// message, so buffer=off numbers run 0, 0, 1, 2, ... (§5.1).
+		err := o.finishLocked(ctx, false)
+		o.accepted++
+		return err
+	}
+	o.accepted++
+	return nil
+}
+
+// flush finishes the active container (trap_send_flush).
+func (o *socketOutput) flush(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.finishLocked(ctx, false)
+}
+
+// slotBlockedLocked reports whether finishing a container now would
+// overwrite one a connected client has not sent yet.
+func (o *socketOutput) slotBlockedLocked() bool {
+	n := uint64(len(o.ring))
+	for c := range o.clients {
+		if !c.leaving && c.next+n <= o.head {
+			return true
+		}
+	}
+	return false
+}
+
+// finishLocked writes the active container's header, queues it in the ring
+// and opens a new one. Unless force is set, WAIT and HALF_WAIT wait while
+// the ring is full onto the slowest client (HALF_WAIT only while a client
+// is connected); NO_WAIT and microsecond timeouts overwrite, and lagging
+// clients jump forward.
+func (o *socketOutput) finishLocked(ctx context.Context, force bool) error {
+	if o.act.msgs == 0 {
+		return nil // an empty container is never sent
+	}
+	if !force && (o.timeout == Wait || o.timeout == HalfWait) && o.slotBlockedLocked() {
+		if err := o.waitSlotLocked(ctx); err != nil {
+			return err
+		}
+	}
+	a := o.act
+	PutContainerHeader(a.b, uint32(len(a.b)-ContainerHeaderSize), o.actSeq, uint16(a.msgs))
+	i := o.head % uint64(len(o.ring))
+	old := o.ring[i]
+	o.ring[i] = a
+	switch {
+	case old == nil:
+		o.act = o.newCont()
+	case old.users > 0:
+		old.orphan = true
+		if k := len(o.free); k > 0 {
+			o.act, o.free = o.free[k-1], o.free[:k-1]
+		} else {
+			o.act = o.newCont()
+		}
+	default:
+		o.act = old
+	}
+	o.act.b, o.act.msgs = o.act.b[:ContainerHeaderSize], 0
+	o.actSeq = o.accepted
+	o.head++
+	o.buffers++
+	if o.nActive == 0 {
+		o.dropped += uint64(a.msgs) // nobody will ever receive them
+	}
+	o.lastFin = time.Now()
+	o.cond.Broadcast()
+	return nil
+}
+
+// wake broadcasts on the condition; context.AfterFunc uses it to end waits.
+func (o *socketOutput) wake() {
+	o.mu.Lock()
+	o.cond.Broadcast()
+	o.mu.Unlock()
+}
+
+// waitClientLocked blocks a WAIT sender until a client is connected.
+// libtrap polls every 100 ms; a condition variable wakes us as soon as
+// the client is registered.
+func (o *socketOutput) waitClientLocked(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, o.wake)
+	defer stop()
+	for o.nActive == 0 {
+		if o.shut {
+			return fmt.Errorf("%w: output %s closed while waiting for a client", ErrTerminated, o.ep.id)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%w: output %s waiting for a client: %v", ErrTerminated, o.ep.id, err)
+		}
+		o.cond.Wait()
+	}
+	return nil
+}
+
+// waitSlotLocked waits until the slowest client has sent the container
+// the next finish overwrites (HALF_WAIT gives up when no client remains).
+func (o *socketOutput) waitSlotLocked(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, o.wake)
+	defer stop()
+	for o.slotBlockedLocked() {
+		if o.shut {
+			return fmt.Errorf("%w: output %s closed while waiting for a slow client", ErrTerminated, o.ep.id)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%w: output %s waiting for a slow client: %v", ErrTerminated, o.ep.id, err)
+		}
+		o.cond.Wait()
+	}
+	return nil
+}
+
+func (o *socketOutput) acceptLoop() {
+	defer o.wg.Done()
+	for {
+		conn, err := o.ln.Accept()
+		if err != nil {
+			select {
+			case <-o.done:
+				return
+			default:
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			o.log.Error("accepting clients stopped", zap.Error(err))
+			return
+		}
+		o.wg.Add(1)
+		go o.serveClient(conn)
+	}
+}
+
+// refuse tells a client that no format is set yet: 8 zero bytes, then close.
+func refuse(conn net.Conn) {
+	var zero [HelloHeaderSize]byte
+	conn.SetWriteDeadline(time.Now().Add(helloWriteTimeout))
+	conn.Write(zero[:])
+}
+
+// serveClient registers a new client, sends it the hello and then every
+// container finished from now on, until it leaves or fails.
+func (o *socketOutput) serveClient(conn net.Conn) {
+	defer o.wg.Done()
+	defer conn.Close()
+	if o.ep.tls != nil {
+		tc := tls.Server(conn, o.ep.tls)
+		conn = tc
+		ctx, cancel := context.WithTimeout(context.Background(), tlsHandshakeTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			o.log.Info("TLS client refused", zap.String("peer", conn.RemoteAddr().String()), zap.Error(err))
+			return
+		}
+	}
+	o.mu.Lock()
+	if o.shut {
+		o.mu.Unlock()
+		return
+	}
+	if !o.helloOK {
+		o.mu.Unlock()
+		refuse(conn)
+		return
+	}
+	if len(o.clients) >= o.opts.MaxClients {
+		o.mu.Unlock()
+		o.log.Warn("client refused: max_clients reached", zap.Int("max_clients", o.opts.MaxClients))
+		return
+	}
+	o.nextID++
+	c := &sockClient{conn: conn, next: o.head, limit: ^uint64(0), expect: o.accepted, id: clientID(conn, o.nextID)}
+	if o.act.msgs > 0 {
+		c.expect = o.act.first
+	}
+	hello := o.hello
+	o.clients[c] = struct{}{}
+	o.nActive++
+	o.cond.Broadcast()
+	o.mu.Unlock()
+
+	conn.SetWriteDeadline(time.Now().Add(helloWriteTimeout))
+	_, err := conn.Write(hello)
+	conn.SetWriteDeadline(time.Time{})
+	o.mu.Lock()
+	if err == nil {
+		err = o.writeLoopLocked(c)
+	}
+	delete(o.clients, c)
+	if !c.leaving {
+		o.nActive--
+	}
+	o.cond.Broadcast()
+	o.mu.Unlock()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		o.log.Info("client disconnected", zap.String("client", c.id), zap.Error(err))
+	}
+}
+
+// clientID names a client in the statistics: the peer port for TCP (as
+// libtrap), a running number for UNIX sockets.
+func clientID(conn net.Conn, n uint64) string {
+	if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		return strconv.Itoa(ta.Port)
+	}
+	return strconv.FormatUint(n, 10)
+}
+
+// writeLoopLocked sends containers to c; it is called and returns with o.mu held.
+func (o *socketOutput) writeLoopLocked(c *sockClient) error {
+	n := uint64(len(o.ring))
+	for {
+		if c.leaving && c.next >= c.limit {
+			return nil
+		}
+		if c.next == o.head {
+			if c.leaving {
+				return nil
+			}
+			o.cond.Wait()
+			continue
+		}
+		if c.next+n < o.head {
+			// Overwritten under NO_WAIT: jump to the newest container.
+			if c.leaving {
+				return nil
+			}
+			c.next = o.head - 1
+			if newest := o.ring[c.next%n]; newest.first > c.expect {
+				c.skipped += newest.first - c.expect
+			}
+		}
+		cb := o.ring[c.next%n]
+		buf, msgs, first := cb.b, cb.msgs, cb.first
+		cb.users++
+		o.mu.Unlock()
+		_, err := c.conn.Write(buf)
+		o.mu.Lock()
+		cb.users--
+		if cb.orphan && cb.users == 0 {
+			cb.orphan = false
+			o.free = append(o.free, cb)
+		}
+		if err != nil {
+			return err
+		}
+		c.next++
+		c.sentConts++
+		c.sentMsgs += uint64(msgs)
+		c.expect = first + uint64(msgs)
+		o.cond.Broadcast()
+	}
+}
+
+// autoflushLoop finishes a non-empty container once the autoflush interval
+// has passed since the last finish, but only while a client is connected
+// and without ever waiting for a slow one.
+func (o *socketOutput) autoflushLoop() {
+	defer o.wg.Done()
+	period := max(o.autoflush/4, time.Millisecond)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.done:
+			return
+		case <-t.C:
+		}
+		o.mu.Lock()
+		if o.nActive > 0 && o.act.msgs > 0 && time.Since(o.lastFin) >= o.autoflush &&
+			(o.timeout == NoWait || o.timeout > 0 || !o.slotBlockedLocked()) {
+			o.finishLocked(context.Background(), true)
+			o.autoflushes++
+		}
+		o.mu.Unlock()
+	}
+}
+
+// close flushes, lets every client receive every finished container
+// (bounded by ctx), then closes the sockets and removes the UNIX socket file.
+func (o *socketOutput) close(ctx context.Context) error {
+	o.mu.Lock()
+	if o.shut {
+		o.mu.Unlock()
+		return nil
+	}
+	if err := o.finishLocked(ctx, false); err != nil {
+		o.finishLocked(ctx, true)
+	}
+	o.shut = true
+	close(o.done)
+	o.dismissLocked()
+	o.mu.Unlock()
+
+	o.ln.Close()
+	if o.ep.network == "unix" {
+		if err := os.Remove(o.ep.address); err != nil && !os.IsNotExist(err) {
+			o.log.Warn("removing socket file", zap.Error(err))
+		}
+	}
+	finished := make(chan struct{})
+	go func() {
+		o.wg.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+	}
+	o.mu.Lock()
+	undelivered := len(o.clients)
+	for c := range o.clients {
+		c.conn.Close()
+	}
+	o.cond.Broadcast()
+	o.mu.Unlock()
+	<-finished
+	return fmt.Errorf("%w: output %s closed before %d client(s) got all data: %v", ErrTimeout, o.ep.id, undelivered, ctx.Err())
+}
+
+func (o *socketOutput) stats() OutputStats {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	s := OutputStats{
+		Kind:            o.ep.kind,
+		ID:              o.ep.id,
+		Clients:         o.nActive,
+		SentMessages:    o.accepted,
+		DroppedMessages: o.dropped,
+		Buffers:         o.buffers,
+		Autoflushes:     o.autoflushes,
+	}
+	for c := range o.clients {
+		s.PerClient = append(s.PerClient, ClientStats{ID: c.id, SentContainers: c.sentConts,
+			SentMessages: c.sentMsgs, SkippedMessages: c.skipped})
+	}
+	return s
+}
