@@ -71,6 +71,7 @@ type header struct {
 	ident        string // V1 only: stored in the header
 	stats        Stats  // V1 only: stored after the header
 	anonymised   bool
+	appendixLost bool // appendix offset beyond EOF (truncated file)
 }
 
 // parseHeader parses the first bytes of a file. b must hold at least
@@ -106,8 +107,15 @@ func parseHeader(b []byte, size int64) (header, error) {
 		h.offAppendix = int64(binary.LittleEndian.Uint64(b[24:]))
 		h.numBlocks = binary.LittleEndian.Uint32(b[36:])
 		h.dataStart = headerV2Size
-		if h.appendixBlks > 0 && (h.offAppendix < headerV2Size || h.offAppendix >= size) {
-			return h, fmt.Errorf("%w: offset 24: appendix offset %d outside file of %d bytes", ErrFormat, h.offAppendix, size)
+		if h.appendixBlks > 0 && h.offAppendix < headerV2Size {
+			return h, fmt.Errorf("%w: offset 24: appendix offset %d inside the file header", ErrFormat, h.offAppendix)
+		}
+		if h.appendixBlks > 0 && h.offAppendix >= size {
+			// Truncated file: no appendix to read (like nfdump, which only
+			// reads it when offAppendix < file size); data blocks are still
+			// read up to the point of truncation.
+			h.appendixBlks = 0
+			h.appendixLost = true
 		}
 	case LayoutV1:
 		if len(b) < dataStartV1 {
