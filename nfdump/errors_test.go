@@ -211,6 +211,7 @@ func TestCancelledContextStopsIteration(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	it := f.Records(ctx)
 	n := 0
 	for it.Next() {
