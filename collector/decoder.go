@@ -174,9 +174,12 @@ func (d *Decoder) decodeLocked(p pair, from netip.AddrPort, addr netip.Addr, msg
 		s.checkSequence(p, h.sequence, h.sequence+1)
 		return d.decodeSets(p, s, msg[v9HeaderLen:], &ctx, exp, lifetime)
 	default:
-		start := p.exp.Records.Load() + p.exp.OptionsRecords.Load()
+		// The IPFIX sequence number counts data records. Exporters (softflowd,
+		// flowgen, as captured) do not count options data records, so
+		// neither do we.
+		start := p.exp.Records.Load()
 		err := d.decodeSets(p, s, msg[ipfixHeaderLen:h.length], &ctx, exp, lifetime)
-		n := p.exp.Records.Load() + p.exp.OptionsRecords.Load() - start
+		n := p.exp.Records.Load() - start
 		s.checkSequence(p, h.sequence, h.sequence+uint32(n))
 		return err
 	}
