@@ -61,8 +61,19 @@ type decompressor struct {
 // errBlockTooLarge reports decompressed output beyond maxBlockSize.
 var errBlockTooLarge = errors.New("decompressed block larger than 5 MiB")
 
-// decompress decodes src into dst (which must have capacity maxBlockSize
-// for LZO and LZ4) and returns the decoded payload.
+// maxExpanded bounds the decompressed size of an LZO or LZ4 block of n
+// bytes: both formats spend at least one input byte per 255 output bytes of
+// a run length, so output never exceeds 255*n plus a small constant; the
+// bound is capped at nfdump's 5 MiB buffer.
+func maxExpanded(n int) int {
+	if n > maxBlockSize/256 {
+		return maxBlockSize
+	}
+	return 256*n + 4096
+}
+
+// decompress decodes src into dst (which must have capacity
+// maxExpanded(len(src)) for LZO and LZ4) and returns the decoded payload.
 func (d *decompressor) decompress(dst, src []byte) ([]byte, error) {
 	switch d.method {
 	case CompressNone:

@@ -151,13 +151,13 @@ func (f *File) readAppendix() error {
 	d := decompressor{method: f.h.compression}
 	defer d.close()
 	var out []byte
-	if f.h.compression == CompressLZO || f.h.compression == CompressLZ4 {
-		out = make([]byte, maxBlockSize)
-	}
 	for i := 0; i < f.h.appendixBlks; i++ {
 		h, raw, err := f.readBlock(off, f.size, nil)
 		if err != nil {
 			return fmt.Errorf("appendix: %w", err)
+		}
+		if f.h.compression == CompressLZO || f.h.compression == CompressLZ4 {
+			out = make([]byte, maxExpanded(len(raw)))
 		}
 		data, err := d.decompress(out, raw)
 		if err != nil {

@@ -137,8 +137,10 @@ func (it *Iterator) work(jobs <-chan *blockJob) {
 	defer d.close()
 	for job := range jobs {
 		if job.hdr.typ == blockTypeV1 || job.hdr.typ == blockTypeV3 {
-			if (d.method == CompressLZO || d.method == CompressLZ4) && cap(job.out) < maxBlockSize {
-				job.out = make([]byte, maxBlockSize)
+			if d.method == CompressLZO || d.method == CompressLZ4 {
+				if need := maxExpanded(len(job.raw)); cap(job.out) < need {
+					job.out = make([]byte, need)
+				}
 			}
 			data, err := d.decompress(job.out, job.raw)
 			if err != nil {
