@@ -196,19 +196,31 @@ func (r *Record) SetVar(id FieldID, b []byte) error { return setVar(r, id, b) }
 func (r *Record) SetVarString(id FieldID, s string) error { return setVar(r, id, s) }
 
 func setVar[S ~string | ~[]byte](r *Record, id FieldID, b S) error {
+	dst, err := r.resizeVar(id, len(b))
+	if err != nil {
+		return err
+	}
+	copy(dst, b)
+	return nil
+}
+
+// resizeVar gives variable field id a length of n bytes with ur_set_var's
+// shifting rules and returns the field's bytes for the caller to fill (the
+// contents are unspecified).
+func (r *Record) resizeVar(id FieldID, n int) ([]byte, error) {
 	f := &r.T.fields[id]
 	if !f.Type.IsVariable() {
-		return fmt.Errorf("unirec: field %s (%s): %w", f.Name, f.Type, ErrNotVar)
+		return nil, fmt.Errorf("unirec: field %s (%s): %w", f.Name, f.Type, ErrNotVar)
 	}
 	off, oldLen := r.slot(id)
 	start := r.T.staticSize + off
 	if start+oldLen > len(r.Data) {
-		return fmt.Errorf("unirec: field %s: %w", f.Name, ErrSlot)
+		return nil, fmt.Errorf("unirec: field %s: %w", f.Name, ErrSlot)
 	}
-	delta := len(b) - oldLen
+	delta := n - oldLen
 	newSize := len(r.Data) + delta
-	if len(b) > MaxRecordSize || newSize > MaxRecordSize {
-		return fmt.Errorf("unirec: field %s: setting %d bytes makes a %d-byte record: %w", f.Name, len(b), newSize, ErrTooLong)
+	if n > MaxRecordSize || newSize > MaxRecordSize {
+		return nil, fmt.Errorf("unirec: field %s: setting %d bytes makes a %d-byte record: %w", f.Name, n, newSize, ErrTooLong)
 	}
 	if delta != 0 {
 		oldSize := len(r.Data)
@@ -218,17 +230,16 @@ func setVar[S ~string | ~[]byte](r *Record, id FieldID, b S) error {
 			r.Data = grown
 		}
 		r.Data = r.Data[:max(oldSize, newSize)]
-		copy(r.Data[start+len(b):], r.Data[start+oldLen:oldSize])
+		copy(r.Data[start+n:], r.Data[start+oldLen:oldSize])
 		r.Data = r.Data[:newSize]
 		for j := id + 1; int(j) < len(r.T.fields); j++ {
 			o := r.T.fields[j].Offset
 			v := int(binary.LittleEndian.Uint16(r.Data[o:])) + delta
 			binary.LittleEndian.PutUint16(r.Data[o:], uint16(v))
 		}
-		binary.LittleEndian.PutUint16(r.Data[f.Offset+2:], uint16(len(b)))
+		binary.LittleEndian.PutUint16(r.Data[f.Offset+2:], uint16(n))
 	}
-	copy(r.Data[start:], b)
-	return nil
+	return r.Data[start : start+n], nil
 }
 
 // CopyFields copies into dst every field of dst's template that src's

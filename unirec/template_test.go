@@ -9,7 +9,7 @@ import (
 func TestParseTemplateCanonicalOrder(t *testing.T) {
 	tests := []struct {
 		name, in, want string
-		static          int
+		static         int
 	}{
 		{"basic flows already canonical",
 			"ipaddr DST_IP,ipaddr SRC_IP,uint64 BYTES,time TIME_FIRST,time TIME_LAST,uint32 PACKETS,uint16 DST_PORT,uint16 SRC_PORT,uint8 PROTOCOL,uint8 TCP_FLAGS",
