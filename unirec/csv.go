@@ -89,10 +89,11 @@ func (h *CSVHeader) ParseRow(line []byte, rec *Record) (ts string, err error) {
 			ts = string(val)
 			continue
 		}
-		id := h.Columns[col]
+		c := col
 		if h.HasTime {
-			id = h.Columns[col-1]
+			c--
 		}
+		id := h.Columns[c]
 		if h.T.fields[id].Type.IsVariable() && len(val) > MaxCSVVarLen {
 			val = val[:MaxCSVVarLen]
 		}
