@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 )
 
 // Error describes a fault at a byte offset of a named file. It wraps the
@@ -36,6 +37,7 @@ type File struct {
 	ident  string
 	stats  Stats
 	closer io.Closer
+	jobs   sync.Pool // *blockJob with their buffers, reused across iterations
 }
 
 // Open opens and parses the header and appendix of the nfdump file at path.

@@ -64,7 +64,11 @@ func newIterator(ctx context.Context, f *File) *Iterator {
 		exporters: make(map[uint16]*Exporter),
 	}
 	for i := 0; i < depth; i++ {
-		it.free <- &blockJob{}
+		job, _ := f.jobs.Get().(*blockJob)
+		if job == nil {
+			job = &blockJob{}
+		}
+		it.free <- job
 	}
 	jobs := make(chan *blockJob, depth)
 	it.wg.Add(1 + workers)
@@ -322,8 +326,27 @@ func (it *Iterator) fail(err error) {
 func (it *Iterator) finish() {
 	it.done = true
 	it.cancel()
-	// Drain so the producer never blocks on a full results channel.
-	for range it.results {
+	// Drain so the producer never blocks on a full results channel, then
+	// hand every job's buffers back to the File for the next iteration.
+	// Workers may still hold drained jobs until wg.Wait returns.
+	var drained []*blockJob
+	for job := range it.results {
+		drained = append(drained, job)
 	}
 	it.wg.Wait()
+	for _, job := range drained {
+		it.f.jobs.Put(job)
+	}
+	if it.cur != nil {
+		it.f.jobs.Put(it.cur)
+		it.cur = nil
+	}
+	for {
+		select {
+		case job := <-it.free:
+			it.f.jobs.Put(job)
+		default:
+			return
+		}
+	}
 }
