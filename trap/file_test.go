@@ -437,3 +437,42 @@ func TestFileOutputBadParameters(t *testing.T) {
 		}
 	}
 }
+
+func TestFileOutputStdoutForcesPlainWrite(t *testing.T) {
+	o := mustOutput(t, "f:/dev/stdout:a:size=1:time=5", nil)
+	if !o.stdout || o.appendM || o.rotSize != 0 || o.rotTime != 0 || o.f != os.Stdout {
+		t.Fatalf("stdout output: append %v size %d time %v", o.appendM, o.rotSize, o.rotTime)
+	}
+	if err := o.close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFileInputStopsOnCancelledContext(t *testing.T) {
+	in := mustInput(t, "f:"+filepath.Join(goldenDir(t), "basic_flows.trapcap"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := in.Recv(ctx); !errors.Is(err, ErrTerminated) {
+		t.Fatalf("got %v, want ErrTerminated", err)
+	}
+}
+
+func TestFileInputMismatchMovesToNextFile(t *testing.T) {
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "1raw.trapcap")
+	o := mustOutput(t, "f:"+raw, nil)
+	o.setFormat(Hello{Format: FormatRaw})
+	o.send(context.Background(), []byte("raw"))
+	o.close(context.Background())
+	if err := os.WriteFile(filepath.Join(dir, "2uni.trapcap"), readGolden(t, "basic_flows.trapcap"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := mustInput(t, "f:"+filepath.Join(dir, "*.trapcap"))
+	if _, _, err := in.Recv(context.Background()); !errors.Is(err, ErrFormatMismatch) {
+		t.Fatalf("raw file: got %v, want ErrFormatMismatch", err)
+	}
+	m, fc, err := in.Recv(context.Background())
+	if err != nil || !fc || len(m) != 66 {
+		t.Fatalf("next file: %d bytes, changed %v, %v", len(m), fc, err)
+	}
+}

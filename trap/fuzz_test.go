@@ -159,3 +159,25 @@ func FuzzFileInput(f *testing.F) {
 		}
 	})
 }
+
+func FuzzGetopt(f *testing.F) {
+	for _, s := range []string{"-tc 5", "--cut=7 --write x", "-c", "a -- -x", "--title=1", "-", "--", "-Tt -w"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		args := strings.Split(s, " ")
+		opts, pos, err := loggerModule.Getopt(args)
+		if err != nil {
+			if !errors.Is(err, ErrBadParams) {
+				t.Fatalf("%q: %v is not ErrBadParams", s, err)
+			}
+			return
+		}
+		if len(opts)+len(pos) > len(s)+1 {
+			t.Fatalf("%q: %d options and %d words from %d bytes", s, len(opts), len(pos), len(s))
+		}
+		if _, err := parseCommonArgs(args); err != nil && !errors.Is(err, ErrBadParams) {
+			t.Fatalf("%q: common args: %v", s, err)
+		}
+	})
+}
