@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -44,6 +45,7 @@ type sockClient struct {
 	leaving bool   // disconnect after sending containers below limit
 	limit   uint64
 	expect  uint64 // number of the first message the next container should hold
+	gone    error  // set when the client disconnected
 
 	sentConts, sentMsgs, skipped uint64
 }
@@ -390,6 +392,11 @@ func (o *socketOutput) serveClient(conn net.Conn) {
 	o.cond.Broadcast()
 	o.mu.Unlock()
 
+	// Inputs never write (§4.1): reading only notices that the client left,
+	// which ends the writer's wait.
+	o.wg.Add(1)
+	go o.watchClient(c)
+
 	conn.SetWriteDeadline(time.Now().Add(helloWriteTimeout))
 	_, err := conn.Write(hello)
 	conn.SetWriteDeadline(time.Time{})
@@ -408,6 +415,22 @@ func (o *socketOutput) serveClient(conn net.Conn) {
 	}
 }
 
+// watchClient reads from a client until it disconnects, then wakes its writer.
+func (o *socketOutput) watchClient(c *sockClient) {
+	defer o.wg.Done()
+	n, err := io.Copy(io.Discard, c.conn)
+	if n > 0 {
+		o.log.Warn("client wrote to the data socket", zap.String("client", c.id), zap.Int64("bytes", n))
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	o.mu.Lock()
+	c.gone = err
+	o.cond.Broadcast()
+	o.mu.Unlock()
+}
+
 // clientID names a client in the statistics: the peer port for TCP (as
 // libtrap), a running number for UNIX sockets.
 func clientID(conn net.Conn, n uint64) string {
@@ -421,6 +444,9 @@ func clientID(conn net.Conn, n uint64) string {
 func (o *socketOutput) writeLoopLocked(c *sockClient) error {
 	n := uint64(len(o.ring))
 	for {
+		if c.gone != nil {
+			return fmt.Errorf("client left: %w", c.gone)
+		}
 		if c.leaving && c.next >= c.limit {
 			return nil
 		}
@@ -432,11 +458,13 @@ func (o *socketOutput) writeLoopLocked(c *sockClient) error {
 			continue
 		}
 		if c.next+n < o.head {
-			// Overwritten under NO_WAIT: jump to the newest container.
-			if c.leaving {
+			// Overwritten under NO_WAIT: jump to the newest container (a
+			// leaving client to the newest it may still receive).
+			target := min(o.head, c.limit) - 1
+			if target+n < o.head || target < c.next {
 				return nil
 			}
-			c.next = o.head - 1
+			c.next = target
 			if newest := o.ring[c.next%n]; newest.first > c.expect {
 				c.skipped += newest.first - c.expect
 			}
