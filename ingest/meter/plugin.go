@@ -31,7 +31,7 @@ type Plugin interface {
 }
 
 // PluginNames lists the plugins NewPlugin knows, in ipfixprobe's naming.
-func PluginNames() []string { return []string{"basic", "http", "vlan"} }
+func PluginNames() []string { return []string{"basic", "http", "vlan", "dns", "tls", "ssdp"} }
 
 // NewPlugin returns a fresh plugin by name. "basic" has no fields of its own
 // (the basic biflow fields are always exported) and returns nil, nil.
@@ -43,6 +43,12 @@ func NewPlugin(name string) (Plugin, error) {
 		return &httpPlugin{}, nil
 	case "vlan":
 		return &vlanPlugin{}, nil
+	case "dns":
+		return &dnsPlugin{}, nil
+	case "tls":
+		return &tlsPlugin{}, nil
+	case "ssdp":
+		return &ssdpPlugin{}, nil
 	}
 	return nil, fmt.Errorf("meter: unknown plugin %q (known: %v)", name, PluginNames())
 }
