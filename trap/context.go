@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -264,6 +265,16 @@ func printHelp(o options, m Module, prog string, trapHelp bool) error {
 			width = w - 1
 		}
 		text = helpText(m, prog, o.defaultDir, width)
+	}
+	if pager := o.getenv("PAGER"); pager != "" {
+		// libtrap popen()s $PAGER and writes the help into it.
+		cmd := exec.Command("/bin/sh", "-c", pager)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(text), o.stdout, os.Stderr
+		err := cmd.Run()
+		if err == nil {
+			return nil
+		}
+		o.log.Warn("trap: PAGER failed, printing help directly", zap.String("pager", pager), zap.Error(err))
 	}
 	if _, err := io.WriteString(o.stdout, text); err != nil {
 		return fmt.Errorf("trap: printing help: %w", err)

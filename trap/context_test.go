@@ -184,3 +184,12 @@ func TestGetopt(t *testing.T) {
 		})
 	}
 }
+
+func TestHelpGoesThroughPager(t *testing.T) {
+	var out bytes.Buffer
+	_, _, err := Init(context.Background(), loggerModule, []string{"logger", "-h"}, WithStdout(&out),
+		WithEnv(envMap(map[string]string{"PAGER": "sed -n 3p"})), WithoutService())
+	if !errors.Is(err, ErrHelp) || out.String() != "Name: logger\n" {
+		t.Fatalf("got %q, %v; want the pager's output", out.String(), err)
+	}
+}
