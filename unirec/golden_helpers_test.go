@@ -8,14 +8,12 @@ import (
 	"testing"
 )
 
-// trapDir returns shared/testdata/trap by walking up from the working
-// directory until a directory has a "shared/testdata" entry; it skips the
-// test if there is none.
-func trapDir(t testing.TB) string {
-	t.Helper()
+// findTrapDir returns shared/testdata/trap by walking up from the working
+// directory until a directory has a "shared/testdata/trap" entry, or "".
+func findTrapDir() string {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return ""
 	}
 	for {
 		cand := filepath.Join(dir, "shared", "testdata", "trap")
@@ -24,10 +22,20 @@ func trapDir(t testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("golden data shared/testdata/trap not found above the working directory")
+			return ""
 		}
 		dir = parent
 	}
+}
+
+// trapDir is findTrapDir that skips the test when the golden data is absent.
+func trapDir(t testing.TB) string {
+	t.Helper()
+	d := findTrapDir()
+	if d == "" {
+		t.Skip("golden data shared/testdata/trap not found above the working directory")
+	}
+	return d
 }
 
 func readGolden(t testing.TB, name string) []byte {
