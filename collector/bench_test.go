@@ -1,0 +1,139 @@
+package collector
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/flowgate/flowgate/converters"
+	"github.com/flowgate/flowgate/unirec"
+	"github.com/netsampler/goflow2/v2/decoders/netflow"
+)
+
+// benchTemplate is a common 13-field IPv4 IPFIX template.
+var benchFields = []Field{
+	{ID: 8, Length: 4}, {ID: 12, Length: 4}, {ID: 7, Length: 2}, {ID: 11, Length: 2},
+	{ID: 4, Length: 1}, {ID: 6, Length: 1}, {ID: 5, Length: 1},
+	{ID: 1, Length: 8}, {ID: 2, Length: 8}, {ID: 152, Length: 8}, {ID: 153, Length: 8},
+	{ID: 10, Length: 4}, {ID: 14, Length: 4},
+}
+
+const benchRecords = 30
+
+func benchMessages() (tmplMsg, dataMsg []byte) {
+	tmplMsg = ipfixMsg(1700000000, 0, 1, mkSet(2, ipfixTemplate(256, benchFields...)))
+	var recs [][]byte
+	for i := range benchRecords {
+		recs = append(recs, cat(
+			[]byte{10, 0, 0, byte(i)}, []byte{172, 16, 0, byte(i)}, be16(uint16(1024+i)), be16(443),
+			[]byte{6, 0x1b, 0}, be64(uint64(1000+i)), be64(uint64(10+i)),
+			be64(1700000000000+uint64(i)), be64(1700000000500+uint64(i)), be32(1), be32(2)))
+	}
+	dataMsg = ipfixMsg(1700000001, 0, 1, mkSet(256, recs...))
+	return
+}
+
+// BenchmarkDecodeIPFIX measures our decode + convert to a UniRec basic-flow
+// record (NEMEA's 14-field template) per record.
+func BenchmarkDecodeIPFIX(b *testing.B) {
+	tmpl, err := unirec.ParseTemplate(converters.BasicFlowTemplate)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum uint64
+	bytesID, _ := tmpl.Lookup("BYTES")
+	d, err := NewDecoder(Config{Output: tmpl, TemplateLifetime: -1}, SinkFunc(func(_ Exporter, r unirec.Record) {
+		sum += r.Uint64(bytesID)
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tmplMsg, dataMsg := benchMessages()
+	if err := d.Decode(exporterA, tmplMsg); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(dataMsg)))
+	b.ResetTimer()
+	for b.Loop() {
+		if err := d.Decode(exporterA, dataMsg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := float64(b.N) * benchRecords
+	b.ReportMetric(n/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(testing.AllocsPerRun(10, func() { _ = d.Decode(exporterA, dataMsg) }))/benchRecords, "allocs/record")
+	if sum == 0 {
+		b.Fatal("no records decoded")
+	}
+}
+
+// BenchmarkGoflow2DecodeIPFIX decodes the same messages with goflow2 v2's
+// netflow decoder. "decode" stops at goflow2's generic DataRecord values;
+// "decode+convert" also copies them into the same UniRec record as ours.
+func BenchmarkGoflow2DecodeIPFIX(b *testing.B) {
+	for _, convert := range []bool{false, true} {
+		name := "decode"
+		if convert {
+			name = "decode+convert"
+		}
+		b.Run(name, func(b *testing.B) {
+			tmpl, err := unirec.ParseTemplate(converters.BasicFlowTemplate)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec := tmpl.NewRecord()
+			ids := map[uint16]unirec.FieldID{}
+			for ie, name := range map[uint16]string{8: "SRC_IP", 12: "DST_IP", 7: "SRC_PORT", 11: "DST_PORT", 4: "PROTOCOL", 6: "TCP_FLAGS", 5: "TOS", 1: "BYTES", 2: "PACKETS", 152: "TIME_FIRST", 153: "TIME_LAST"} {
+				ids[ie], _ = tmpl.Lookup(name)
+			}
+			ts := netflow.CreateTemplateSystem()
+			tmplMsg, dataMsg := benchMessages()
+			var v9 netflow.NFv9Packet
+			var ipfix netflow.IPFIXPacket
+			if err := netflow.DecodeMessageVersion(bytes.NewBuffer(tmplMsg), ts, &v9, &ipfix); err != nil {
+				b.Fatal(err)
+			}
+			records := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				var pkt netflow.IPFIXPacket
+				if err := netflow.DecodeMessageVersion(bytes.NewBuffer(dataMsg), ts, &v9, &pkt); err != nil {
+					b.Fatal(err)
+				}
+				for _, fs := range pkt.FlowSets {
+					ds, ok := fs.(netflow.DataFlowSet)
+					if !ok {
+						continue
+					}
+					for _, r := range ds.Records {
+						records++
+						if !convert {
+							continue
+						}
+						rec = rec.Reset()
+						for _, v := range r.Values {
+							id, ok := ids[v.Type]
+							raw, isBytes := v.Value.([]byte)
+							if !ok || !isBytes {
+								continue
+							}
+							switch v.Type {
+							case 8, 12:
+								rec.SetIP(id, unirec.IPv4([4]byte(raw)))
+							case 152, 153:
+								rec.SetTime(id, unirec.TimeFromUnixMilli(uintBE(raw)))
+							default:
+								setInt(&rec, id, tmpl.Field(id).Type, uintBE(raw))
+							}
+						}
+					}
+				}
+			}
+			if records != b.N*benchRecords {
+				b.Fatalf("goflow2 decoded %d records, want %d", records, b.N*benchRecords)
+			}
+			b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
