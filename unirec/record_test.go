@@ -216,3 +216,38 @@ func TestCopyFields(t *testing.T) {
 		t.Errorf("CopyFields result %x", d.Data)
 	}
 }
+
+func TestCopierMatchesCopyFields(t *testing.T) {
+	src := mustTemplate(t, arraysSpec+",uint8 PROTOCOL")
+	dst := mustTemplate(t, "ipaddr SRC_IP,uint32 SRC_PORT,string NOTE,uint16* PORTS,uint8 PROTOCOL,bytes EXTRA")
+	s := src.NewRecord()
+	for name, v := range map[string]string{"SRC_IP": "10.0.0.1", "SRC_PORT": "1000", "NOTE": "n", "PORTS": "[80|443]", "PROTOCOL": "6", "HOPS": "[::1]"} {
+		if err := s.SetFromString(mustID(t, src, name), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := dst.NewRecord(), dst.NewRecord()
+	for _, r := range []*Record{&a, &b} {
+		if err := r.SetVar(mustID(t, dst, "EXTRA"), []byte{9}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := CopyFields(&a, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewCopier(dst, src).Copy(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	want := `10.0.0.1,0,6,09,"n",[80|443]`
+	if got := string(a.AppendText(nil, ',')); got != want {
+		t.Errorf("CopyFields gives %q, want %q", got, want)
+	}
+	if !bytes.Equal(a.Data, b.Data) {
+		t.Errorf("Copier %x != CopyFields %x", b.Data, a.Data)
+	}
+	c := b.Clone()
+	b.SetUint8(mustID(t, dst, "PROTOCOL"), 17)
+	if c.Uint8(mustID(t, dst, "PROTOCOL")) != 6 {
+		t.Error("Clone shares data")
+	}
+}
