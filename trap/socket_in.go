@@ -26,6 +26,8 @@ const (
 	connectTimeout = 5 * time.Second
 	// readSlice is how often a blocked read looks at its context.
 	readSlice = 200 * time.Millisecond
+	// noWaitGrace is the shortest read deadline (NO_WAIT, tiny timeouts).
+	noWaitGrace = time.Millisecond
 )
 
 // errDisconnected marks a stream that ended: the input reconnects.
@@ -83,7 +85,10 @@ func (in *socketInput) timedOut() error {
 func (in *socketInput) recv(ctx context.Context, timeout Timeout) ([]byte, *Hello, error) {
 	var deadline time.Time
 	if timeout >= 0 {
-		deadline = time.Now().Add(timeout.Duration())
+		// A deadline already in the past would fail reads without looking
+		// at the socket, so NO_WAIT gets a token grace to pick up what is
+		// readable.
+		deadline = time.Now().Add(max(timeout.Duration(), noWaitGrace))
 	}
 	for {
 		if ctx.Err() != nil {
