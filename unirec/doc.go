@@ -7,7 +7,8 @@
 //   - types.go: the 29 field types and their sizes.
 //   - ip.go, mac.go, time.go: ipaddr, macaddr and time values.
 //   - template.go: spec parsing and libunirec's canonical field order.
-//   - record.go: Record, typed getters/setters, SetVar, CopyFields.
+//   - record.go: Record, typed getters/setters, SetVar, CopyFields;
+//     copy.go: Copier for converting streams between templates.
 //   - text.go: logger text output; parse.go, timeparse.go, scan.go:
 //     ur_set_from_string and time parsing; csv.go: logreplay's CSV layer.
 //

@@ -44,6 +44,9 @@ func setFromText[S ~string | ~[]byte](r *Record, id FieldID, s S) error {
 		err = setScalar(r.Data[f.Offset:f.Offset+f.Type.Size()], f.Type, s, false)
 	}
 	if err != nil {
+		if f.Type.IsVariable() {
+			_, _ = r.resizeVar(id, 0)
+		}
 		return fmt.Errorf("unirec: field %s (%s) from %q: %w", f.Name, f.Type, string(s), err)
 	}
 	return nil

@@ -74,11 +74,22 @@ func TestSetFromStringErrors(t *testing.T) {
 		{"array element with trailing text", Uint16Array, "[1|2x]"},
 		{"array element bad ip", IPAddrArray, "[1.2.3.4|nope]"},
 		{"array too big", Uint64Array, "[" + strings.Repeat("1|", 8200) + "1]"},
+		{"string too big", String, strings.Repeat("s", 65535)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tm, _ := NewTemplate([]Field{{Name: "X", Type: tc.ty}})
 			r := tm.NewRecord()
+			if tc.ty.IsVariable() {
+				if err := r.SetVar(0, make([]byte, 16)); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				for i := range r.Data {
+					r.Data[i] = 0xa5
+				}
+			}
+			before := string(r.Data)
 			err := r.SetFromString(0, tc.in)
 			if err == nil {
 				t.Fatalf("%s from %q accepted: %x", tc.ty, tc.in, r.Data)
@@ -88,6 +99,9 @@ func TestSetFromStringErrors(t *testing.T) {
 			}
 			if tc.ty.IsVariable() && len(r.Var(0)) != 0 {
 				t.Errorf("failed variable field left %d bytes", len(r.Var(0)))
+			}
+			if !tc.ty.IsVariable() && string(r.Data) != before {
+				t.Errorf("failed fixed field changed: %x", r.Data)
 			}
 		})
 	}

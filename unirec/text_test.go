@@ -261,3 +261,43 @@ func TestHeaderAndDelimiter(t *testing.T) {
 		t.Errorf("line %q", got)
 	}
 }
+
+// TestIPv6AgainstNetip cross-checks parsing and printing with netip on
+// addresses with varied zero runs, outside the embedded-IPv4 forms where
+// glibc and Go print differently.
+func TestIPv6AgainstNetip(t *testing.T) {
+	seed := uint64(0x9e3779b97f4a7c15)
+	next := func() uint64 {
+		seed ^= seed << 13
+		seed ^= seed >> 7
+		seed ^= seed << 17
+		return seed
+	}
+	for n := 0; n < 20000; n++ {
+		var b [16]byte
+		for g := 0; g < 8; g++ {
+			switch next() % 4 {
+			case 0, 1: // zero group, to create runs
+			case 2:
+				b[2*g+1] = byte(next())
+			default:
+				b[2*g], b[2*g+1] = byte(next()), byte(next())
+			}
+		}
+		a := netip.AddrFrom16(b)
+		ip := IPv6(b)
+		if ip.Is4() {
+			continue
+		}
+		parsed, err := ParseIP(a.String())
+		if err != nil || parsed != ip {
+			t.Fatalf("ParseIP(%s) = %x, %v", a, parsed, err)
+		}
+		if a.Is4In6() || b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7]|b[8]|b[9]|b[10]|b[11] == 0 {
+			continue // embedded dotted-quad forms: glibc differs from Go by design
+		}
+		if ip.String() != a.String() {
+			t.Fatalf("%x prints %s, netip %s", b, ip, a)
+		}
+	}
+}
