@@ -341,3 +341,30 @@ func TestSocketSpecErrors(t *testing.T) {
 		})
 	}
 }
+
+// WAIT and HALF_WAIT wait while the ring is full onto a client that does
+// not read; the wait ends with the context.
+func TestSocketOutputBlocksOnSlowClient(t *testing.T) {
+	for _, spec := range []string{"u:slow:buffer_size=4000:buffer_count=2", "u:slow:timeout=HALF_WAIT:buffer_size=4000:buffer_count=2"} {
+		t.Run(spec, func(t *testing.T) {
+			out, so := newTestOutput(t, testEnv(t), spec)
+			out.SetDataFormat(FormatRaw, "")
+			outputDial(t, so) // connected, never reads
+			waitClients(t, so, 1)
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			msg := testMessage(0, 1000)
+			var err error
+			// Far beyond what socket buffers and the ring can hold.
+			for i := 0; i < 100000 && err == nil; i++ {
+				err = out.Send(ctx, msg)
+			}
+			if !errors.Is(err, ErrTerminated) {
+				t.Fatalf("send: %v, want ErrTerminated once the ring is full", err)
+			}
+			if d := so.stats().DroppedMessages; d != 0 {
+				t.Errorf("dropped %d, want 0", d)
+			}
+		})
+	}
+}
