@@ -48,7 +48,3 @@ func (c *Counters) Snapshot() CountersSnapshot {
 // pair updates the per-exporter and the decoder-wide counter together.
 type pair struct{ exp, all *Counters }
 
-func (p pair) add(f func(*Counters) *atomic.Uint64, n uint64) {
-	f(p.exp).Add(n)
-	f(p.all).Add(n)
-}

@@ -39,6 +39,8 @@ type op struct {
 	n       int // wire length (fixed fields)
 	dst     unirec.FieldID
 	dstType unirec.Type
+	dstOff  int // byte offset of the fixed UniRec field (unirec.Field.Offset)
+	dstSize int // its size in bytes
 	micro   bool // opTimeNTP: dateTimeMicroseconds (low 11 fraction bits are not significant)
 }
 
@@ -97,7 +99,8 @@ func compilePlan(t *Template, out *unirec.Template, tbl *converters.Table, reg *
 			if !ok {
 				continue
 			}
-			o := op{conv: tg.Conv, field: i, off: off, n: int(f.Length), dst: dst, dstType: out.Field(dst).Type}
+			df := out.Field(dst)
+			o := op{conv: tg.Conv, field: i, off: off, n: int(f.Length), dst: dst, dstType: df.Type, dstOff: df.Offset, dstSize: df.Type.Size()}
 			if k, ok := chooseOp(f, ie, known, o.dstType); ok {
 				o.kind = k
 				o.micro = known && ie.Type == TypeDateTimeMicroseconds
@@ -238,17 +241,22 @@ func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
 				return
 			}
 		}
-		setInt(rec, o.dst, o.dstType, v)
+		putLE(rec.Data[o.dstOff:], o.dstSize, v)
 	case opIPv4:
-		rec.SetIP(o.dst, unirec.IPv4([4]byte(b)))
+		// UniRec IPv4 layout: 8 zero bytes, the address, ff ff ff ff
+		// (the record was reset, so the zero part is already there).
+		d := rec.Data[o.dstOff : o.dstOff+16]
+		copy(d[8:12], b)
+		binary.LittleEndian.PutUint32(d[12:], 0xFFFFFFFF)
+		clear(d[:8])
 	case opIPv6:
-		rec.SetIP(o.dst, unirec.IPv6([16]byte(b)))
+		copy(rec.Data[o.dstOff:o.dstOff+16], b)
 	case opMAC:
 		rec.SetMAC(o.dst, unirec.MAC(b))
 	case opTimeSec:
 		rec.SetTime(o.dst, unirec.TimeFromSecNsec(uint32(uintBE(b)), 0))
 	case opTimeMilli:
-		rec.SetTime(o.dst, unirec.TimeFromUnixMilli(uintBE(b)))
+		binary.LittleEndian.PutUint64(rec.Data[o.dstOff:], uint64(unirec.TimeFromUnixMilli(uintBE(b))))
 	case opTimeNTP:
 		sec := binary.BigEndian.Uint32(b) - ntpEpochOffset
 		frac := binary.BigEndian.Uint32(b[4:])
@@ -287,6 +295,21 @@ func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
 		if len(b) == 8 {
 			c.recInit = binary.BigEndian.Uint64(b)
 		}
+	}
+}
+
+// putLE stores the low size bytes of v little-endian (UniRec byte order);
+// signed and char fields take the same two's complement bytes.
+func putLE(d []byte, size int, v uint64) {
+	switch size {
+	case 1:
+		d[0] = byte(v)
+	case 2:
+		binary.LittleEndian.PutUint16(d, uint16(v))
+	case 4:
+		binary.LittleEndian.PutUint32(d, uint32(v))
+	case 8:
+		binary.LittleEndian.PutUint64(d, v)
 	}
 }
 
