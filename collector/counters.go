@@ -47,4 +47,3 @@ func (c *Counters) Snapshot() CountersSnapshot {
 
 // pair updates the per-exporter and the decoder-wide counter together.
 type pair struct{ exp, all *Counters }
-

@@ -39,8 +39,8 @@ type op struct {
 	n       int // wire length (fixed fields)
 	dst     unirec.FieldID
 	dstType unirec.Type
-	dstOff  int // byte offset of the fixed UniRec field (unirec.Field.Offset)
-	dstSize int // its size in bytes
+	dstOff  int  // byte offset of the fixed UniRec field (unirec.Field.Offset)
+	dstSize int  // its size in bytes
 	micro   bool // opTimeNTP: dateTimeMicroseconds (low 11 fraction bits are not significant)
 }
 
