@@ -60,7 +60,7 @@ func ParseCSVHeader(line string) (*CSVHeader, error) {
 }
 
 // ParseRow parses one CSV row into rec, which must use h.T and is reset
-// first. A trailing '\n' is ignored. Columns are split on ','; a column
+// first (a zero-length rec.Data gets a fresh NewRecord buffer). A trailing '\n' is ignored. Columns are split on ','; a column
 // starting with '"' is quoted: "" inside it stands for one '"', commas are
 // kept, and a '"' preceded by a backslash is an ordinary character. Values
 // are parsed with SetFromString rules; variable values are first cut to
@@ -68,7 +68,10 @@ func ParseCSVHeader(line string) (*CSVHeader, error) {
 // when HasTime. On error rec holds a partial record.
 func (h *CSVHeader) ParseRow(line []byte, rec *Record) (ts string, err error) {
 	if rec.T != h.T && !rec.T.Equal(h.T) {
-		return "", fmt.Errorf("unirec: CSV row: record template %q is not the header's %q", rec.T.Spec(), h.T.Spec())
+		return "", fmt.Errorf("unirec: CSV row: record is not of the header's template %q", h.T.Spec())
+	}
+	if cap(rec.Data) < h.T.staticSize {
+		*rec = h.T.NewRecord()
 	}
 	*rec = rec.Reset()
 	if n := len(line); n > 0 && line[n-1] == '\n' {

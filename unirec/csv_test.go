@@ -116,6 +116,14 @@ func TestParseRowTimeColumnAndErrors(t *testing.T) {
 	if _, err := h.ParseRow([]byte("x,1,2"), &other); err == nil {
 		t.Error("record of another template accepted")
 	}
+	var zero Record
+	if _, err := h.ParseRow([]byte("x,1,2"), &zero); err == nil {
+		t.Error("record without template accepted")
+	}
+	empty := Record{T: h.T}
+	if _, err := h.ParseRow([]byte("x,7,2024-01-15T10:00:00"), &empty); err != nil || empty.Uint16(mustID(t, h.T, "P")) != 7 {
+		t.Errorf("record without buffer: %v %x", err, empty.Data)
+	}
 }
 
 func TestParseRowResetsAndTruncates(t *testing.T) {
