@@ -215,6 +215,9 @@ func (c *Cache) remove(idx int32, why EndReason) {
 	delete(c.index, f.Key)
 	c.stats.Exported++
 	c.export(f)
+	for _, pl := range c.hooks {
+		pl.Release(f)
+	}
 	c.free = append(c.free, idx)
 }
 

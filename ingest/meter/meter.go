@@ -199,7 +199,10 @@ func (m *Meter) exportFlow(f *Flow) {
 	if m.err != nil {
 		return
 	}
-	r := m.rec.Reset()
+	// The record lives in the Meter: a local passed by pointer to the
+	// plugins' Fill (an interface call) would escape and allocate.
+	m.rec = m.rec.Reset()
+	r := &m.rec
 	id := &m.ids
 	r.SetIP(id.srcIP, unirec.IP(f.Key.SrcIP))
 	r.SetIP(id.dstIP, unirec.IP(f.Key.DstIP))
@@ -219,16 +222,15 @@ func (m *Meter) exportFlow(f *Flow) {
 	r.SetUint64(id.link, m.cfg.LinkBitField)
 	r.SetUint8(id.dir, m.cfg.DirBitField)
 	for _, pl := range m.plugins {
-		if err := pl.Fill(f, &r); err != nil && m.err == nil {
+		if err := pl.Fill(f, r); err != nil && m.err == nil {
 			m.err = fmt.Errorf("meter: %s plugin: %w", pl.Name(), err)
 		}
 	}
-	m.rec = r
 	if m.err != nil {
 		return
 	}
 	m.stats.Records++
-	if err := m.sink(r); err != nil {
+	if err := m.sink(*r); err != nil {
 		m.err = fmt.Errorf("meter: record sink: %w", err)
 	}
 }

@@ -28,6 +28,8 @@ type Plugin interface {
 	// Fill writes the plugin's fields for a finished flow into r, a record
 	// freshly Reset (fixed fields zero, variable fields empty).
 	Fill(f *Flow, r *unirec.Record) error
+	// Release drops the flow's state; it runs after the flow was exported.
+	Release(f *Flow)
 }
 
 // PluginNames lists the plugins NewPlugin knows, in ipfixprobe's naming.
@@ -59,6 +61,7 @@ type noHooks struct{}
 func (noHooks) Create(*Flow, *Packet) Action           { return Continue }
 func (noHooks) PreUpdate(*Flow, *Packet, bool) Action  { return Continue }
 func (noHooks) PostUpdate(*Flow, *Packet, bool) Action { return Continue }
+func (noHooks) Release(*Flow)                          {}
 
 // lookup resolves several field names at once.
 func lookup(t *unirec.Template, plugin string, names []string, ids []unirec.FieldID) error {
@@ -72,41 +75,45 @@ func lookup(t *unirec.Template, plugin string, names []string, ids []unirec.Fiel
 	return nil
 }
 
-// slotState is a lazily filled per-slot table: a slot's state is allocated
-// the first time a flow in that slot needs it and reused by every later flow
-// in the slot.
+// slotState is per-slot plugin state drawn from a free list: a flow's state
+// is taken when the plugin first needs it and returned when the flow leaves
+// the cache (Release), so memory follows the number of flows that carry the
+// protocol and, once the pool has reached its peak, nothing is allocated.
 type slotState[T any] struct {
-	s []*T
-	// live marks slots whose current flow has state.
-	live []bool
+	s    []*T
+	pool []*T
 }
 
-func (t *slotState[T]) init(n int) {
-	t.s = make([]*T, n)
-	t.live = make([]bool, n)
-}
+func (t *slotState[T]) init(n int) { t.s = make([]*T, n) }
 
-// fresh returns the state for slot i and marks it live. A reused state
-// keeps its previous contents (and buffers); the caller resets it.
+// fresh returns the state for slot i, taking one from the pool if the slot
+// has none. A pooled state keeps its old contents (and buffers); the caller
+// resets it.
 func (t *slotState[T]) fresh(i int) *T {
-	p := t.s[i]
-	if p == nil {
-		p = new(T)
-		t.s[i] = p
+	if p := t.s[i]; p != nil {
+		return p
 	}
-	t.live[i] = true
+	var p *T
+	if n := len(t.pool); n > 0 {
+		p = t.pool[n-1]
+		t.pool = t.pool[:n-1]
+	} else {
+		p = new(T)
+	}
+	t.s[i] = p
 	return p
 }
 
-// get returns the live state of slot i or nil.
-func (t *slotState[T]) get(i int) *T {
-	if !t.live[i] {
-		return nil
-	}
-	return t.s[i]
-}
+// get returns slot i's state or nil.
+func (t *slotState[T]) get(i int) *T { return t.s[i] }
 
-func (t *slotState[T]) drop(i int) { t.live[i] = false }
+// drop returns slot i's state to the pool.
+func (t *slotState[T]) drop(i int) {
+	if p := t.s[i]; p != nil {
+		t.pool = append(t.pool, p)
+		t.s[i] = nil
+	}
+}
 
 // text is a bounded string buffer inside plugin state; its backing array
 // is allocated once and reused by later flows of the slot.

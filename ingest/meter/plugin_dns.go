@@ -65,7 +65,6 @@ func isDNS(p *Packet) bool {
 }
 
 func (d *dnsPlugin) Create(f *Flow, p *Packet) Action {
-	d.st.drop(f.Slot)
 	if isDNS(p) {
 		d.parse(f, p)
 	}
@@ -280,3 +279,6 @@ func (d *dnsPlugin) Fill(f *Flow, r *unirec.Record) error {
 	}
 	return r.SetVar(id[10], s.rdata.bytes())
 }
+
+// Release returns the flow's state to the pool.
+func (d *dnsPlugin) Release(f *Flow) { d.st.drop(f.Slot) }

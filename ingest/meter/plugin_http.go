@@ -64,7 +64,6 @@ func (h *httpPlugin) Bind(t *unirec.Template) error {
 }
 
 func (h *httpPlugin) Create(f *Flow, p *Packet) Action {
-	h.st.drop(f.Slot)
 	if kind := httpKind(p.Payload); kind != 0 {
 		s := h.st.fresh(f.Slot)
 		s.reset()
@@ -207,3 +206,6 @@ func httpLine(b []byte) (line, rest []byte) {
 	}
 	return line, b[i+1:]
 }
+
+// Release returns the flow's state to the pool.
+func (h *httpPlugin) Release(f *Flow) { h.st.drop(f.Slot) }

@@ -50,7 +50,6 @@ func (x *ssdpPlugin) Bind(t *unirec.Template) error {
 }
 
 func (x *ssdpPlugin) Create(f *Flow, p *Packet) Action {
-	x.st.drop(f.Slot)
 	x.packet(f, p)
 	return Continue
 }
@@ -164,3 +163,6 @@ func (x *ssdpPlugin) Fill(f *Flow, r *unirec.Record) error {
 	}
 	return nil
 }
+
+// Release returns the flow's state to the pool.
+func (x *ssdpPlugin) Release(f *Flow) { x.st.drop(f.Slot) }

@@ -65,7 +65,6 @@ func (x *tlsPlugin) Bind(t *unirec.Template) error {
 }
 
 func (x *tlsPlugin) Create(f *Flow, p *Packet) Action {
-	x.st.drop(f.Slot)
 	x.packet(f, p)
 	return Continue
 }
@@ -100,6 +99,9 @@ func (s *tlsState) parseRecord(b []byte) error {
 	b = b[5:]
 	if rl < len(b) {
 		b = b[:rl]
+	}
+	if len(b) < 4 {
+		return errTLS
 	}
 	typ := b[0]
 	hl := int(b[1])<<16 | int(b[2])<<8 | int(b[3])
@@ -467,3 +469,6 @@ func (x *tlsPlugin) Fill(f *Flow, r *unirec.Record) error {
 	}
 	return r.SetVar(x.ids[6], arr[:2*s.nExt])
 }
+
+// Release returns the flow's state to the pool.
+func (x *tlsPlugin) Release(f *Flow) { x.st.drop(f.Slot) }
