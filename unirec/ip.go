@@ -1,7 +1,6 @@
 package unirec
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 )
@@ -56,7 +55,7 @@ func (ip IP) Addr() netip.Addr {
 // 0-255, no leading zeros), anything else by inet_pton(AF_INET6).
 func ParseIP(s string) (IP, error) { return parseIP(s) }
 
-var errBadIP = errors.New("not a valid IP address")
+var errBadIP = fmt.Errorf("not a valid IP address: %w", ErrBadValue)
 
 func parseIP[S ~string | ~[]byte](s S) (IP, error) {
 	for i := 0; i < len(s); i++ {

@@ -1,14 +1,13 @@
 package unirec
 
 import (
-	"errors"
 	"fmt"
 )
 
 // MAC is a macaddr value: the 6 octets in transmission order.
 type MAC [6]byte
 
-var errBadMAC = errors.New("not a valid MAC address")
+var errBadMAC = fmt.Errorf("not a valid MAC address: %w", ErrBadValue)
 
 // ParseMAC parses text like libunirec's mac_from_str, which is
 // sscanf("%hhx:%hhx:%hhx:%hhx:%hhx:%hhx"): six hex numbers separated by ':'.

@@ -9,6 +9,8 @@ import (
 
 // Errors returned (wrapped) by text parsing.
 var (
+	// ErrBadValue is wrapped by every error about a value's text (numbers,
+	// addresses, times, hex, array elements).
 	ErrBadValue = errors.New("invalid value")
 )
 

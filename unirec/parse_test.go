@@ -191,3 +191,17 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+func TestValueErrorsWrapErrBadValue(t *testing.T) {
+	_, ipErr := ParseIP("x")
+	_, macErr := ParseMAC("x")
+	_, timeErr := ParseTime("x")
+	tm, _ := NewTemplate([]Field{{Name: "X", Type: Uint8Array}})
+	r := tm.NewRecord()
+	arrErr := r.SetFromString(0, "[1|y]")
+	for _, err := range []error{ipErr, macErr, timeErr, arrErr} {
+		if !errors.Is(err, ErrBadValue) {
+			t.Errorf("%v does not wrap ErrBadValue", err)
+		}
+	}
+}

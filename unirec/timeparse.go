@@ -1,11 +1,10 @@
 package unirec
 
 import (
-	"errors"
 	"fmt"
 )
 
-var errBadTime = errors.New("not a valid time")
+var errBadTime = fmt.Errorf("not a valid time: %w", ErrBadValue)
 
 // ParseTime parses a time like libunirec's ur_time_from_string, used by
 // logreplay: strptime("%Y-%m-%dT%H:%M:%S") (glibc number rules: blanks may
