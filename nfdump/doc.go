@@ -15,5 +15,18 @@
 // decompression), record.go (the flat Record), v3.go (1.7 V3 records),
 // v1.go (1.6 common records), exporter.go (exporter/sampler records),
 // iterator.go (the ordered parallel pipeline). The LZO1X decoder lives in
-// the lzo subpackage (hand-written, see its package comment for why).
+// the lzo subpackage: it is hand-written because no maintained pure-Go LZO
+// library is available (the existing ones are unmaintained and not hardened
+// against corrupt input; cgo bindings to liblzo2 would break pure-Go
+// builds). The filter subpackage compiles nfdump filter expressions.
+//
+// Reading follows nfdump 1.7.1: exactly NumBlocks data blocks after the
+// header; a file still being written (NumBlocks 0, no appendix) is read up
+// to EOF. A truncated file whose appendix is gone still opens, and every
+// record before the fault is delivered before Iterator.Err reports the
+// file name and byte offset of the fault.
+//
+// Known differences from nfdump's own output are deliberate: the reader
+// reports what the file stores (e.g. the NetFlow version of 1.6 records,
+// which nfdump 1.7.1 prints as "FLO").
 package nfdump

@@ -263,3 +263,22 @@ func TestTruncatedFileWithoutAppendixStillOpens(t *testing.T) {
 		t.Errorf("stats from a missing appendix: %+v", f.Stats())
 	}
 }
+
+// A file still being written (nfcapd.current.*) has a placeholder header:
+// NumBlocks 0 and no appendix; its blocks are read up to EOF.
+func TestFileBeingWrittenIsReadToEOF(t *testing.T) {
+	b := readGoldenFile(t, "gen_v9_v4v6_none.nf")
+	app := int64(binary.LittleEndian.Uint64(b[24:]))
+	cur := append([]byte(nil), b[:app]...)
+	binary.LittleEndian.PutUint16(cur[18:], 0) // appendix blocks
+	binary.LittleEndian.PutUint64(cur[24:], 0) // appendix offset
+	binary.LittleEndian.PutUint32(cur[36:], 0) // NumBlocks
+	n, err := iterate(t, cur)
+	if err != nil || n != 200 {
+		t.Errorf("read %d records, err %v; want 200 and no error", n, err)
+	}
+	n, err = iterate(t, cur[:headerV2Size])
+	if err != nil || n != 0 {
+		t.Errorf("fresh 40-byte file: %d records, err %v", n, err)
+	}
+}
