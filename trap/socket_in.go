@@ -179,7 +179,12 @@ func (in *socketInput) connect(ctx context.Context, deadline time.Time) (*Hello,
 			in.log.Error("bad hello from output", zap.Error(err))
 			return nil, fmt.Errorf("input %s: %w", in.ep.id, err)
 		}
-		in.log.Debug("reading hello failed", zap.Error(err))
+		if in.ep.tls != nil {
+			// Typically the output refused our certificate.
+			in.log.Warn("TLS output closed the connection before its hello", zap.Error(err))
+		} else {
+			in.log.Debug("reading hello failed", zap.Error(err))
+		}
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			return nil, in.timedOut()
 		}

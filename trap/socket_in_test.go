@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -181,5 +184,23 @@ func TestSocketOutputMaxClients(t *testing.T) {
 	for _, ch := range []<-chan []byte{a, b} {
 		_, got, _ := decodeStream(t, <-ch)
 		equalMessages(t, got, [][]byte{[]byte("m")})
+	}
+}
+
+// Per-client statistics name a UNIX client by its PID, as libtrap does.
+func TestSocketOutputClientStats(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("peer PIDs come from SO_PEERCRED, Linux only")
+	}
+	out, so := newTestOutput(t, testEnv(t), "u:stats")
+	out.SetDataFormat(FormatRaw, "")
+	outputDial(t, so)
+	waitClients(t, so, 1)
+	st := so.stats()
+	if len(st.PerClient) != 1 || st.PerClient[0].ID != strconv.Itoa(os.Getpid()) {
+		t.Errorf("per-client stats %+v, want the id %d", st.PerClient, os.Getpid())
+	}
+	if st.Kind != KindUNIX || st.ID != "stats" || st.Clients != 1 {
+		t.Errorf("stats %+v", st)
 	}
 }

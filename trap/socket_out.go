@@ -431,11 +431,15 @@ func (o *socketOutput) watchClient(c *sockClient) {
 	o.mu.Unlock()
 }
 
-// clientID names a client in the statistics: the peer port for TCP (as
-// libtrap), a running number for UNIX sockets.
+// clientID names a client in the statistics as libtrap does: the peer port
+// for TCP, the peer PID for UNIX sockets (a running number where the PID
+// is not available).
 func clientID(conn net.Conn, n uint64) string {
 	if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
 		return strconv.Itoa(ta.Port)
+	}
+	if id, ok := unixPeerID(conn); ok {
+		return id
 	}
 	return strconv.FormatUint(n, 10)
 }
