@@ -41,6 +41,7 @@ func BenchmarkParseCache(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for i := 0; i < b.N; i++ {
 		if err := Parse(LinkEthernet, frames[i%len(frames)], &p); err != nil {
 			b.Fatal(err)
@@ -48,6 +49,9 @@ func BenchmarkParseCache(b *testing.B) {
 		c.Add(&p)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "packets/cpu-s")
+	}
 }
 
 // BenchmarkMeterRecords meters packets into basic+http+vlan records: each
@@ -71,6 +75,7 @@ func BenchmarkMeterRecords(b *testing.B) {
 	recs = 0
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for i := 0; i < b.N; i++ {
 		k := i % len(frames)
 		if k == 0 && i > 0 {
@@ -83,6 +88,9 @@ func BenchmarkMeterRecords(b *testing.B) {
 	_ = m.Flush()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
 	b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "packets/cpu-s")
+	}
 }
 
 func TestMeterSteadyStateDoesNotAllocate(t *testing.T) {

@@ -60,7 +60,7 @@ type CacheStats struct {
 type Cache struct {
 	active, inactive int64
 	flows            []Flow
-	index            map[FlowKey]int32
+	index            map[FlowKey]int32 // canonical key -> slot
 	free             []int32
 	head, tail       int32
 	hooks            []Plugin
@@ -122,18 +122,14 @@ func (c *Cache) Add(p *Packet) {
 		SrcPort: p.SrcPort, DstPort: p.DstPort,
 		VLANID: p.VLANID, Proto: p.Proto, IPVersion: p.IPVersion,
 	}
-	fwd := true
-	idx, ok := c.index[key]
-	if !ok {
-		idx, ok = c.index[key.reverse()]
-		fwd = false
-	}
+	idx, ok := c.index[key.canonical()]
 	if !ok {
 		c.expire(int64(p.TsSec))
 		c.create(p)
 		return
 	}
 	f := &c.flows[idx]
+	fwd := f.Key.SrcPort == key.SrcPort && f.Key.SrcIP == key.SrcIP
 	seen := f.TCPFlags
 	if !fwd {
 		seen = f.TCPFlagsRev
@@ -196,7 +192,7 @@ func (c *Cache) create(p *Packet) {
 	c.free = c.free[:len(c.free)-1]
 	f := &c.flows[idx]
 	f.create(p, int(idx))
-	c.index[f.Key] = idx
+	c.index[f.Key.canonical()] = idx
 	c.pushHead(idx)
 	c.stats.Created++
 	act := Continue
@@ -212,7 +208,7 @@ func (c *Cache) remove(idx int32, why EndReason) {
 	f := &c.flows[idx]
 	f.End = why
 	c.unlink(idx)
-	delete(c.index, f.Key)
+	delete(c.index, f.Key.canonical())
 	c.stats.Exported++
 	c.export(f)
 	for _, pl := range c.hooks {

@@ -1,5 +1,7 @@
 package meter
 
+import "bytes"
+
 // FlowKey identifies a biflow. Its direction is that of the flow's first
 // packet; the reverse key finds the same flow. VLAN ID and IP version are
 // part of the key like in ipfixprobe (vlan.pcap has one 5-tuple on three
@@ -12,9 +14,14 @@ type FlowKey struct {
 	IPVersion        uint8
 }
 
-func (k FlowKey) reverse() FlowKey {
-	k.SrcIP, k.DstIP = k.DstIP, k.SrcIP
-	k.SrcPort, k.DstPort = k.DstPort, k.SrcPort
+// canonical orders the endpoints (lower address/port first) so that both
+// directions of a biflow map to one index entry: one hash lookup per packet.
+func (k FlowKey) canonical() FlowKey {
+	c := bytes.Compare(k.SrcIP[:], k.DstIP[:])
+	if c > 0 || (c == 0 && k.SrcPort > k.DstPort) {
+		k.SrcIP, k.DstIP = k.DstIP, k.SrcIP
+		k.SrcPort, k.DstPort = k.DstPort, k.SrcPort
+	}
 	return k
 }
 
