@@ -50,6 +50,30 @@ func TestTimeEncodingsBecomeAbsoluteUniRecTime(t *testing.T) {
 	}
 }
 
+func TestFlowDurationGivesTimeLast(t *testing.T) {
+	tests := []struct {
+		name  string
+		field Field
+		data  []byte
+	}{
+		{"flowDurationMilliseconds(161)", Field{ID: 161, Length: 4}, be32(1500)},
+		{"flowDurationMicroseconds(162)", Field{ID: 162, Length: 4}, be32(1_500_000)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, s := newTestDecoder(t, Config{})
+			msg := ipfixMsg(1, 0, 1, mkSet(2, ipfixTemplate(300, tc.field, Field{ID: 150, Length: 4})), mkSet(300, tc.data, be32(1700000000)))
+			if err := d.Decode(exporterA, msg); err != nil {
+				t.Fatal(err)
+			}
+			r := s.recs[0]
+			if got, want := r.Time(field(r, "TIME_LAST")), unirec.TimeFromUnixMilli(1700000001500); got != want {
+				t.Errorf("TIME_LAST %v, want %v", got, want)
+			}
+		})
+	}
+}
+
 func TestSystemInitTimeFromOptionsAppliesToSysUpTimeFields(t *testing.T) {
 	d, s := newTestDecoder(t, Config{})
 	msg := ipfixMsg(1700000100, 0, 1,

@@ -21,7 +21,26 @@
 //     converters (mapping), not here (decoding).
 //   - decoder.go: the Decoder that ties it together and feeds a Sink.
 //   - counters.go: plain atomic counters a metrics layer can read.
+//   - options.go, v5.go: options data (sampling interval, system init
+//     time) and NetFlow v5, which is decoded through a built-in template of
+//     IPFIX elements so it shares the plan machinery.
 //   - stream.go: splitting an IPFIX-over-TCP byte stream into messages.
+//   - listener.go: UDP sockets (SO_REUSEPORT, receive buffer, IPv4 and
+//     IPv6) and the IPFIX TCP listener, living as long as a context.
+//   - state.go: template persistence to a JSON state file, so templates
+//     survive restarts.
+//
+// Time encodings: sysUpTime-relative (v5/v9 FIRST/LAST_SWITCHED, IPFIX
+// 21/22 with systemInitTimeMilliseconds 160 from the record or options
+// data), dateTimeSeconds/Milliseconds/Microseconds/Nanoseconds (150-157),
+// delta microseconds before the export time (158/159) and durations
+// (161/162) all become absolute UniRec times.
+//
+// Sampling: packet and byte counters are multiplied by the interval learnt
+// from options data (samplingInterval 34, samplerRandomInterval 50,
+// samplingPacketInterval/Space 305/306) or the v5 header when
+// Config.ApplySampling is set, as nfcapd does. Unlike nfcapd 1.7.1 we also
+// apply it when samplingAlgorithm (35) accompanies the interval.
 //
 // Bad input never panics: every problem is returned as a wrapped error
 // (see the Err* sentinels) and counted per exporter; the caller keeps running.

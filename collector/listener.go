@@ -26,6 +26,12 @@ type ListenerConfig struct {
 	ReadBuffer int
 }
 
+// DefaultListenerConfig is the daemon's default: NetFlow on UDP 2055, IPFIX
+// on UDP and TCP 4739, IPv4 and IPv6, one socket per address.
+func DefaultListenerConfig() ListenerConfig {
+	return ListenerConfig{UDP: []string{"[::]:2055", "[::]:4739"}, TCP: []string{"[::]:4739"}, Sockets: 1}
+}
+
 // Listener receives export messages and feeds them to a Decoder.
 type Listener struct {
 	cfg     ListenerConfig

@@ -28,6 +28,7 @@ const (
 	opTimeDeltaUs               // µs before the export time
 	opVar                       // string / octetArray -> string / bytes
 	opSysInit                   // systemInitTimeMilliseconds in the record: context for opTimeUptime
+	opDuration                  // flowDurationMilli/Microseconds: TIME_LAST = TIME_FIRST + duration
 )
 
 // op converts one wire field into one UniRec field.
@@ -42,6 +43,7 @@ type op struct {
 	dstOff  int  // byte offset of the fixed UniRec field (unirec.Field.Offset)
 	dstSize int  // its size in bytes
 	micro   bool // opTimeNTP: dateTimeMicroseconds (low 11 fraction bits are not significant)
+	srcOff  int  // opDuration: offset of TIME_FIRST in the UniRec record
 }
 
 // plan is the compiled conversion of one wire template into one UniRec
@@ -109,11 +111,54 @@ func compilePlan(t *Template, out *unirec.Template, tbl *converters.Table, reg *
 		}
 		off += int(f.Length)
 	}
-	// The system init time of a record must be known before its uptime-relative times.
-	slices.SortStableFunc(p.ops, func(a, b op) int {
-		return boolInt(b.kind == opSysInit) - boolInt(a.kind == opSysInit)
-	})
+	p.addDurationOps(t, out)
+	// The system init time of a record must be known before its
+	// uptime-relative times, and TIME_FIRST before a duration is added to it.
+	slices.SortStableFunc(p.ops, func(a, b op) int { return rank(a.kind) - rank(b.kind) })
 	return p
+}
+
+func rank(k opKind) int {
+	switch k {
+	case opSysInit:
+		return -1
+	case opDuration:
+		return 1
+	}
+	return 0
+}
+
+// endTimeIDs are the elements that give a flow's end time directly.
+var endTimeIDs = [...]uint16{21, 151, 153, 155, 157, 159}
+
+// addDurationOps derives TIME_LAST from flowDurationMilliseconds (161) or
+// flowDurationMicroseconds (162) when the template has a start time but no
+// end time.
+func (p *plan) addDurationOps(t *Template, out *unirec.Template) {
+	first, ok1 := lookupTyped(out, "TIME_FIRST", unirec.TimeT)
+	last, ok2 := lookupTyped(out, "TIME_LAST", unirec.TimeT)
+	if !ok1 || !ok2 {
+		return
+	}
+	off := 0
+	dur := -1
+	var durOp op
+	for i, f := range t.Fields {
+		if f.PEN == 0 && !f.Scope {
+			if slices.Contains(endTimeIDs[:], f.ID) {
+				return
+			}
+			if (f.ID == 161 || f.ID == 162) && f.Length != VariableLength && f.Length <= 8 {
+				dur = i
+				durOp = op{kind: opDuration, field: i, off: off, n: int(f.Length), dst: last,
+					dstType: unirec.TimeT, dstOff: out.Field(last).Offset, srcOff: out.Field(first).Offset, micro: f.ID == 162}
+			}
+		}
+		off += int(f.Length)
+	}
+	if dur >= 0 {
+		p.ops = append(p.ops, durOp)
+	}
 }
 
 func boolInt(b bool) int {
@@ -295,6 +340,17 @@ func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
 		if len(b) == 8 {
 			c.recInit = binary.BigEndian.Uint64(b)
 		}
+	case opDuration:
+		start := unirec.Time(binary.LittleEndian.Uint64(rec.Data[o.srcOff:]))
+		if start == 0 {
+			return
+		}
+		d := uintBE(b) // ms, or µs for flowDurationMicroseconds
+		if !o.micro {
+			d *= 1000
+		}
+		end := start + unirec.Time(d<<32/1_000_000)
+		binary.LittleEndian.PutUint64(rec.Data[o.dstOff:], uint64(end))
 	}
 }
 
