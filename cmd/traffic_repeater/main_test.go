@@ -29,3 +29,16 @@ func TestRepeaterFileToFileIsIdentity(t *testing.T) {
 		})
 	}
 }
+
+// Into a blackhole every data message is accepted and counted.
+func TestRepeaterIntoBlackhole(t *testing.T) {
+	dir := testutil.SharedTestdata(t, "trap")
+	var o bytes.Buffer
+	args := []string{"traffic_repeater", "-v", "-i", "f:" + filepath.Join(dir, "basic_flows.trapcap") + ",b:"}
+	if code := run(context.Background(), args, &o, &o); code != 0 {
+		t.Fatalf("exit %d: %s", code, o.String())
+	}
+	if o.String() != "20 messages forwarded\n" {
+		t.Errorf("output %q, want the 20 records of basic_flows counted", o.String())
+	}
+}
