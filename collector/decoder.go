@@ -113,16 +113,30 @@ func (d *Decoder) Exporters(fn func(addr netip.Addr, c *Counters)) {
 // Decode decodes one message received over UDP (or SCTP): templates expire
 // after the template lifetime.
 func (d *Decoder) Decode(from netip.AddrPort, msg []byte) error {
-	return d.decode(from, msg, d.cfg.TemplateLifetime)
+	return d.decode(from, msg, d.cfg.TemplateLifetime, false)
 }
 
 // DecodeStream decodes one message received over a reliable stream (TCP):
 // templates never expire; they live until withdrawn or the session ends.
+// Call EndStream when the connection closes.
 func (d *Decoder) DecodeStream(from netip.AddrPort, msg []byte) error {
-	return d.decode(from, msg, -1)
+	return d.decode(from, msg, -1, true)
 }
 
-func (d *Decoder) decode(from netip.AddrPort, msg []byte, lifetime time.Duration) error {
+// EndStream forgets the templates and sequence state of the stream (TCP
+// connection) from, as RFC 7011 §8 requires when a transport session ends.
+func (d *Decoder) EndStream(from netip.AddrPort) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	addr := from.Addr().Unmap()
+	for k := range d.sessions {
+		if k.addr == addr && k.port == from.Port() && k.port != 0 {
+			delete(d.sessions, k)
+		}
+	}
+}
+
+func (d *Decoder) decode(from netip.AddrPort, msg []byte, lifetime time.Duration, stream bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	addr := from.Addr().Unmap()
@@ -134,7 +148,11 @@ func (d *Decoder) decode(from netip.AddrPort, msg []byte, lifetime time.Duration
 	p := pair{exp: stats, all: &d.total}
 	p.exp.Packets.Add(1)
 	p.all.Packets.Add(1)
-	err := d.decodeLocked(p, from, addr, msg, lifetime)
+	var port uint16
+	if stream {
+		port = from.Port()
+	}
+	err := d.decodeLocked(p, from, sessionKey{addr: addr, port: port}, msg, lifetime)
 	if err != nil {
 		p.exp.DecodeErrors.Add(1)
 		p.all.DecodeErrors.Add(1)
@@ -152,12 +170,14 @@ func (d *Decoder) session(k sessionKey, stats *Counters) *session {
 	return s
 }
 
-func (d *Decoder) decodeLocked(p pair, from netip.AddrPort, addr netip.Addr, msg []byte, lifetime time.Duration) error {
+func (d *Decoder) decodeLocked(p pair, from netip.AddrPort, key sessionKey, msg []byte, lifetime time.Duration) error {
 	h, err := parseHeader(msg)
 	if err != nil {
 		return err
 	}
-	s := d.session(sessionKey{addr: addr, version: h.version, domain: h.domain}, p.exp)
+	key.version, key.domain = h.version, h.domain
+	addr := key.addr
+	s := d.session(key, p.exp)
 	ctx := msgCtx{
 		exportSecs: h.exportSecs,
 		sysInit:    s.sysInit,

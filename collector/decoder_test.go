@@ -205,7 +205,7 @@ func TestTemplateLifecycle(t *testing.T) {
 	}
 }
 
-func TestTemplatesOverTCPNeverExpire(t *testing.T) {
+func TestTemplatesOverTCPLiveAsLongAsTheConnection(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1700000000, 0)}
 	d, s := newTestDecoder(t, Config{Now: clock.now, TemplateLifetime: time.Minute})
 	if err := d.DecodeStream(exporterA, ipfixMsg(1, 0, 1, mkSet(2, ipfixTemplate(300, Field{ID: 2, Length: 4})))); err != nil {
@@ -217,6 +217,20 @@ func TestTemplatesOverTCPNeverExpire(t *testing.T) {
 	}
 	if len(s.recs) != 1 {
 		t.Errorf("%d records after an hour on TCP, want 1", len(s.recs))
+	}
+	other := netip.AddrPortFrom(exporterA.Addr(), exporterA.Port()+1)
+	if err := d.DecodeStream(other, ipfixMsg(1, 0, 1, mkSet(300, be32(1)))); err != nil {
+		t.Fatal(err)
+	}
+	if c := d.Totals().Snapshot(); c.MissingTemplate != 1 {
+		t.Errorf("another connection of the same exporter saw the template (missing %d, want 1)", c.MissingTemplate)
+	}
+	d.EndStream(exporterA)
+	if err := d.DecodeStream(exporterA, ipfixMsg(1, 1, 1, mkSet(300, be32(1)))); err != nil {
+		t.Fatal(err)
+	}
+	if c := d.Totals().Snapshot(); c.MissingTemplate != 2 || len(s.recs) != 1 {
+		t.Errorf("template survived the end of its connection (missing %d, records %d)", c.MissingTemplate, len(s.recs))
 	}
 }
 

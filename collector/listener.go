@@ -203,6 +203,7 @@ func (l *Listener) serveConn(c net.Conn) {
 		l.mu.Unlock()
 	}()
 	from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	defer l.dec.EndStream(from)
 	r := bufio.NewReaderSize(c, 64<<10)
 	buf := make([]byte, MaxMessageLen)
 	for {

@@ -9,8 +9,13 @@ import (
 // exporter address and the observation domain (v9: source id; v5: engine).
 // The version is part of the key so that a v9 and an IPFIX exporter on the
 // same host with the same domain id do not share templates.
+//
+// A TCP connection is its own transport session (RFC 7011 §8): its
+// templates live exactly as long as the connection, so stream sessions also
+// carry the exporter's port; datagram sessions have port 0.
 type sessionKey struct {
 	addr    netip.Addr
+	port    uint16
 	version uint16
 	domain  uint32
 }

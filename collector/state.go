@@ -46,6 +46,9 @@ func (d *Decoder) SaveTemplates(w io.Writer) error {
 	d.mu.Lock()
 	st := stateFile{Version: stateVersion}
 	for k, s := range d.sessions {
+		if k.port != 0 { // stream sessions end with their connection
+			continue
+		}
 		ss := stateSession{Exporter: k.addr.String(), Version: k.version, Domain: k.domain,
 			Sampling: s.sampling, SamplingAlgorithm: s.samplingAlgorithm, SystemInitMs: s.sysInit}
 		for _, e := range s.templates {
