@@ -32,6 +32,33 @@ func benchMessages() (tmplMsg, dataMsg []byte) {
 	return
 }
 
+// TestSteadyStateDecodeDoesNotAllocate checks the 0 allocs/record contract
+// (a count, not a timing).
+func TestSteadyStateDecodeDoesNotAllocate(t *testing.T) {
+	tmpl, err := unirec.ParseTemplate(converters.BiflowTemplate + ",uint32 ODID,ipaddr EXPORTER_IP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	d, err := NewDecoder(Config{Output: tmpl, ApplySampling: true}, SinkFunc(func(Exporter, unirec.Record) { n++ }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmplMsg, dataMsg := benchMessages()
+	if err := d.Decode(exporterA, tmplMsg); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Decode(exporterA, dataMsg); err != nil { // compiles the plan
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(20, func() { _ = d.Decode(exporterA, dataMsg) }); a != 0 {
+		t.Errorf("%.1f allocations per 30-record message, want 0", a)
+	}
+	if n != 21*benchRecords+benchRecords {
+		t.Errorf("%d records", n)
+	}
+}
+
 // BenchmarkDecodeIPFIX measures our decode + convert to a UniRec basic-flow
 // record (NEMEA's 14-field template) per record.
 func BenchmarkDecodeIPFIX(b *testing.B) {

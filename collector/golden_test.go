@@ -118,8 +118,9 @@ const goldenTemplate = "ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_P
 // decodedFlow is what our decoder produced, in the golden's terms.
 type decodedFlow struct {
 	goldenFlow
-	exp  Exporter
-	odid uint32
+	exp      Exporter
+	odid     uint32
+	exporter netip.Addr
 }
 
 type collectSink struct {
@@ -129,7 +130,7 @@ type collectSink struct {
 
 func newCollectSink(t testing.TB, tmpl *unirec.Template) *collectSink {
 	s := &collectSink{ids: make(map[string]unirec.FieldID)}
-	for _, n := range []string{"SRC_IP", "DST_IP", "SRC_PORT", "DST_PORT", "PROTOCOL", "TCP_FLAGS", "BYTES", "PACKETS", "TIME_FIRST", "TIME_LAST", "ODID"} {
+	for _, n := range []string{"SRC_IP", "DST_IP", "SRC_PORT", "DST_PORT", "PROTOCOL", "TCP_FLAGS", "BYTES", "PACKETS", "TIME_FIRST", "TIME_LAST", "ODID", "EXPORTER_IP"} {
 		id, ok := tmpl.Lookup(n)
 		if !ok {
 			t.Fatalf("template lacks %s", n)
@@ -141,7 +142,7 @@ func newCollectSink(t testing.TB, tmpl *unirec.Template) *collectSink {
 
 func (s *collectSink) Record(exp Exporter, r unirec.Record) {
 	ms := func(tm unirec.Time) uint64 { return uint64(tm.Sec())*1000 + uint64(tm.Msec()) }
-	s.flows = append(s.flows, decodedFlow{exp: exp, odid: r.Uint32(s.ids["ODID"]), goldenFlow: goldenFlow{
+	s.flows = append(s.flows, decodedFlow{exp: exp, odid: r.Uint32(s.ids["ODID"]), exporter: r.IP(s.ids["EXPORTER_IP"]).Addr(), goldenFlow: goldenFlow{
 		src: r.IP(s.ids["SRC_IP"]).Addr(), dst: r.IP(s.ids["DST_IP"]).Addr(),
 		sport: r.Uint16(s.ids["SRC_PORT"]), dport: r.Uint16(s.ids["DST_PORT"]),
 		proto: r.Uint8(s.ids["PROTOCOL"]), flags: r.Uint8(s.ids["TCP_FLAGS"]),
@@ -231,6 +232,9 @@ func TestGoldenNfcapd(t *testing.T) {
 				want.sampled = false
 				if got.goldenFlow != want {
 					t.Errorf("flow %d:\n got %+v\nwant %+v", i, got.goldenFlow, want)
+				}
+				if got.exporter != netip.MustParseAddr("127.0.0.1") { // nfdump "ip exporter"
+					t.Errorf("flow %d: EXPORTER_IP %v, want 127.0.0.1", i, got.exporter)
 				}
 				if got.odid != tc.odid || got.exp.Domain != tc.odid {
 					t.Errorf("flow %d: ODID %d / exporter domain %d, want %d", i, got.odid, got.exp.Domain, tc.odid)
