@@ -259,10 +259,12 @@ func (d *Decoder) decodeDataSet(p pair, s *session, id uint16, set []byte, ctx *
 	if e.plan == nil || e.plan.out != d.cfg.Output {
 		e.plan = compilePlan(e.tmpl, d.cfg.Output, d.cfg.Table, d.cfg.Registry)
 	}
-	if d.cfg.ApplySampling && s.sampling > 1 {
-		ctx.sampling = s.sampling
-	} else {
-		ctx.sampling = 1
+	ctx.base, ctx.samplers = 1, nil
+	if d.cfg.ApplySampling {
+		ctx.samplers = s.samplers
+		if s.sampling > 1 {
+			ctx.base = s.sampling
+		}
 	}
 	return d.emit(p, e.plan, set, ctx, exp)
 }

@@ -3,6 +3,7 @@ package collector
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -287,6 +288,26 @@ func TestSamplingFromOptionsTemplates(t *testing.T) {
 				t.Errorf("options records %d, want 1", c.OptionsRecords)
 			}
 		})
+	}
+}
+
+func TestSamplingPerSamplerID(t *testing.T) {
+	// v9 options template: scope System/4; FLOW_SAMPLER_ID(48)/1, SAMPLING_INTERVAL(34)/4.
+	opts := cat(be16(300), be16(4), be16(8), be16(1), be16(4), be16(48), be16(1), be16(34), be16(4))
+	tmpl := cat(be16(256), be16(2), be16(48), be16(1), be16(2), be16(4))
+	msg := v9Msg(6, 0, 1, 0, 5,
+		mkSet(1, opts), mkSet(300, be32(0), []byte{2}, be32(10), be32(0), []byte{3}, be32(100), []byte{0, 0}),
+		mkSet(0, tmpl), mkSet(256, []byte{2}, be32(1), []byte{3}, be32(1), []byte{9}, be32(1), []byte{0, 0, 0}))
+	d, s := newTestDecoder(t, Config{ApplySampling: true})
+	if err := d.Decode(exporterA, msg); err != nil {
+		t.Fatal(err)
+	}
+	var got []uint32
+	for _, r := range s.recs {
+		got = append(got, r.Uint32(field(r, "PACKETS")))
+	}
+	if want := []uint32{10, 100, 1}; !slices.Equal(got, want) {
+		t.Errorf("PACKETS %v, want %v (sampler 2, sampler 3, unknown sampler)", got, want)
 	}
 }
 

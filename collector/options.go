@@ -8,8 +8,8 @@ import "fmt"
 // domain) is kept, the last one announced.
 func (d *Decoder) decodeOptions(p pair, s *session, t *Template, set []byte, ctx *msgCtx) error {
 	for len(set) >= t.MinLen && len(set) > 0 {
-		var interval, space, random uint64
-		var haveSpace bool
+		var interval, space, random, sampler uint64
+		var haveSpace, haveSampler bool
 		pos := 0
 		for _, f := range t.Fields {
 			n, pre, err := fieldLen(f, set[pos:])
@@ -18,7 +18,15 @@ func (d *Decoder) decodeOptions(p pair, s *session, t *Template, set []byte, ctx
 			}
 			v := set[pos+pre : pos+pre+n]
 			pos += pre + n
-			if f.Scope || f.PEN != 0 || n > 8 {
+			if f.PEN != 0 || n > 8 {
+				continue
+			}
+			if (f.ID == 48 || f.ID == 302) && (!f.Scope || s.key.version == 10) {
+				// samplerId / selectorId, as option (v9) or scope (IPFIX)
+				sampler, haveSampler = uintBE(v), true
+				continue
+			}
+			if f.Scope {
 				continue
 			}
 			switch f.ID {
@@ -36,14 +44,25 @@ func (d *Decoder) decodeOptions(p pair, s *session, t *Template, set []byte, ctx
 			}
 		}
 		set = set[pos:]
+		var rate uint64
 		switch {
 		case haveSpace && interval > 0:
-			// RFC 5477: one packet of every interval+space... selected per interval packets
-			s.sampling = (interval + space) / interval
+			// RFC 5477: interval packets selected, then space packets skipped.
+			rate = (interval + space) / interval
 		case interval > 0:
-			s.sampling = interval
+			rate = interval
 		case random > 0:
-			s.sampling = random
+			rate = random
+		}
+		switch {
+		case rate == 0:
+		case haveSampler:
+			if s.samplers == nil {
+				s.samplers = make(map[uint64]uint64)
+			}
+			s.samplers[sampler] = rate
+		default:
+			s.sampling = rate
 		}
 		p.exp.OptionsRecords.Add(1)
 		p.all.OptionsRecords.Add(1)

@@ -29,6 +29,7 @@ const (
 	opVar                       // string / octetArray -> string / bytes
 	opSysInit                   // systemInitTimeMilliseconds in the record: context for opTimeUptime
 	opDuration                  // flowDurationMilli/Microseconds: TIME_LAST = TIME_FIRST + duration
+	opSampler                   // samplerId / selectorId in the record: picks that sampler's interval
 )
 
 // op converts one wire field into one UniRec field.
@@ -64,9 +65,11 @@ type plan struct {
 type msgCtx struct {
 	uptimeBase int64 // ms: absolute time of sysUpTime 0 (v5/v9 header)
 	exportSecs uint32
-	sysInit    uint64 // ms: systemInitTimeMilliseconds learnt from options data (IPFIX)
-	recInit    uint64 // ms: systemInitTimeMilliseconds of the current record
-	sampling   uint64 // multiplier for scaled counters; 1 = unsampled or not applied
+	sysInit    uint64            // ms: systemInitTimeMilliseconds learnt from options data (IPFIX)
+	recInit    uint64            // ms: systemInitTimeMilliseconds of the current record
+	sampling   uint64            // multiplier for scaled counters; 1 = unsampled or not applied
+	base       uint64            // the session-wide multiplier, restored for every record
+	samplers   map[uint64]uint64 // per-sampler intervals; nil when sampling is not applied
 	domain     uint32
 	exporter   unirec.IP
 }
@@ -95,6 +98,9 @@ func compilePlan(t *Template, out *unirec.Template, tbl *converters.Table, reg *
 		if f.PEN == 0 && f.ID == 160 && (f.Length == 8 || f.Length == VariableLength) {
 			p.ops = append(p.ops, op{kind: opSysInit, field: i, off: off, n: int(f.Length)})
 		}
+		if f.PEN == 0 && (f.ID == 48 || f.ID == 302) && f.Length >= 1 && f.Length <= 8 {
+			p.ops = append(p.ops, op{kind: opSampler, field: i, off: off, n: int(f.Length)})
+		}
 		ie, known := reg.Lookup(f.PEN, f.ID)
 		for _, tg := range tbl.Lookup(f.PEN, f.ID) {
 			dst, ok := out.Lookup(tg.Name)
@@ -120,7 +126,7 @@ func compilePlan(t *Template, out *unirec.Template, tbl *converters.Table, reg *
 
 func rank(k opKind) int {
 	switch k {
-	case opSysInit:
+	case opSysInit, opSampler:
 		return -1
 	case opDuration:
 		return 1
@@ -255,6 +261,7 @@ func (p *plan) apply(c *msgCtx, data []byte, rec *unirec.Record) (int, error) {
 		return 0, fmt.Errorf("template %d record needs %d bytes, %d left: %w", t.ID, size, len(data), ErrShort)
 	}
 	c.recInit = c.sysInit
+	c.sampling = c.base
 	for i := range p.ops {
 		o := &p.ops[i]
 		var b []byte
@@ -339,6 +346,10 @@ func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
 	case opSysInit:
 		if len(b) == 8 {
 			c.recInit = binary.BigEndian.Uint64(b)
+		}
+	case opSampler:
+		if r, ok := c.samplers[uintBE(b)]; ok && r > 1 {
+			c.sampling = r
 		}
 	case opDuration:
 		start := unirec.Time(binary.LittleEndian.Uint64(rec.Data[o.srcOff:]))

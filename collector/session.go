@@ -35,6 +35,10 @@ type session struct {
 	// sampling is the packet sampling interval learnt from options data
 	// (or the v5 header); 0 or 1 means unsampled.
 	sampling uint64
+	// samplers holds intervals announced for a specific sampler
+	// (samplerId 48 / selectorId 302 in the options record); data records
+	// that carry that id use it instead of the session-wide interval.
+	samplers map[uint64]uint64
 	// samplingAlgorithm is the last samplingAlgorithm(35) value seen, for
 	// the record; nfcapd 1.7.1 ignores the interval when it is present, we
 	// do not (see the golden test).

@@ -23,13 +23,14 @@ type stateFile struct {
 }
 
 type stateSession struct {
-	Exporter          string          `json:"exporter"`
-	Version           uint16          `json:"version"`
-	Domain            uint32          `json:"domain"`
-	Sampling          uint64          `json:"sampling,omitempty"`
-	SamplingAlgorithm uint8           `json:"samplingAlgorithm,omitempty"`
-	SystemInitMs      uint64          `json:"systemInitMs,omitempty"`
-	Templates         []stateTemplate `json:"templates"`
+	Exporter          string            `json:"exporter"`
+	Version           uint16            `json:"version"`
+	Domain            uint32            `json:"domain"`
+	Sampling          uint64            `json:"sampling,omitempty"`
+	Samplers          map[uint64]uint64 `json:"samplers,omitempty"`
+	SamplingAlgorithm uint8             `json:"samplingAlgorithm,omitempty"`
+	SystemInitMs      uint64            `json:"systemInitMs,omitempty"`
+	Templates         []stateTemplate   `json:"templates"`
 }
 
 type stateTemplate struct {
@@ -50,7 +51,7 @@ func (d *Decoder) SaveTemplates(w io.Writer) error {
 			continue
 		}
 		ss := stateSession{Exporter: k.addr.String(), Version: k.version, Domain: k.domain,
-			Sampling: s.sampling, SamplingAlgorithm: s.samplingAlgorithm, SystemInitMs: s.sysInit}
+			Sampling: s.sampling, Samplers: s.samplers, SamplingAlgorithm: s.samplingAlgorithm, SystemInitMs: s.sysInit}
 		for _, e := range s.templates {
 			if e.tmpl.ID < 256 { // the built-in v5 layout
 				continue
@@ -121,6 +122,7 @@ func (d *Decoder) LoadTemplates(r io.Reader) error {
 		}
 		s := d.session(l.key, stats)
 		s.sampling, s.samplingAlgorithm, s.sysInit = l.ss.Sampling, l.ss.SamplingAlgorithm, l.ss.SystemInitMs
+		s.samplers = l.ss.Samplers
 		for _, t := range l.tmps {
 			s.setTemplate(pair{exp: stats, all: &d.total}, t, now)
 		}

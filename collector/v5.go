@@ -27,9 +27,9 @@ func (d *Decoder) decodeV5(p pair, s *session, h header, msg []byte, ctx *msgCtx
 	s.checkSequence(p, h.sequence, h.sequence+uint32(h.count))
 	// Sampling interval: the low 14 bits of the header field (the top two are the mode).
 	s.sampling = uint64(h.sampling & 0x3FFF)
-	ctx.sampling = 1
+	ctx.base = 1
 	if d.cfg.ApplySampling && s.sampling > 1 {
-		ctx.sampling = s.sampling
+		ctx.base = s.sampling
 	}
 	e := s.templates[0]
 	if e == nil {
