@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -51,7 +52,7 @@ func (d *Decoder) SaveTemplates(w io.Writer) error {
 			continue
 		}
 		ss := stateSession{Exporter: k.addr.String(), Version: k.version, Domain: k.domain,
-			Sampling: s.sampling, Samplers: s.samplers, SamplingAlgorithm: s.samplingAlgorithm, SystemInitMs: s.sysInit}
+			Sampling: s.sampling, Samplers: maps.Clone(s.samplers), SamplingAlgorithm: s.samplingAlgorithm, SystemInitMs: s.sysInit}
 		for _, e := range s.templates {
 			if e.tmpl.ID < 256 { // the built-in v5 layout
 				continue
