@@ -38,6 +38,7 @@ type Stats struct {
 	NotIP     uint64 // non-IP frames skipped (ARP, ...)
 	Truncated uint64 // frames too short for their headers, skipped
 	BadLength uint64 // frames with impossible header lengths, skipped
+	Corrupt   uint64 // capture files abandoned at a damaged record (see Run)
 	Records   uint64 // records passed to the sink
 	Cache     CacheStats
 }
@@ -172,9 +173,11 @@ func (m *Meter) Flush() error {
 	return m.err
 }
 
-// Run meters src until it ends (io.EOF), then flushes the cache. It stops
-// early with ctx's error when ctx is cancelled (flows stay in the cache;
-// call Flush to export them).
+// Run meters src until it ends (io.EOF), then flushes the cache. A damaged
+// capture file (ErrCorrupt: a record cut short, an impossible length) cannot
+// be resynchronised: Run counts it in Stats.Corrupt, flushes the flows metered
+// so far and returns the wrapped ErrCorrupt. It stops early with ctx's error
+// when ctx is cancelled (flows stay in the cache; call Flush to export them).
 func (m *Meter) Run(ctx context.Context, src PacketSource) error {
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
@@ -187,7 +190,14 @@ func (m *Meter) Run(ctx context.Context, src PacketSource) error {
 			return m.Flush()
 		}
 		if err != nil {
-			return fmt.Errorf("meter: after %d packets: %w", m.stats.Packets, err)
+			err = fmt.Errorf("meter: after %d packets: %w", m.stats.Packets, err)
+			if errors.Is(err, ErrCorrupt) {
+				m.stats.Corrupt++
+				if ferr := m.Flush(); ferr != nil {
+					return ferr
+				}
+			}
+			return err
 		}
 		if err := m.Packet(src.LinkType(), data, ts); err != nil {
 			return err
