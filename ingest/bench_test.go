@@ -1,0 +1,90 @@
+package ingest
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"testing"
+
+	"github.com/flowgate/flowgate/collector"
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// countOutput counts records and keeps nothing.
+type countOutput struct {
+	tmpl *unirec.Template
+	n    int
+}
+
+func (o *countOutput) Name() string                       { return "count" }
+func (o *countOutput) Template() *unirec.Template         { return o.tmpl }
+func (o *countOutput) Send(context.Context, []byte) error { o.n++; return nil }
+func (o *countOutput) Flush(context.Context) error        { return nil }
+func (o *countOutput) Close(context.Context) error        { return nil }
+
+// decode path of the collector source: decode, convert into the default
+// biflow template, emit to an output.
+func BenchmarkCollectorSourceDecode(b *testing.B) {
+	dir := sharedTestdata(b, "netflow")
+	dgrams, _ := capturePayloads(b, filepath.Join(dir, "flowgen_ipfix_v4v6_sampled.pcap"), false)
+	tmpl, err := unirec.ParseTemplate(biflowSpec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := &countOutput{tmpl: tmpl}
+	tg := NewTarget(tmpl, []Output{out}, nil)
+	src, err := NewCollector(CollectorConfig{Name: "bench", UDP: []string{"127.0.0.1:0"}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dec, err := collector.NewDecoder(collector.Config{Output: tmpl, TemplateLifetime: -1},
+		collector.SinkFunc(func(_ collector.Exporter, r unirec.Record) { tg.Emit(context.Background(), r.Data) }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	decs := []*collector.Decoder{dec}
+	from := netip.MustParseAddrPort("127.0.0.1:9999")
+	for _, d := range dgrams {
+		src.decode(from, d, decs, false)
+	}
+	out.n = 0
+	dgrams = dataOnly(dgrams)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		src.decode(from, dgrams[i%len(dgrams)], decs, false)
+	}
+	b.ReportMetric(float64(out.n)/b.Elapsed().Seconds(), "records/s")
+}
+
+// the whole UDP path over loopback: send, socket read, decode, emit. The
+// records/s figure includes the sender's cost on the same machine.
+func BenchmarkCollectorSourceUDP(b *testing.B) {
+	dir := sharedTestdata(b, "netflow")
+	dgrams, _ := capturePayloads(b, filepath.Join(dir, "flowgen_v9_v4v6_sampled.pcap"), false)
+	rc := startCollector(b, CollectorConfig{ReceiveBuffer: 16 << 20}, nil, biflowSpec)
+	rc.outs[0].discard = true
+	c, err := net.Dial("udp", rc.src.UDPAddrs()[0].String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for _, d := range dgrams {
+		c.Write(d)
+	}
+	waitFor(b, func() bool { return rc.src.Totals() != nil && rc.src.Totals().Packets.Load() >= uint64(len(dgrams)) })
+	dgrams = dataOnly(dgrams)
+	r0 := rc.src.Totals().Records.Load()
+	p0 := rc.src.Totals().Packets.Load()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Write(dgrams[i%len(dgrams)])
+	}
+	waitFor(b, func() bool {
+		return rc.src.Totals().Packets.Load()+rc.src.SocketDrops() >= p0+uint64(b.N)
+	})
+	b.ReportMetric(float64(rc.src.Totals().Records.Load()-r0)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(rc.src.SocketDrops()), "drops")
+}

@@ -1,0 +1,389 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/flowgate/flowgate/collector"
+	"github.com/flowgate/flowgate/converters"
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// DefaultDrain is how long the collector keeps reading its sockets after it
+// was told to stop, so datagrams already queued in the kernel are decoded
+// and delivered instead of lost.
+const DefaultDrain = 200 * time.Millisecond
+
+// CollectorConfig configures a collector source.
+type CollectorConfig struct {
+	// Name identifies the source in logs and metrics.
+	Name string
+	// UDP addresses ("host:port") receiving NetFlow v5, v9 and IPFIX. An
+	// empty host (":4739") or "[::]" receives IPv4 and IPv6 on one socket.
+	UDP []string
+	// TCP addresses receiving IPFIX over TCP.
+	TCP []string
+	// Sockets is the number of SO_REUSEPORT sockets per UDP address, each
+	// with its own reader goroutine (Linux); 0 means 1.
+	Sockets int
+	// ReceiveBuffer is SO_RCVBUF in bytes for UDP sockets; 0 keeps the
+	// system default (the kernel caps it at net.core.rmem_max).
+	ReceiveBuffer int
+	// TemplateLifetime, ApplySampling and Table are passed to the decoder
+	// (see collector.Config).
+	TemplateLifetime time.Duration
+	ApplySampling    bool
+	Table            *converters.Table
+	// Drain is how long to keep reading after stop; 0 means DefaultDrain.
+	Drain time.Duration
+}
+
+// CollectorSource receives export messages over UDP and TCP and decodes them
+// into every target's template. Malformed messages are counted per exporter
+// by the decoder and logged through a sampled logger; they never stop it.
+type CollectorSource struct {
+	cfg    CollectorConfig
+	log    *zap.Logger
+	errLog *zap.Logger
+
+	mu   sync.Mutex
+	udp  []*net.UDPConn
+	tcp  []*net.TCPListener
+	decs atomic.Pointer[[]*collector.Decoder]
+
+	drops      []atomic.Uint32 // SO_RXQ_OVFL per UDP socket (cumulative)
+	readErrors atomic.Uint64
+}
+
+// NewCollector returns a collector source; it binds nothing yet (see Listen).
+func NewCollector(cfg CollectorConfig, log *zap.Logger) (*CollectorSource, error) {
+	if len(cfg.UDP) == 0 && len(cfg.TCP) == 0 {
+		return nil, fmt.Errorf("collector %s: no UDP or TCP address to listen on", cfg.Name)
+	}
+	if cfg.Sockets < 0 || cfg.ReceiveBuffer < 0 {
+		return nil, fmt.Errorf("collector %s: negative sockets (%d) or receive buffer (%d)", cfg.Name, cfg.Sockets, cfg.ReceiveBuffer)
+	}
+	if cfg.Drain <= 0 {
+		cfg.Drain = DefaultDrain
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	log = log.With(zap.String("source", cfg.Name))
+	// Malformed input is logged at most 5 times per second per message
+	// text; the per-exporter counters carry the full story.
+	errLog := log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewSamplerWithOptions(c, time.Second, 5, 0)
+	}))
+	return &CollectorSource{cfg: cfg, log: log, errLog: errLog}, nil
+}
+
+// Name returns the configured name.
+func (c *CollectorSource) Name() string { return c.cfg.Name }
+
+// Listen binds every socket, so that address errors surface before the
+// pipeline starts. Run calls it when it has not been called.
+func (c *CollectorSource) Listen(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.udp) > 0 || len(c.tcp) > 0 {
+		return nil
+	}
+	n := max(c.cfg.Sockets, 1)
+	if !reusePortSupported {
+		n = 1
+	}
+	lc := net.ListenConfig{Control: controlUDP(n > 1)}
+	for _, addr := range c.cfg.UDP {
+		bind := addr
+		for i := range n {
+			pc, err := lc.ListenPacket(ctx, "udp", bind)
+			if err != nil {
+				c.closeLocked()
+				return fmt.Errorf("collector %s: listen udp %s: %w", c.cfg.Name, addr, err)
+			}
+			conn := pc.(*net.UDPConn)
+			c.udp = append(c.udp, conn)
+			if c.cfg.ReceiveBuffer > 0 {
+				if err := conn.SetReadBuffer(c.cfg.ReceiveBuffer); err != nil {
+					c.closeLocked()
+					return fmt.Errorf("collector %s: udp %s: receive buffer of %d bytes: %w", c.cfg.Name, addr, c.cfg.ReceiveBuffer, err)
+				}
+			}
+			if i == 0 { // port 0: the other sockets join the port the first one got
+				bind = conn.LocalAddr().String()
+			}
+		}
+	}
+	var tl net.ListenConfig
+	for _, addr := range c.cfg.TCP {
+		ln, err := tl.Listen(ctx, "tcp", addr)
+		if err != nil {
+			c.closeLocked()
+			return fmt.Errorf("collector %s: listen tcp %s: %w", c.cfg.Name, addr, err)
+		}
+		c.tcp = append(c.tcp, ln.(*net.TCPListener))
+	}
+	c.drops = make([]atomic.Uint32, len(c.udp))
+	return nil
+}
+
+func (c *CollectorSource) closeLocked() {
+	for _, u := range c.udp {
+		u.Close()
+	}
+	for _, l := range c.tcp {
+		l.Close()
+	}
+	c.udp, c.tcp = nil, nil
+}
+
+// UDPAddrs returns the bound UDP addresses (one per socket).
+func (c *CollectorSource) UDPAddrs() []netip.AddrPort {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []netip.AddrPort
+	for _, u := range c.udp {
+		out = append(out, u.LocalAddr().(*net.UDPAddr).AddrPort())
+	}
+	return out
+}
+
+// TCPAddrs returns the bound TCP addresses.
+func (c *CollectorSource) TCPAddrs() []netip.AddrPort {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []netip.AddrPort
+	for _, l := range c.tcp {
+		out = append(out, l.Addr().(*net.TCPAddr).AddrPort())
+	}
+	return out
+}
+
+// Run decodes until ctx ends, then drains the sockets for up to Drain and
+// returns once every reader has stopped and every socket is closed.
+func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
+	if err := c.Listen(ctx); err != nil {
+		return err
+	}
+	// Records decoded while draining must still reach the outputs, so
+	// emission uses a context that outlives ctx by the drain period.
+	emitCtx, cancelEmit := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelEmit()
+	decs := make([]*collector.Decoder, 0, len(targets))
+	for _, tg := range targets {
+		tg := tg
+		d, err := collector.NewDecoder(collector.Config{
+			Output:           tg.Template(),
+			Table:            c.cfg.Table,
+			TemplateLifetime: c.cfg.TemplateLifetime,
+			ApplySampling:    c.cfg.ApplySampling,
+		}, collector.SinkFunc(func(_ collector.Exporter, rec unirec.Record) { tg.Emit(emitCtx, rec.Data) }))
+		if err != nil {
+			c.Close()
+			return fmt.Errorf("collector %s: %w", c.cfg.Name, err)
+		}
+		decs = append(decs, d)
+	}
+	c.decs.Store(&decs)
+
+	c.mu.Lock()
+	udp, tcp := c.udp, c.tcp
+	c.mu.Unlock()
+	var wg sync.WaitGroup
+	conns := &connSet{m: make(map[*net.TCPConn]struct{})}
+	for i, u := range udp {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.readUDP(ctx, u, decs, &c.drops[i])
+		}()
+	}
+	for _, l := range tcp {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.acceptTCP(ctx, l, decs, conns, &wg)
+		}()
+	}
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stopped:
+			return
+		}
+		deadline := time.Now().Add(c.cfg.Drain)
+		for _, u := range udp {
+			u.SetReadDeadline(deadline)
+		}
+		for _, l := range tcp {
+			l.Close()
+		}
+		conns.setDeadline(deadline)
+	}()
+	wg.Wait()
+	close(stopped)
+	c.Close()
+	return nil
+}
+
+// Close releases the sockets (Run does it when it returns).
+func (c *CollectorSource) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeLocked()
+}
+
+func (c *CollectorSource) readUDP(ctx context.Context, conn *net.UDPConn, decs []*collector.Decoder, drops *atomic.Uint32) {
+	buf := make([]byte, collector.MaxMessageLen)
+	oob := make([]byte, 128)
+	for {
+		n, oobn, _, from, err := conn.ReadMsgUDPAddrPort(buf, oob)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return // drained (deadline reached) or closed
+			}
+			c.readErrors.Add(1)
+			c.errLog.Warn("udp read failed", zap.Error(err))
+			continue
+		}
+		if v, ok := socketDrops(oob[:oobn]); ok {
+			drops.Store(v)
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		c.decode(from, buf[:n], decs, false)
+	}
+}
+
+func (c *CollectorSource) decode(from netip.AddrPort, msg []byte, decs []*collector.Decoder, stream bool) {
+	for i, d := range decs {
+		var err error
+		if stream {
+			err = d.DecodeStream(from, msg)
+		} else {
+			err = d.Decode(from, msg)
+		}
+		// Every decoder sees the same bytes; report the first one's verdict.
+		if err != nil && i == 0 {
+			c.errLog.Warn("malformed export message", zap.Stringer("exporter", from), zap.Error(err))
+		}
+	}
+}
+
+type connSet struct {
+	mu       sync.Mutex
+	m        map[*net.TCPConn]struct{}
+	deadline time.Time
+}
+
+func (s *connSet) add(c *net.TCPConn) {
+	s.mu.Lock()
+	s.m[c] = struct{}{}
+	if !s.deadline.IsZero() {
+		c.SetReadDeadline(s.deadline)
+	}
+	s.mu.Unlock()
+}
+
+func (s *connSet) remove(c *net.TCPConn) {
+	s.mu.Lock()
+	delete(s.m, c)
+	s.mu.Unlock()
+}
+
+func (s *connSet) setDeadline(t time.Time) {
+	s.mu.Lock()
+	s.deadline = t
+	for c := range s.m {
+		c.SetReadDeadline(t)
+	}
+	s.mu.Unlock()
+}
+
+func (c *CollectorSource) acceptTCP(ctx context.Context, l *net.TCPListener, decs []*collector.Decoder, conns *connSet, wg *sync.WaitGroup) {
+	for {
+		conn, err := l.AcceptTCP()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			c.readErrors.Add(1)
+			c.errLog.Warn("tcp accept failed", zap.Error(err))
+			time.Sleep(10 * time.Millisecond) // e.g. out of file descriptors: do not spin
+			continue
+		}
+		conns.add(conn)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer conns.remove(conn)
+			defer conn.Close()
+			c.readStream(conn, decs)
+		}()
+	}
+}
+
+// readStream decodes back-to-back IPFIX messages from one connection. A
+// malformed message ends the connection: after a lying length the stream
+// cannot be resynchronised.
+func (c *CollectorSource) readStream(conn *net.TCPConn, decs []*collector.Decoder) {
+	ap := conn.RemoteAddr().(*net.TCPAddr).AddrPort()
+	from := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	r := bufio.NewReaderSize(conn, 64<<10)
+	buf := make([]byte, collector.MaxMessageLen)
+	for {
+		msg, err := collector.ReadMessage(r, buf)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded) {
+				c.readErrors.Add(1)
+				c.errLog.Warn("ipfix stream ended by bad input", zap.Stringer("exporter", from), zap.Error(err))
+			}
+			return
+		}
+		c.decode(from, msg, decs, true)
+	}
+}
+
+// Exporters calls fn with the counters of every exporter seen so far (as
+// counted by the first target's decoder: every decoder sees the same input).
+func (c *CollectorSource) Exporters(fn func(addr netip.Addr, cnt *collector.Counters)) {
+	if d := c.decs.Load(); d != nil && len(*d) > 0 {
+		(*d)[0].Exporters(fn)
+	}
+}
+
+// Totals returns the decoder-wide counters, or nil before Run.
+func (c *CollectorSource) Totals() *collector.Counters {
+	if d := c.decs.Load(); d != nil && len(*d) > 0 {
+		return (*d)[0].Totals()
+	}
+	return nil
+}
+
+// SocketDrops returns the datagrams the kernel dropped because a receive
+// buffer was full (Linux SO_RXQ_OVFL, as last reported with a datagram).
+func (c *CollectorSource) SocketDrops() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n uint64
+	for i := range c.drops {
+		n += uint64(c.drops[i].Load())
+	}
+	return n
+}
+
+// ReadErrors counts socket errors other than shutdown.
+func (c *CollectorSource) ReadErrors() uint64 { return c.readErrors.Load() }

@@ -1,0 +1,72 @@
+package ingest
+
+import (
+	"context"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// Source produces flow records. Run produces records for every target (one
+// target per distinct output template: a source converts each flow once per
+// target and emits it there) until ctx ends or the source's input ends,
+// whichever comes first. Run returns nil at the end of its input and when
+// ctx ends; other errors are failures of the source itself.
+type Source interface {
+	Name() string
+	Run(ctx context.Context, targets []*Target) error
+}
+
+// Target is where a source emits records of one UniRec template: every
+// output carrying that template. It is safe for concurrent use.
+type Target struct {
+	tmpl    *unirec.Template
+	outs    []*outputSlot
+	records atomic.Uint64
+	log     *zap.Logger
+}
+
+type outputSlot struct {
+	out    Output
+	sent   atomic.Uint64
+	failed atomic.Uint64
+}
+
+// NewTarget returns a target delivering to outs, which must all carry tmpl.
+// Pipelines build their targets themselves; this is for sources run alone.
+func NewTarget(tmpl *unirec.Template, outs []Output, log *zap.Logger) *Target {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	t := &Target{tmpl: tmpl, log: log}
+	for _, o := range outs {
+		t.outs = append(t.outs, &outputSlot{out: o})
+	}
+	return t
+}
+
+// Template is the UniRec template records emitted here must have.
+func (t *Target) Template() *unirec.Template { return t.tmpl }
+
+// Emit hands one record (bytes in Template's layout) to every output of the
+// target. A failing output does not stop the others: the record is counted
+// as dropped for it and the failure is logged (rate-limited by the logger's
+// sampler).
+func (t *Target) Emit(ctx context.Context, rec []byte) {
+	t.records.Add(1)
+	for _, s := range t.outs {
+		if err := s.out.Send(ctx, rec); err != nil {
+			s.failed.Add(1)
+			if ctx.Err() == nil {
+				t.log.Warn("output dropped a record", zap.String("output", s.out.Name()), zap.Error(err))
+			}
+			continue
+		}
+		s.sent.Add(1)
+	}
+}
+
+// Records returns how many records were emitted to the target.
+func (t *Target) Records() uint64 { return t.records.Load() }

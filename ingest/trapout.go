@@ -1,0 +1,99 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/flowgate/flowgate/trap"
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// TrapOutputConfig configures a TRAP output.
+type TrapOutputConfig struct {
+	// Spec is one output IFC_SPEC entry, e.g. "u:flowgate" or "f:/tmp/out.trapcap".
+	Spec string
+	// Template is the UniRec template announced to receivers.
+	Template *unirec.Template
+	// SocketDir is where u: sockets live (libtrap's TRAP_SOCKET_DIR).
+	SocketDir string
+	// DefaultTimeout applies when Spec has no timeout= of its own.
+	DefaultTimeout trap.Timeout
+}
+
+// TrapOutput is an Output on a TRAP interface. Concurrent senders are
+// serialised: trap.Output is not safe for concurrent use.
+type TrapOutput struct {
+	name string
+	tmpl *unirec.Template
+	mu   sync.Mutex
+	out  *trap.Output
+}
+
+// NewTrapOutput opens the interface and announces the UniRec format.
+func NewTrapOutput(cfg TrapOutputConfig, log *zap.Logger) (*TrapOutput, error) {
+	if cfg.Template == nil {
+		return nil, fmt.Errorf("trap output %q: no template", cfg.Spec)
+	}
+	specs, err := trap.ParseIFCSpec(cfg.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("trap output %q: %w", cfg.Spec, err)
+	}
+	if len(specs) != 1 {
+		return nil, fmt.Errorf("trap output %q: want exactly one interface, got %d", cfg.Spec, len(specs))
+	}
+	sp := specs[0]
+	if !sp.TimeoutSet {
+		sp.Timeout = cfg.DefaultTimeout
+	}
+	out, err := trap.OpenOutput(sp, cfg.SocketDir, log)
+	if err != nil {
+		return nil, fmt.Errorf("trap output: %w", err)
+	}
+	if err := out.SetDataFormat(trap.FormatUniRec, cfg.Template.Spec()); err != nil {
+		out.Close(context.Background())
+		return nil, fmt.Errorf("trap output: %w", err)
+	}
+	return &TrapOutput{name: cfg.Spec, tmpl: cfg.Template, out: out}, nil
+}
+
+// Name returns the IFC spec.
+func (o *TrapOutput) Name() string { return o.name }
+
+// Template returns the announced template.
+func (o *TrapOutput) Template() *unirec.Template { return o.tmpl }
+
+// Send queues one record.
+func (o *TrapOutput) Send(ctx context.Context, rec []byte) error {
+	o.mu.Lock()
+	err := o.out.Send(ctx, rec)
+	o.mu.Unlock()
+	return err
+}
+
+// Flush sends the active buffer.
+func (o *TrapOutput) Flush(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.out.Flush(ctx)
+}
+
+// EndStream sends TRAP's end-of-stream message, so NEMEA modules reading
+// this interface finish as they do at the end of a logreplay.
+func (o *TrapOutput) EndStream(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.out.SendEOS(ctx)
+}
+
+// Stats returns the interface's TRAP counters.
+func (o *TrapOutput) Stats() trap.OutputStats { return o.out.Stats() }
+
+// Close delivers what is buffered and releases the interface.
+func (o *TrapOutput) Close(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.out.Close(ctx)
+}
