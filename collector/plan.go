@@ -379,26 +379,3 @@ func putLE(d []byte, size int, v uint64) {
 		binary.LittleEndian.PutUint64(d, v)
 	}
 }
-
-func setInt(rec *unirec.Record, id unirec.FieldID, t unirec.Type, v uint64) {
-	switch t {
-	case unirec.Uint8:
-		rec.SetUint8(id, uint8(v))
-	case unirec.Uint16:
-		rec.SetUint16(id, uint16(v))
-	case unirec.Uint32:
-		rec.SetUint32(id, uint32(v))
-	case unirec.Uint64:
-		rec.SetUint64(id, v)
-	case unirec.Int8:
-		rec.SetInt8(id, int8(v))
-	case unirec.Int16:
-		rec.SetInt16(id, int16(v))
-	case unirec.Int32:
-		rec.SetInt32(id, int32(v))
-	case unirec.Int64:
-		rec.SetInt64(id, int64(v))
-	case unirec.Char:
-		rec.SetChar(id, byte(v))
-	}
-}
