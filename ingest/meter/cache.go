@@ -52,7 +52,10 @@ type CacheStats struct {
 // seconds of packet time, as ipfixprobe does (pkt.tv_sec - time_last.tv_sec
 // >= inactive). A packet with SYN on a direction that has already seen FIN or
 // RST ends the old flow and starts a new one (ipfixprobe's rule; FIN/RST
-// alone keeps the flow so that the closing ACKs stay in it).
+// alone keeps the flow so that the closing ACKs stay in it). When the cache
+// is full the least recently used flow of the whole cache is evicted;
+// ipfixprobe evicts the least recently used flow of the hash row the new key
+// falls in, so under memory pressure the two may pick different victims.
 //
 // The export callback runs synchronously; the *Flow (and the plugins' slot
 // state) is reused as soon as it returns. Cache is not safe for concurrent

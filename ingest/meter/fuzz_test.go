@@ -3,6 +3,7 @@ package meter
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -70,6 +71,7 @@ func FuzzMeterCapture(f *testing.F) {
 		{t0, udp(false, 53, 5, dnsMsg(1, true))},
 		{t0, udp(true, 1900, 1900, []byte("NOTIFY * HTTP/1.1\r\nNT: a\r\nLOCATION: http://h:1/\r\n\r\n"))},
 	}))
+	f.Add(pcapngFile(binary.BigEndian, 9, 1e18, udp(true, 1, 53, dnsMsg(2, false))))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src, err := NewFileSource(bytes.NewReader(data))
 		if err != nil {
