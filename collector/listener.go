@@ -32,6 +32,27 @@ func DefaultListenerConfig() ListenerConfig {
 	return ListenerConfig{UDP: []string{"[::]:2055", "[::]:4739"}, TCP: []string{"[::]:4739"}, Sockets: 1}
 }
 
+// Validate checks the configuration; errors name the offending key.
+func (c ListenerConfig) Validate() error {
+	if len(c.UDP) == 0 && len(c.TCP) == 0 {
+		return errors.New("collector: listener: no udp or tcp address configured")
+	}
+	if c.Sockets < 0 {
+		return fmt.Errorf("collector: listener: sockets %d: must be 0 or more", c.Sockets)
+	}
+	if c.ReadBuffer < 0 {
+		return fmt.Errorf("collector: listener: read_buffer %d: must be 0 (OS default) or more", c.ReadBuffer)
+	}
+	for key, list := range map[string][]string{"udp": c.UDP, "tcp": c.TCP} {
+		for _, a := range list {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return fmt.Errorf("collector: listener: %s address %q: want host:port: %w", key, a, err)
+			}
+		}
+	}
+	return nil
+}
+
 // Listener receives export messages and feeds them to a Decoder.
 type Listener struct {
 	cfg     ListenerConfig
@@ -57,6 +78,9 @@ func NewListener(cfg ListenerConfig, dec *Decoder, onError func(error)) *Listene
 // Start binds every socket (so bind errors are reported here) and starts
 // the readers; they stop when ctx is cancelled. Wait waits for them.
 func (l *Listener) Start(ctx context.Context) error {
+	if err := l.cfg.Validate(); err != nil {
+		return err
+	}
 	if err := l.bind(ctx); err != nil {
 		l.closeAll()
 		return err

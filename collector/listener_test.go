@@ -127,3 +127,24 @@ func TestListenerReportsBindErrors(t *testing.T) {
 		t.Fatal("bound an invalid address")
 	}
 }
+
+func TestListenerConfigValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  ListenerConfig
+		ok   bool
+	}{
+		{"default", DefaultListenerConfig(), true},
+		{"nothing to listen on", ListenerConfig{}, false},
+		{"negative sockets", ListenerConfig{UDP: []string{":2055"}, Sockets: -1}, false},
+		{"negative read buffer", ListenerConfig{UDP: []string{":2055"}, ReadBuffer: -1}, false},
+		{"address without port", ListenerConfig{TCP: []string{"127.0.0.1"}}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.cfg.Validate(); (err == nil) != tc.ok {
+				t.Errorf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
