@@ -1,0 +1,109 @@
+package config
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/flowgate/flowgate/converters"
+	"github.com/flowgate/flowgate/trap"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// Configuration is the daemon's whole configuration.
+type Configuration struct {
+	Log     LogConfig     `mapstructure:"log"`
+	Metrics MetricsConfig `mapstructure:"metrics"`
+	// SocketDir is where u: sockets live; empty means $TRAP_SOCKET_DIR,
+	// else trap.DefaultSocketDir.
+	SocketDir string         `mapstructure:"socket_dir"`
+	Sources   []SourceConfig `mapstructure:"sources"`
+	Outputs   []OutputConfig `mapstructure:"outputs"`
+}
+
+// LogConfig configures zap.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+	Format string `mapstructure:"format"` // console, json
+}
+
+// MetricsConfig configures the Prometheus endpoint.
+type MetricsConfig struct {
+	Listen string `mapstructure:"listen"` // host:port; "" disables
+}
+
+// Source types.
+const (
+	TypeCollector = "collector"
+	TypeNfdump    = "nfdump"
+	TypePcap      = "pcap"
+	TypeCSV       = "csv"
+)
+
+// SourceTypes lists the allowed source types.
+func SourceTypes() []string { return []string{TypeCollector, TypeNfdump, TypePcap, TypeCSV} }
+
+// SourceConfig is one entry of sources:. Which keys apply depends on Type
+// (see sourceKeys).
+type SourceConfig struct {
+	Type string `mapstructure:"type"`
+	Name string `mapstructure:"name"` // default: TYPE-INDEX
+
+	// collector
+	Listen           []string      `mapstructure:"listen"` // udp://HOST:PORT, tcp://HOST:PORT
+	Sockets          int           `mapstructure:"sockets"`
+	ReceiveBuffer    int           `mapstructure:"receive_buffer"`
+	TemplateLifetime time.Duration `mapstructure:"template_lifetime"`
+	ApplySampling    *bool         `mapstructure:"apply_sampling"` // default true
+	ElementTable     string        `mapstructure:"element_table"`  // ipfixcol2 unirec-elements.txt; "" = built-in
+
+	// nfdump, pcap, csv
+	Paths []string `mapstructure:"paths"`
+	// pcap
+	Plugins []string `mapstructure:"plugins"`
+}
+
+// Sampling reports whether the collector applies sampling (default true).
+func (s SourceConfig) Sampling() bool { return s.ApplySampling == nil || *s.ApplySampling }
+
+// OutputConfig is one entry of outputs:.
+type OutputConfig struct {
+	// IFC is one TRAP output IFC_SPEC entry (u:NAME, t:PORT, f:PATH, b:, ...).
+	IFC string `mapstructure:"ifc"`
+	// Template is the UniRec field list the output carries; empty means
+	// DefaultTemplate.
+	Template string `mapstructure:"template"`
+}
+
+// DefaultTemplate is the template of outputs that name none: NEMEA's basic
+// flow with TOS, TTL and the biflow reverse counters.
+const DefaultTemplate = converters.BiflowTemplate
+
+// DefaultOutputTimeout is the TRAP timeout of outputs whose IFC_SPEC sets
+// none (see default.yaml for why HALF_WAIT).
+const DefaultOutputTimeout = trap.HalfWait
+
+// DefaultConfiguration returns the embedded default configuration (what
+// flowgate runs with no arguments), without environment overrides.
+func DefaultConfiguration() Configuration {
+	c, err := parse(nil, false)
+	if err != nil {
+		panic(fmt.Sprintf("config: embedded default.yaml is invalid: %v", err)) // a build defect, caught by tests
+	}
+	return c
+}
+
+// SocketDirectory resolves SocketDir: the configured value, else
+// $TRAP_SOCKET_DIR, else /var/run/libtrap.
+func (c Configuration) SocketDirectory() string {
+	if c.SocketDir != "" {
+		return c.SocketDir
+	}
+	if d := os.Getenv("TRAP_SOCKET_DIR"); d != "" {
+		return d
+	}
+	return trap.DefaultSocketDir
+}

@@ -1,0 +1,238 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowgate/flowgate/unirec"
+)
+
+func TestDefaultConfigurationIsTheDocumentedDaemon(t *testing.T) {
+	c := DefaultConfiguration()
+	var listens []string
+	for _, s := range c.Sources {
+		if s.Type != TypeCollector {
+			t.Errorf("default source %s has type %s", s.Name, s.Type)
+		}
+		if !s.Sampling() || s.TemplateLifetime != 30*time.Minute || s.ReceiveBuffer != 16<<20 {
+			t.Errorf("source %s: sampling %v lifetime %v rcvbuf %d", s.Name, s.Sampling(), s.TemplateLifetime, s.ReceiveBuffer)
+		}
+		listens = append(listens, s.Listen...)
+	}
+	if got, want := strings.Join(listens, " "), "udp://:4739 tcp://:4739 udp://:2055"; got != want {
+		t.Errorf("listen = %s, want %s", got, want)
+	}
+	if len(c.Outputs) != 1 || c.Outputs[0].IFC != "u:flowgate:timeout=HALF_WAIT" {
+		t.Fatalf("outputs = %+v", c.Outputs)
+	}
+	got, err := unirec.ParseTemplate(c.Outputs[0].Template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := unirec.ParseTemplate(DefaultTemplate)
+	if !got.Equal(want) {
+		t.Errorf("default template %s, want %s", got, want)
+	}
+	for _, f := range []string{"TOS", "TTL", "BYTES_REV", "PACKETS_REV", "TCP_FLAGS_REV"} {
+		if _, ok := got.Lookup(f); !ok {
+			t.Errorf("default template lacks %s", f)
+		}
+	}
+	if c.Metrics.Listen != "127.0.0.1:9464" || c.Log.Level != "info" || c.Log.Format != "console" {
+		t.Errorf("metrics %q log %+v", c.Metrics.Listen, c.Log)
+	}
+}
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "flowgate.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadMergesFileAndEnvironment(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		file  string
+		env   map[string]string
+		check func(t *testing.T, c Configuration)
+	}{
+		{
+			name: "file replaces the outputs list and keeps default sources",
+			file: "outputs:\n  - ifc: f:/tmp/x.trapcap\n",
+			check: func(t *testing.T, c Configuration) {
+				if len(c.Outputs) != 1 || c.Outputs[0].IFC != "f:/tmp/x.trapcap" || c.Outputs[0].Template != DefaultTemplate {
+					t.Errorf("outputs %+v", c.Outputs)
+				}
+				if len(c.Sources) != 2 {
+					t.Errorf("sources %d, want the 2 defaults", len(c.Sources))
+				}
+			},
+		},
+		{
+			name: "environment overrides a scalar from the file",
+			file: "log:\n  level: warn\n",
+			env:  map[string]string{"FLOWGATE_LOG_LEVEL": "debug", "FLOWGATE_METRICS_LISTEN": ""},
+			check: func(t *testing.T, c Configuration) {
+				if c.Log.Level != "debug" || c.Metrics.Listen != "" {
+					t.Errorf("log.level %q metrics.listen %q", c.Log.Level, c.Metrics.Listen)
+				}
+			},
+		},
+		{
+			name: "environment replaces the sources list with YAML",
+			env:  map[string]string{"FLOWGATE_SOURCES": "- type: csv\n  paths: [a.csv]\n- {type: collector, listen: ['udp://127.0.0.1:9995'], apply_sampling: false}"},
+			check: func(t *testing.T, c Configuration) {
+				if len(c.Sources) != 2 || c.Sources[0].Type != TypeCSV || c.Sources[0].Paths[0] != "a.csv" {
+					t.Fatalf("sources %+v", c.Sources)
+				}
+				s := c.Sources[1]
+				if s.Name != "collector-1" || s.Sampling() || s.Sockets < 1 {
+					t.Errorf("collector defaults: name %q sampling %v sockets %d", s.Name, s.Sampling(), s.Sockets)
+				}
+			},
+		},
+		{
+			name: "socket dir from the file",
+			file: "socket_dir: /tmp/sock\n",
+			check: func(t *testing.T, c Configuration) {
+				if c.SocketDirectory() != "/tmp/sock" {
+					t.Errorf("socket dir %q", c.SocketDirectory())
+				}
+			},
+		},
+		{
+			name: "durations and sizes parse",
+			file: "sources:\n  - type: collector\n    listen: [udp://127.0.0.1:0]\n    template_lifetime: 90s\n    sockets: 4\n    receive_buffer: 1048576\n",
+			check: func(t *testing.T, c Configuration) {
+				s := c.Sources[0]
+				if s.TemplateLifetime != 90*time.Second || s.Sockets != 4 || s.ReceiveBuffer != 1<<20 {
+					t.Errorf("%+v", s)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			path := ""
+			if tc.file != "" {
+				path = writeFile(t, tc.file)
+			}
+			c, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestSocketDirectoryFollowsTrapSocketDir(t *testing.T) {
+	t.Setenv("TRAP_SOCKET_DIR", "/tmp/trapdir")
+	if d := DefaultConfiguration().SocketDirectory(); d != "/tmp/trapdir" {
+		t.Errorf("socket dir %q, want $TRAP_SOCKET_DIR", d)
+	}
+	t.Setenv("TRAP_SOCKET_DIR", "")
+	if d := DefaultConfiguration().SocketDirectory(); d != "/var/run/libtrap" {
+		t.Errorf("socket dir %q, want /var/run/libtrap", d)
+	}
+}
+
+func TestLoadRejectsWithKeyAndAllowedValues(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		file string
+		env  map[string]string
+		want []string // every fragment must appear in the error
+	}{
+		{"unknown top-level key", "sourcez: []\n", nil, []string{"sourcez: unknown key", "allowed here: log, metrics, socket_dir, sources, outputs"}},
+		{"unknown key in a source names the type's keys", "sources:\n  - type: collector\n    listen: [udp://:1]\n    lisen: [udp://:2]\n", nil,
+			[]string{"sources[0].lisen: unknown key", "listen, sockets, receive_buffer"}},
+		{"key of another source type", "sources:\n  - type: nfdump\n    paths: [x]\n    sockets: 2\n", nil, []string{"sources[0].sockets: unknown key", "allowed here: type, name, paths"}},
+		{"bad source type", "sources:\n  - type: sflow\n", nil, []string{`sources[0].type: "sflow" is not one of collector, nfdump, pcap, csv`}},
+		{"bad log level", "log:\n  level: loud\n", nil, []string{`log.level: "loud" is not one of debug, info, warn, error`}},
+		{"bad log level from the environment", "", map[string]string{"FLOWGATE_LOG_LEVEL": "chatty"}, []string{`log.level: "chatty"`}},
+		{"misspelt environment variable", "", map[string]string{"FLOWGATE_LOG_LEVLE": "debug"}, []string{"unknown environment variable FLOWGATE_LOG_LEVLE", "FLOWGATE_LOG_LEVEL"}},
+		{"bad listen scheme", "sources:\n  - type: collector\n    listen: [sctp://:4739]\n", nil, []string{"sources[0].listen[0]", "want udp://HOST:PORT or tcp://HOST:PORT"}},
+		{"bad listen port", "sources:\n  - type: collector\n    listen: [udp://:99999]\n", nil, []string{"sources[0].listen[0]", "0 to 65535"}},
+		{"collector without listen", "sources:\n  - type: collector\n", nil, []string{"sources[0].listen: a collector needs"}},
+		{"file source without paths", "sources:\n  - type: pcap\n", nil, []string{"sources[0].paths"}},
+		{"unknown pcap plugin", "sources:\n  - type: pcap\n    paths: [a]\n    plugins: [ftp]\n", nil, []string{`sources[0].plugins[0]: "ftp" is not one of`, "http"}},
+		{"negative receive buffer", "sources:\n  - type: collector\n    listen: [udp://:1]\n    receive_buffer: -1\n", nil, []string{"sources[0].receive_buffer: -1 is not from 0"}},
+		{"duplicate names", "sources:\n  - {type: csv, name: a, paths: [x]}\n  - {type: csv, name: a, paths: [y]}\n", nil, []string{`sources[1].name: "a" is already the name of sources[0]`}},
+		{"no outputs", "outputs: []\n", nil, []string{"outputs: at least one output"}},
+		{"bad IFC", "outputs:\n  - ifc: 'x:1'\n", nil, []string{"outputs[0].ifc"}},
+		{"two IFCs in one output", "outputs:\n  - ifc: 'u:a,u:b'\n", nil, []string{"outputs[0].ifc", "one interface per output"}},
+		{"bad template", "outputs:\n  - ifc: 'b:'\n    template: 'uint99 X'\n", nil, []string{"outputs[0].template"}},
+		{"bad metrics address", "metrics:\n  listen: nonsense\n", nil, []string{"metrics.listen"}},
+		{"not YAML", "sources: [\n", nil, []string{"YAML"}},
+		{"several problems at once", "log:\n  level: x\n  format: y\n", nil, []string{"log.level", "log.format", "console, json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			path := writeFile(t, tc.file)
+			_, err := Load(path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestParseListen(t *testing.T) {
+	for _, tc := range []struct {
+		in, network, addr string
+		ok                bool
+	}{
+		{"udp://:4739", "udp", ":4739", true},
+		{"tcp://[::1]:4739", "tcp", "[::1]:4739", true},
+		{"udp://127.0.0.1:0", "udp", "127.0.0.1:0", true},
+		{"udp:4739", "", "", false},
+		{"udp://4739", "", "", false},
+		{"http://:80", "", "", false},
+	} {
+		n, a, err := ParseListen(tc.in)
+		if (err == nil) != tc.ok || n != tc.network || a != tc.addr {
+			t.Errorf("ParseListen(%q) = %q, %q, %v", tc.in, n, a, err)
+		}
+	}
+}
+
+// FuzzLoad: any file content yields a configuration or an error, never a panic.
+func FuzzLoad(f *testing.F) {
+	f.Add(string(defaultYAML))
+	f.Add("sources:\n  - type: collector\n    listen: [udp://:1]\n")
+	f.Add("outputs: 5\n")
+	f.Add("log: [1, 2]\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		p := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(p)
+		if err == nil && (len(c.Sources) == 0 || len(c.Outputs) == 0) {
+			t.Errorf("accepted a configuration without sources or outputs")
+		}
+	})
+}
