@@ -57,7 +57,9 @@ func FuzzParse(f *testing.F) {
 }
 
 // FuzzMeterCapture feeds arbitrary capture files through the reader and a
-// meter with every plugin: errors are fine, panics are not.
+// meter with every plugin: errors are fine, panics are not. Its inputs are
+// kilobytes long, so run it with a short -fuzzminimizetime (e.g. 2s);
+// the 60s default spends the whole budget minimising the first finds.
 func FuzzMeterCapture(f *testing.F) {
 	// Golden captures seed the corpus, cut to their first 4 KiB (a dozen
 	// packets): whole files make the fuzzer's mutation loop crawl.
