@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/flowgate/flowgate/collector"
 	"github.com/flowgate/flowgate/converters"
@@ -84,9 +83,7 @@ func NewCollector(cfg CollectorConfig, log *zap.Logger) (*CollectorSource, error
 	log = log.With(zap.String("source", cfg.Name))
 	// Malformed input is logged at most 5 times per second per message
 	// text; the per-exporter counters carry the full story.
-	errLog := log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
-		return zapcore.NewSamplerWithOptions(c, time.Second, 5, 0)
-	}))
+	errLog := sampled(log)
 	return &CollectorSource{cfg: cfg, log: log, errLog: errLog}, nil
 }
 

@@ -3,8 +3,10 @@ package ingest
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/flowgate/flowgate/unirec"
 )
@@ -40,7 +42,7 @@ func NewTarget(tmpl *unirec.Template, outs []Output, log *zap.Logger) *Target {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	t := &Target{tmpl: tmpl, log: log}
+	t := &Target{tmpl: tmpl, log: sampled(log)}
 	for _, o := range outs {
 		t.outs = append(t.outs, &outputSlot{out: o})
 	}
@@ -66,6 +68,14 @@ func (t *Target) Emit(ctx context.Context, rec []byte) {
 		}
 		s.sent.Add(1)
 	}
+}
+
+// sampled rate-limits a logger used on a hot path: per message text, 5 a
+// second get through, the rest are dropped (counters tell the full story).
+func sampled(log *zap.Logger) *zap.Logger {
+	return log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewSamplerWithOptions(c, time.Second, 5, 0)
+	}))
 }
 
 // Records returns how many records were emitted to the target.

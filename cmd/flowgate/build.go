@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/flowgate/flowgate/config"
+	"github.com/flowgate/flowgate/converters"
+	"github.com/flowgate/flowgate/ingest"
+	"github.com/flowgate/flowgate/ingest/meter"
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// buildOutputs opens every output. On failure the ones already open are
+// closed.
+func buildOutputs(cfg config.Configuration, log *zap.Logger) ([]ingest.Output, error) {
+	dir := cfg.SocketDirectory()
+	var outs []ingest.Output
+	fail := func(err error) ([]ingest.Output, error) {
+		ingest.CloseAll(context.Background(), outs)
+		return nil, err
+	}
+	for i, o := range cfg.Outputs {
+		if strings.HasPrefix(o.IFC, "u:") {
+			// libtrap creates its socket directory too; 0777 (less the
+			// umask) lets modules of other users connect.
+			if err := os.MkdirAll(dir, 0o777); err != nil {
+				return fail(fmt.Errorf("outputs[%d]: socket directory: %w", i, err))
+			}
+		}
+		tmpl, err := unirec.ParseTemplate(o.Template)
+		if err != nil {
+			return fail(fmt.Errorf("outputs[%d].template: %w", i, err))
+		}
+		out, err := ingest.NewTrapOutput(ingest.TrapOutputConfig{
+			Spec: o.IFC, Template: tmpl, SocketDir: dir, DefaultTimeout: config.DefaultOutputTimeout,
+		}, log.With(zap.String("output", o.IFC)))
+		if err != nil {
+			return fail(fmt.Errorf("outputs[%d]: %w", i, err))
+		}
+		outs = append(outs, out)
+	}
+	return outs, nil
+}
+
+// buildSources creates the sources and binds the collectors' sockets, so
+// that a busy port is reported at start (or reload) time.
+func buildSources(ctx context.Context, cfg config.Configuration, log *zap.Logger) ([]ingest.Source, error) {
+	var srcs []ingest.Source
+	fail := func(err error) ([]ingest.Source, error) {
+		for _, s := range srcs {
+			if c, ok := s.(*ingest.CollectorSource); ok {
+				c.Close()
+			}
+		}
+		return nil, err
+	}
+	for i, s := range cfg.Sources {
+		key := fmt.Sprintf("sources[%d] (%s)", i, s.Name)
+		var src ingest.Source
+		var err error
+		switch s.Type {
+		case config.TypeCollector:
+			src, err = newCollector(ctx, s, log)
+		case config.TypeNfdump:
+			src, err = ingest.NewNfdump(ingest.NfdumpConfig{Name: s.Name, Paths: s.Paths, Options: converters.DefaultNfdumpOptions()})
+		case config.TypePcap:
+			src, err = ingest.NewPcap(ingest.PcapConfig{Name: s.Name, Paths: s.Paths, Meter: meter.Config{Plugins: s.Plugins}})
+		case config.TypeCSV:
+			src, err = ingest.NewCSV(ingest.CSVConfig{Name: s.Name, Paths: s.Paths})
+		default:
+			err = fmt.Errorf("unknown type %q", s.Type)
+		}
+		if err != nil {
+			return fail(fmt.Errorf("%s: %w", key, err))
+		}
+		srcs = append(srcs, src)
+	}
+	return srcs, nil
+}
+
+func newCollector(ctx context.Context, s config.SourceConfig, log *zap.Logger) (*ingest.CollectorSource, error) {
+	cc := ingest.CollectorConfig{
+		Name: s.Name, Sockets: s.Sockets, ReceiveBuffer: s.ReceiveBuffer,
+		TemplateLifetime: s.TemplateLifetime, ApplySampling: s.Sampling(),
+	}
+	for _, l := range s.Listen {
+		network, addr, err := config.ParseListen(l)
+		if err != nil {
+			return nil, err
+		}
+		if network == "udp" {
+			cc.UDP = append(cc.UDP, addr)
+		} else {
+			cc.TCP = append(cc.TCP, addr)
+		}
+	}
+	if s.ElementTable != "" {
+		f, err := os.Open(s.ElementTable)
+		if err != nil {
+			return nil, fmt.Errorf("element_table: %w", err)
+		}
+		cc.Table, err = converters.ParseTable(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("element_table %s: %w", s.ElementTable, err)
+		}
+	}
+	c, err := ingest.NewCollector(cc, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Listen(ctx); err != nil {
+		return nil, err
+	}
+	log.Info("listening", zap.String("source", s.Name), zap.Strings("udp", uniq(c.UDPAddrs())),
+		zap.Strings("tcp", uniq(c.TCPAddrs())), zap.Int("sockets_per_udp_address", s.Sockets))
+	return c, nil
+}
+
+// uniq lists distinct addresses (SO_REUSEPORT sockets share theirs).
+func uniq(addrs []netip.AddrPort) []string {
+	var out []string
+	seen := map[netip.AddrPort]bool{}
+	for _, a := range addrs {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a.String())
+		}
+	}
+	return out
+}

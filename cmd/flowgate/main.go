@@ -1,0 +1,141 @@
+// Command flowgate is the Flowgate daemon: it receives NetFlow v5/v9 and
+// IPFIX (and replays nfdump files, pcaps and logger CSV archives) and sends
+// UniRec records to NEMEA modules over TRAP interfaces.
+//
+//	flowgate                       run the embedded default configuration
+//	flowgate -c FILE               run a YAML configuration (see package config)
+//	flowgate -l udp://HOST:PORT [-l tcp://HOST:PORT ...] -i IFC_SPEC [-t FIELDS]
+//	                               collect on the given addresses into the
+//	                               given output interfaces, without a file
+//	flowgate -v                    debug logging
+//
+// Every configuration key can be overridden by a FLOWGATE_ environment
+// variable. SIGTERM and SIGINT stop: queued datagrams are drained, every
+// output is flushed and ends its stream. SIGHUP reloads the configuration
+// and restarts sources and outputs; a configuration that does not load keeps
+// the running one. Prometheus metrics are served on metrics.listen
+// (default 127.0.0.1:9464/metrics).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/flowgate/flowgate/config"
+	"github.com/flowgate/flowgate/trap"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stderr))
+}
+
+// options are the command line.
+type options struct {
+	configFile string
+	listen     []string
+	ifc        string
+	fields     string
+	verbose    bool
+}
+
+type listFlag struct{ p *[]string }
+
+func (l listFlag) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ",")
+}
+func (l listFlag) Set(s string) error { *l.p = append(*l.p, s); return nil }
+
+func parseArgs(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("flowgate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.configFile, "c", "", "YAML configuration `FILE` (default: the embedded configuration)")
+	fs.Var(listFlag{&o.listen}, "l", "collector listen `ADDRESS` udp://HOST:PORT or tcp://HOST:PORT (repeatable); replaces the configured sources")
+	fs.StringVar(&o.ifc, "i", "", "output `IFC_SPEC` (comma-separated TRAP output interfaces); replaces the configured outputs")
+	fs.StringVar(&o.fields, "t", "", "UniRec `FIELDS` of the -i outputs (default: "+config.DefaultTemplate+")")
+	fs.BoolVar(&o.verbose, "v", false, "debug logging")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: flowgate [-c FILE] [-l udp://HOST:PORT]... [-i IFC_SPEC [-t FIELDS]] [-v]\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.fields != "" && o.ifc == "" {
+		return o, errors.New("-t needs -i: it sets the template of the -i outputs")
+	}
+	return o, nil
+}
+
+// loadConfig builds the configuration from the file (or the embedded
+// default), the environment and the command line.
+func loadConfig(o options) (config.Configuration, error) {
+	c, err := config.Load(o.configFile)
+	if err != nil {
+		return c, err
+	}
+	if len(o.listen) > 0 {
+		c.Sources = []config.SourceConfig{{Type: config.TypeCollector, Name: "cli", Listen: o.listen, ReceiveBuffer: 16 << 20}}
+	}
+	if o.ifc != "" {
+		specs, err := trap.ParseIFCSpec(o.ifc)
+		if err != nil {
+			return c, fmt.Errorf("-i: %w", err)
+		}
+		c.Outputs = nil
+		for _, sp := range specs {
+			c.Outputs = append(c.Outputs, config.OutputConfig{IFC: sp.Raw, Template: o.fields})
+		}
+	}
+	if o.verbose {
+		c.Log.Level = "debug"
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("command line: %w", err)
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	o, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "flowgate: %v\n", err)
+		return 2
+	}
+	cfg, err := loadConfig(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowgate: %v\n", err)
+		return 2
+	}
+	log, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowgate: %v\n", err)
+		return 2
+	}
+	defer log.Sync()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	d := &daemon{log: log, reload: func() (config.Configuration, error) { return loadConfig(o) }}
+	if err := d.serve(ctx, cfg, sigs); err != nil {
+		log.Error("flowgate stopped", errField(err))
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"net/netip"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowgate/flowgate/collector"
+	"github.com/flowgate/flowgate/ingest"
+)
+
+// metrics exports the running instance's counters at scrape time: the
+// collectors' per-exporter counters (read from collector.Counters, no
+// second bookkeeping on the hot path) and the outputs' delivery counters.
+// Counters restart from zero after a reload, which Prometheus treats as a
+// counter reset.
+type metrics struct{ d *daemon }
+
+var (
+	exporterLabels = []string{"source", "exporter"}
+	descPackets    = prometheus.NewDesc("flowgate_packets_total", "Export messages (datagrams or IPFIX-over-TCP messages) received.", exporterLabels, nil)
+	descRecords    = prometheus.NewDesc("flowgate_records_total", "Flow records decoded and emitted.", exporterLabels, nil)
+	descErrors     = prometheus.NewDesc("flowgate_decode_errors_total", "Messages or sets rejected as malformed.", exporterLabels, nil)
+	descTemplates  = prometheus.NewDesc("flowgate_templates_total", "New or changed (options) templates received.", exporterLabels, nil)
+	descRefreshes  = prometheus.NewDesc("flowgate_template_refreshes_total", "Identical template re-announcements.", exporterLabels, nil)
+	descWithdrawn  = prometheus.NewDesc("flowgate_templates_withdrawn_total", "IPFIX template withdrawals.", exporterLabels, nil)
+	descExpired    = prometheus.NewDesc("flowgate_templates_expired_total", "UDP templates expired by the template lifetime.", exporterLabels, nil)
+	descMissing    = prometheus.NewDesc("flowgate_missing_template_drops_total", "Data sets dropped because their template was unknown.", exporterLabels, nil)
+	descSeqErrors  = prometheus.NewDesc("flowgate_sequence_errors_total", "Messages whose sequence number was not the expected one.", exporterLabels, nil)
+	descSeqLost    = prometheus.NewDesc("flowgate_sequence_lost_total", "Records (v9: export packets) missed according to sequence numbers.", exporterLabels, nil)
+	descSockDrops  = prometheus.NewDesc("flowgate_socket_drops_total", "Datagrams the kernel dropped because a receive buffer was full (SO_RXQ_OVFL).", []string{"source"}, nil)
+	descReadErrors = prometheus.NewDesc("flowgate_read_errors_total", "Socket read and accept errors.", []string{"source"}, nil)
+	descOutSent    = prometheus.NewDesc("flowgate_output_records_total", "Records an output accepted.", []string{"output"}, nil)
+	descOutDrops   = prometheus.NewDesc("flowgate_output_drops_total", "Records an output refused (dropped).", []string{"output"}, nil)
+)
+
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPackets, descRecords, descErrors, descTemplates, descRefreshes, descWithdrawn,
+		descExpired, descMissing, descSeqErrors, descSeqLost, descSockDrops, descReadErrors, descOutSent, descOutDrops} {
+		ch <- d
+	}
+}
+
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	in := m.d.current.Load()
+	if in == nil {
+		return
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, s := range in.sources {
+		c, ok := s.(*ingest.CollectorSource)
+		if !ok {
+			continue
+		}
+		name := c.Name()
+		c.Exporters(func(addr netip.Addr, cnt *collector.Counters) {
+			v := cnt.Snapshot()
+			exp := addr.String()
+			counter(descPackets, v.Packets, name, exp)
+			counter(descRecords, v.Records, name, exp)
+			counter(descErrors, v.DecodeErrors, name, exp)
+			counter(descTemplates, v.TemplatesAdded, name, exp)
+			counter(descRefreshes, v.TemplateRefreshes, name, exp)
+			counter(descWithdrawn, v.TemplatesWithdrawn, name, exp)
+			counter(descExpired, v.TemplatesExpired, name, exp)
+			counter(descMissing, v.MissingTemplate, name, exp)
+			counter(descSeqErrors, v.SequenceErrors, name, exp)
+			counter(descSeqLost, v.SequenceLost, name, exp)
+		})
+		counter(descSockDrops, c.SocketDrops(), name)
+		counter(descReadErrors, c.ReadErrors(), name)
+	}
+	for _, st := range in.pipeline.OutputStats() {
+		counter(descOutSent, st.Sent, st.Name)
+		counter(descOutDrops, st.Failed, st.Name)
+	}
+}
