@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/flowgate/flowgate/converters"
+	"github.com/flowgate/flowgate/nfdump"
+	"github.com/flowgate/flowgate/nfdump/filter"
+	"github.com/flowgate/flowgate/trap"
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// sendError is a failure of the output, as opposed to a fault in an input
+// file: it ends the module instead of moving on to the next file.
+type sendError struct{ err error }
+
+func (e *sendError) Error() string { return "sending: " + e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
+
+// dot is what -p prints; a package-level slice so printing allocates nothing.
+var dot = []byte{'.'}
+
+// sender is nfreader's per-record path: filter, convert, adjust, pace, send.
+// Everything it needs is prepared once, so sending a record allocates
+// nothing.
+type sender struct {
+	out    *trap.Output
+	conv   *converters.NfdumpConverter
+	filter *filter.Filter // nil: every record
+	rec    unirec.Record
+
+	limit    int64 // -1: no limit
+	nowTimes bool
+	idFirst  unirec.FieldID
+	idLast   unirec.FieldID
+	now      func() time.Time
+
+	dotEvery int64
+	dots     int64
+	stdout   io.Writer
+
+	pace pacer
+	sent int64
+}
+
+func newSender(out *trap.Output, conv *converters.NfdumpConverter, flt *filter.Filter, o options, stdout, stderr io.Writer) *sender {
+	t := conv.Template()
+	s := &sender{
+		out: out, conv: conv, filter: flt, rec: t.NewRecord(),
+		limit: o.limit, nowTimes: o.nowTimes, now: time.Now,
+		dotEvery: o.dotEvery, stdout: stdout,
+		pace: newPacer(o.rate, o.realTime),
+	}
+	s.idFirst, _ = t.Lookup("TIME_FIRST")
+	s.idLast, _ = t.Lookup("TIME_LAST")
+	return s
+}
+
+// sendFile sends the records of one nfdump file. done is true when the
+// record limit is reached or ctx ended. A fault in the file is returned
+// (naming the file and the offset) after the records before it were sent;
+// a failing output is returned as a *sendError.
+func (s *sender) sendFile(ctx context.Context, name string) (done bool, err error) {
+	f, err := nfdump.Open(name)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	it := f.Records(ctx)
+	defer it.Close()
+	for it.Next() {
+		r := it.Record()
+		if s.filter != nil && !s.filter.Match(r) {
+			continue
+		}
+		e, _ := it.Exporter(r.ExporterID)
+		if err := s.send(ctx, r, e); err != nil {
+			if ctx.Err() != nil {
+				return true, nil
+			}
+			return true, err
+		}
+		if s.limit >= 0 && s.sent >= s.limit {
+			return true, nil
+		}
+	}
+	if err := it.Err(); err != nil {
+		if ctx.Err() != nil {
+			return true, nil
+		}
+		var ne *nfdump.Error
+		if errors.As(err, &ne) {
+			return false, err // names the file and the offset already
+		}
+		return false, fmt.Errorf("%s: %w", name, err)
+	}
+	return false, nil
+}
+
+// send converts one record and sends it.
+func (s *sender) send(ctx context.Context, r *nfdump.Record, e *nfdump.Exporter) error {
+	s.conv.Convert(&s.rec, r, e)
+	if s.nowTimes {
+		s.setNowTimes(r)
+	}
+	if err := s.pace.wait(ctx, s.sent, r.FirstMs); err != nil {
+		return err
+	}
+	if err := s.out.Send(ctx, s.rec.Data); err != nil {
+		return &sendError{err}
+	}
+	s.sent++
+	if s.dotEvery > 0 && s.sent%s.dotEvery == 0 {
+		s.stdout.Write(dot)
+		s.dots++
+	}
+	return nil
+}
+
+// setNowTimes is -T: TIME_LAST becomes the current second with the
+// record's milliseconds, TIME_FIRST the current second minus the record's
+// duration in whole seconds, with its own milliseconds, so the duration is
+// kept exactly.
+func (s *sender) setNowTimes(r *nfdump.Record) {
+	now := s.now().Unix()
+	firstSec, lastSec := r.FirstMs/1000, r.LastMs/1000
+	s.rec.SetTime(s.idLast, unirec.TimeFromSecMsec(uint32(now), uint32(r.LastMs%1000)))
+	s.rec.SetTime(s.idFirst, unirec.TimeFromSecMsec(uint32(now-(lastSec-firstSec)), uint32(r.FirstMs%1000)))
+}
