@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Highest loss-free NetFlow v9 and IPFIX rate over loopback UDP, for
+# flowgate and for Debian's nfcapd 1.7.1 in the same run, with a 16 MB
+# receive buffer, and the ratio between them.
+#
+#   bench/collector.sh
+#   RATES_V9="1000000 2000000" RATES_IPFIX="2000000 3000000" DUR=3 bench/collector.sh
+#
+# Each step starts the collector afresh, sends DUR seconds of synthetic
+# export at a fixed rate with bench/cmd/flowsend (30 IPv4 records of a
+# 13-field template per message), stops the collector and counts what it
+# stored: flowgate writes an f: trapcap and is counted from its Prometheus
+# records counter; nfcapd writes its usual nfcapd.* file, counted with
+# nfdump -I. A step passes when every flow sent was stored; rates are tried
+# upwards and the search stops at the first loss. Both collectors write
+# uncompressed files to the same disk, so they do comparable work per flow.
+#
+# The kernel caps SO_RCVBUF at net.core.rmem_max; when that is below 16 MB
+# and we are root it is raised for the run and restored afterwards.
+# The machine is shared and has 2 cores: the sender competes with the
+# collector for them, so figures are lower bounds and vary between runs.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+RATES_V9=${RATES_V9:-"500000 1000000 1500000 2000000 2500000 3000000 4000000"}
+RATES_IPFIX=${RATES_IPFIX:-"500000 1000000 1500000 2000000 2500000 3000000 4000000"}
+DUR=${DUR:-2}
+BUF=16777216
+work=$(mktemp -d)
+old_rmem=""
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true
+  wait 2>/dev/null || true
+  if [ -n "$old_rmem" ]; then sysctl -q -w net.core.rmem_max="$old_rmem" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cd "$root"
+go build -o "$work/bin/" ./cmd/flowgate ./bench/cmd/flowsend
+have_nfcapd=1
+command -v nfcapd >/dev/null && command -v nfdump >/dev/null || have_nfcapd=0
+
+rmem=$(sysctl -n net.core.rmem_max)
+if [ "$rmem" -lt "$BUF" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    old_rmem=$rmem
+    sysctl -q -w net.core.rmem_max=$BUF
+    echo "net.core.rmem_max raised from $rmem to $BUF for this run"
+  else
+    echo "warning: net.core.rmem_max is $rmem: receive buffers are capped below 16 MB (run as root to raise it)"
+  fi
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_tcp() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# send VERSION RATE PORT -> prints flows sent
+send() {
+  "$work/bin/flowsend" -v "$1" -rate "$2" -d "${DUR}s" "127.0.0.1:$3" | awk '{ print $2 }'
+}
+
+records_metric() {
+  curl -s "http://127.0.0.1:$1/metrics" | awk '/^flowgate_output_records_total/ { n += $2 } END { printf "%.0f\n", n }'
+}
+
+# flowgate_step VERSION RATE -> "sent stored"
+flowgate_step() {
+  local port mport pid sent got prev
+  port=$(free_port); mport=$(free_tcp)
+  rm -f "$work"/fg.trapcap*
+  FLOWGATE_METRICS_LISTEN=127.0.0.1:$mport TRAP_SOCKET_DIR=$work \
+    "$work/bin/flowgate" -l "udp://127.0.0.1:$port" -i "f:$work/fg.trapcap" 2>"$work/flowgate.log" &
+  pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mport/metrics" >/dev/null && break; sleep 0.05; done
+  sent=$(send "$1" "$2" "$port")
+  got=$(records_metric "$mport"); prev=-1
+  while [ "$got" != "$prev" ]; do sleep 0.3; prev=$got; got=$(records_metric "$mport"); done
+  kill -TERM "$pid"; wait "$pid" || true
+  rm -f "$work"/fg.trapcap*
+  echo "$sent $got"
+}
+
+# nfcapd_step VERSION RATE -> "sent stored"
+nfcapd_step() {
+  local port pid sent got
+  port=$(free_port)
+  rm -rf "$work/nf"; mkdir -p "$work/nf"
+  nfcapd -b 127.0.0.1 -p "$port" -w "$work/nf" -B "$BUF" >"$work/nfcapd.log" 2>&1 &
+  pid=$!
+  sleep 0.5
+  sent=$(send "$1" "$2" "$port")
+  sleep 0.5
+  kill -TERM "$pid"; wait "$pid" || true
+  got=0
+  for f in "$work"/nf/nfcapd.2*; do
+    [ -e "$f" ] || continue
+    got=$((got + $(nfdump -I -r "$f" | awk '/^Flows:/ { print $2 }')))
+  done
+  rm -rf "$work/nf"
+  echo "$sent $got"
+}
+
+# search TOOL VERSION RATES... -> prints steps, sets $best
+search() {
+  local tool=$1 version=$2 r out sent got
+  shift 2
+  best=0
+  for r in "$@"; do
+    out=$("${tool}_step" "$version" "$r")
+    sent=${out% *}; got=${out#* }
+    printf "  %-8s v%-2s %8d flows/s: sent %9d stored %9d" "$tool" "$version" "$r" "$sent" "$got"
+    if [ "$got" -ge "$sent" ] && [ "$sent" -gt 0 ]; then
+      echo "  ok"; best=$r
+    else
+      echo "  LOSS $((sent - got))"; break
+    fi
+  done
+}
+
+declare -A result
+for v in 9 10; do
+  if [ "$v" = 9 ]; then rates=$RATES_V9; else rates=$RATES_IPFIX; fi
+  # shellcheck disable=SC2086
+  search flowgate "$v" $rates; result[flowgate,$v]=$best
+  if [ "$have_nfcapd" = 1 ]; then
+    # shellcheck disable=SC2086
+    search nfcapd "$v" $rates; result[nfcapd,$v]=$best
+  fi
+done
+
+echo
+echo "highest loss-free rate (flows/s, ${DUR}s steps, 16 MB receive buffer, loopback):"
+for v in 9 10; do
+  name=$([ "$v" = 9 ] && echo "NetFlow v9" || echo "IPFIX")
+  fg=${result[flowgate,$v]}
+  if [ "$have_nfcapd" = 1 ]; then
+    nf=${result[nfcapd,$v]}
+    ratio=$(awk -v a="$fg" -v b="$nf" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+    printf "  %-10s flowgate %9d  nfcapd %9d  ratio %s\n" "$name" "$fg" "$nf" "$ratio"
+  else
+    printf "  %-10s flowgate %9d  (nfcapd not installed)\n" "$name" "$fg"
+  fi
+done
