@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ERROR in TRAP initialization: %v\n", err)
 		return exitBadArgs
 	}
-	defer tc.Finalize(context.Background())
+	defer tc.FinalizeAfter(ctx, trap.DefaultShutdownGrace)
 
 	o := options{cut: -1}
 	opts, _, err := module.Getopt(rest)

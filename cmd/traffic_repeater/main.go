@@ -43,7 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ERROR in TRAP initialization: %v\n", err)
 		return 1
 	}
-	defer tc.Finalize(context.Background())
+	defer tc.FinalizeAfter(ctx, trap.DefaultShutdownGrace)
 	opts, _, err := module.Getopt(rest)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)

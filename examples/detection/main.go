@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ERROR in TRAP initialization: %v\n", err)
 		return 1
 	}
-	defer tc.Finalize(context.Background())
+	defer tc.FinalizeAfter(ctx, trap.DefaultShutdownGrace)
 	if err := detect(ctx, tc.Input(0), tc.Output(0), stdout); err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1

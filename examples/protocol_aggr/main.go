@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ERROR in TRAP initialization: %v\n", err)
 		return 1
 	}
-	defer tc.Finalize(context.Background())
+	defer tc.FinalizeAfter(ctx, trap.DefaultShutdownGrace)
 	duration := 5 * time.Minute
 	opts, _, err := module.Getopt(rest)
 	if err != nil {
