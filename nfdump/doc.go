@@ -10,6 +10,14 @@
 // allocates nothing per record. Exporter, exporter-statistics and sampler
 // records met on the way are available from the Iterator.
 //
+// Follower (follow.go, follow_state.go) turns files, globs and directories
+// into a stream of files read exactly once: it can follow a directory as
+// nfcapd rotates nfcapd.current.* into nfcapd.YYYYMMDDhhmm, and a small
+// JSON state file, replaced atomically, remembers the files read (and the
+// position in an interrupted one) across restarts. It polls instead of
+// using file-system notifications, which work neither on every network
+// file system nor for files already present at start.
+//
 // The format is described in the project's spec/nfdump-format.md. Files:
 // header.go (file headers, statistics), block.go (block headers and
 // decompression), record.go (the flat Record), v3.go (1.7 V3 records),
