@@ -59,6 +59,7 @@ type SourceConfig struct {
 	TemplateLifetime time.Duration `mapstructure:"template_lifetime"`
 	ApplySampling    *bool         `mapstructure:"apply_sampling"` // default true
 	ElementTable     string        `mapstructure:"element_table"`  // ipfixcol2 unirec-elements.txt; "" = built-in
+	StateFile        string        `mapstructure:"state_file"`     // template persistence; "" = off
 
 	// nfdump, pcap, csv
 	Paths []string `mapstructure:"paths"`

@@ -20,6 +20,9 @@ func TestDefaultConfigurationIsTheDocumentedDaemon(t *testing.T) {
 		if !s.Sampling() || s.TemplateLifetime != 30*time.Minute || s.ReceiveBuffer != 16<<20 {
 			t.Errorf("source %s: sampling %v lifetime %v rcvbuf %d", s.Name, s.Sampling(), s.TemplateLifetime, s.ReceiveBuffer)
 		}
+		if !strings.HasPrefix(s.StateFile, "/var/lib/flowgate/") {
+			t.Errorf("source %s: state file %q", s.Name, s.StateFile)
+		}
 		listens = append(listens, s.Listen...)
 	}
 	if got, want := strings.Join(listens, " "), "udp://:4739 tcp://:4739 udp://:2055"; got != want {
@@ -154,7 +157,7 @@ func TestLoadRejectsWithKeyAndAllowedValues(t *testing.T) {
 	}{
 		{"unknown top-level key", "sourcez: []\n", nil, []string{"sourcez: unknown key", "allowed here: log, metrics, socket_dir, sources, outputs"}},
 		{"unknown key in a source names the type's keys", "sources:\n  - type: collector\n    listen: [udp://:1]\n    lisen: [udp://:2]\n", nil,
-			[]string{"sources[0].lisen: unknown key", "listen, sockets, receive_buffer"}},
+			[]string{"sources[0].lisen: unknown key", "listen, sockets, receive_buffer", "state_file"}},
 		{"key of another source type", "sources:\n  - type: nfdump\n    paths: [x]\n    sockets: 2\n", nil, []string{"sources[0].sockets: unknown key", "allowed here: type, name, paths"}},
 		{"bad source type", "sources:\n  - type: sflow\n", nil, []string{`sources[0].type: "sflow" is not one of collector, nfdump, pcap, csv`}},
 		{"bad log level", "log:\n  level: loud\n", nil, []string{`log.level: "loud" is not one of debug, info, warn, error`}},

@@ -29,7 +29,7 @@ var (
 	outputKeys  = []string{"ifc", "template"}
 	commonKeys  = []string{"type", "name"}
 	sourceKeys  = map[string][]string{
-		TypeCollector: {"listen", "sockets", "receive_buffer", "template_lifetime", "apply_sampling", "element_table"},
+		TypeCollector: {"listen", "sockets", "receive_buffer", "template_lifetime", "apply_sampling", "element_table", "state_file"},
 		TypeNfdump:    {"paths"},
 		TypePcap:      {"paths", "plugins"},
 		TypeCSV:       {"paths"},

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,7 +49,17 @@ type CollectorConfig struct {
 	Table            *converters.Table
 	// Drain is how long to keep reading after stop; 0 means DefaultDrain.
 	Drain time.Duration
+	// StateFile, when set, persists the exporters' templates (and sampling
+	// state) across restarts: loaded at start, saved every StateInterval and
+	// at stop. Exporters that send templates rarely then lose nothing.
+	StateFile string
+	// StateInterval is the period of state saves; 0 means DefaultStateInterval.
+	StateInterval time.Duration
 }
+
+// DefaultStateInterval is how often the template state is saved while
+// running (besides at stop), bounding what a crash loses.
+const DefaultStateInterval = time.Minute
 
 // CollectorSource receives export messages over UDP and TCP and decodes them
 // into every target's template. Malformed messages are counted per exporter
@@ -76,6 +88,9 @@ func NewCollector(cfg CollectorConfig, log *zap.Logger) (*CollectorSource, error
 	}
 	if cfg.Drain <= 0 {
 		cfg.Drain = DefaultDrain
+	}
+	if cfg.StateInterval <= 0 {
+		cfg.StateInterval = DefaultStateInterval
 	}
 	if log == nil {
 		log = zap.NewNop()
@@ -195,6 +210,7 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 		decs = append(decs, d)
 	}
 	c.decs.Store(&decs)
+	c.loadState(decs)
 
 	c.mu.Lock()
 	udp, tcp := c.udp, c.tcp
@@ -217,10 +233,22 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 	}
 	stopped := make(chan struct{})
 	go func() {
-		select {
-		case <-ctx.Done():
-		case <-stopped:
-			return
+		var tick <-chan time.Time
+		if c.cfg.StateFile != "" {
+			t := time.NewTicker(c.cfg.StateInterval)
+			defer t.Stop()
+			tick = t.C
+		}
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				break wait
+			case <-stopped:
+				return
+			case <-tick:
+				c.saveState(decs)
+			}
 		}
 		deadline := time.Now().Add(c.cfg.Drain)
 		for _, u := range udp {
@@ -234,7 +262,41 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 	wg.Wait()
 	close(stopped)
 	c.Close()
+	c.saveState(decs)
 	return nil
+}
+
+// loadState installs the saved templates into every decoder (each decoder
+// compiles its own plans for its output template). A missing file is a
+// first start; a bad one is logged and ignored.
+func (c *CollectorSource) loadState(decs []*collector.Decoder) {
+	if c.cfg.StateFile == "" {
+		return
+	}
+	for _, d := range decs {
+		if err := d.LoadTemplatesFile(c.cfg.StateFile); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				c.log.Warn("template state not loaded", zap.String("file", c.cfg.StateFile), zap.Error(err))
+			}
+			return
+		}
+	}
+	c.log.Info("template state loaded", zap.String("file", c.cfg.StateFile))
+}
+
+// saveState writes the first decoder's templates (every decoder sees the
+// same messages, so they hold the same templates).
+func (c *CollectorSource) saveState(decs []*collector.Decoder) {
+	if c.cfg.StateFile == "" || len(decs) == 0 {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(c.cfg.StateFile), 0o755); err != nil {
+		c.log.Warn("template state not saved", zap.Error(err))
+		return
+	}
+	if err := decs[0].SaveTemplatesFile(c.cfg.StateFile); err != nil {
+		c.log.Warn("template state not saved", zap.String("file", c.cfg.StateFile), zap.Error(err))
+	}
 }
 
 // Close releases the sockets (Run does it when it returns).
@@ -339,6 +401,11 @@ func (c *CollectorSource) acceptTCP(ctx context.Context, l *net.TCPListener, dec
 func (c *CollectorSource) readStream(conn *net.TCPConn, decs []*collector.Decoder) {
 	ap := conn.RemoteAddr().(*net.TCPAddr).AddrPort()
 	from := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	defer func() {
+		for _, d := range decs {
+			d.EndStream(from) // the connection was the template session
+		}
+	}()
 	r := bufio.NewReaderSize(conn, 64<<10)
 	buf := make([]byte, collector.MaxMessageLen)
 	for {

@@ -292,3 +292,36 @@ func waitFor(t testing.TB, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Templates survive a restart through the state file: after a restart,
+// data-only messages of a v9 exporter decode without the exporter
+// resending its templates.
+func TestCollectorSourceRestoresTemplatesAfterRestart(t *testing.T) {
+	dir := sharedTestdata(t, "netflow")
+	dgrams, _ := capturePayloads(t, filepath.Join(dir, "flowgen_v9_v4v6_sampled.pcap"), false)
+	data := dataOnly(dgrams)
+	if len(data) == 0 || len(data) == len(dgrams) {
+		t.Fatalf("capture has %d data-only messages of %d", len(data), len(dgrams))
+	}
+	state := filepath.Join(t.TempDir(), "state", "templates.json")
+	first := startCollector(t, CollectorConfig{StateFile: state, UDP: []string{"127.0.0.1:0"}}, nil, biflowSpec)
+	sendUDP(t, first.src.UDPAddrs()[0].String(), dgrams[:1]) // templates and options
+	first.stop(t)
+
+	for _, tc := range []struct {
+		name  string
+		state string
+		want  bool
+	}{{"with the state file", state, true}, {"without it", "", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := startCollector(t, CollectorConfig{StateFile: tc.state, UDP: []string{"127.0.0.1:0"}}, nil, biflowSpec)
+			// The saved session is keyed by exporter address, so a new
+			// source port is the same exporter.
+			sendUDP(t, rc.src.UDPAddrs()[0].String(), data)
+			rc.stop(t)
+			if got := rc.outs[0].count() > 0; got != tc.want {
+				t.Errorf("decoded %d records from data-only messages, want some: %v", rc.outs[0].count(), tc.want)
+			}
+		})
+	}
+}

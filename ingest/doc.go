@@ -15,7 +15,8 @@
 //     returning (a SIGTERM loses nothing that was received).
 //   - collector_source.go, listen*.go: the collector source (NetFlow v5/v9
 //     and IPFIX over UDP, IPFIX over TCP) on top of package collector's
-//     Decoder, one Decoder per target template.
+//     Decoder, one Decoder per target template; templates persist across
+//     restarts through the decoder's state file (StateFile).
 //   - nfdump_source.go, pcap_source.go, csv_source.go: file replays of nfdump
 //     files, pcap captures (through the flow meter in ingest/meter) and
 //     logger CSV archives.

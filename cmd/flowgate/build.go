@@ -87,7 +87,7 @@ func buildSources(ctx context.Context, cfg config.Configuration, log *zap.Logger
 func newCollector(ctx context.Context, s config.SourceConfig, log *zap.Logger) (*ingest.CollectorSource, error) {
 	cc := ingest.CollectorConfig{
 		Name: s.Name, Sockets: s.Sockets, ReceiveBuffer: s.ReceiveBuffer,
-		TemplateLifetime: s.TemplateLifetime, ApplySampling: s.Sampling(),
+		TemplateLifetime: s.TemplateLifetime, ApplySampling: s.Sampling(), StateFile: s.StateFile,
 	}
 	for _, l := range s.Listen {
 		network, addr, err := config.ParseListen(l)
