@@ -6,10 +6,10 @@
 //
 // What lives here:
 //
-//   - source.go, source_pcap.go, source_pcapng.go: PacketSource, the capture
-//     abstraction, and FileSource, a pure-Go pcap/pcapng reader.
+//   - source.go: PacketSource, the capture abstraction, and FileSource,
+//     which reads pcap and pcapng files (gzip too) with gopacket's pcapgo.
 //     live_pcap.go (build tag "pcap", cgo) captures from an interface with
-//     libpcap, snaplen and a BPF filter; AF_PACKET can be added the same way.
+//     libpcap, snaplen and a BPF filter.
 //   - packet.go: Parse, a hand-written decoder for Ethernet, 802.1Q/QinQ,
 //     Linux SLL, raw IP, IPv4, IPv6 with extension headers, TCP, UDP, ICMP
 //     and ICMPv6.
@@ -42,10 +42,17 @@
 // allocations, and the cache, plugins (pooled per-flow state) and record
 // export allocate nothing in steady state either.
 //
-// The pcap/pcapng reader is hand-written because gopacket's pcapgo package
-// imports golang.org/x/net/bpf, which is not in this module's go.sum; the
-// formats are small (a fixed record header for pcap; SHB/IDB/EPB/SPB blocks
-// for pcapng) and the reader reuses one buffer, so reading is
-// allocation-free too. Live capture uses gopacket/pcap (libpcap), which has
-// no such dependency.
+// Capture files are read with gopacket's pcapgo (NewReader, NewNgReader) in
+// its zero-copy mode, which allocates nothing per packet (steady state
+// measured by TestFileSourceSteadyStateDoesNotAllocate; pcapng packet blocks
+// carrying options (comment, flags, hash, drop count, packet id, queue,
+// verdict) are the exception: pcapgo decodes those into fresh values). It is slower than the hand-written reader
+// it replaced (BenchmarkFileSource, 100,000 packets from memory, one core:
+// pcap 15.4 M packets/s against 31.1 M, pcapng 6.1 M against 18.9 M), but
+// reading stays a small share of the per-packet budget of a 2 M packets/s
+// meter, so the well-kept library wins over our own format code. FileSource
+// adds what pcapgo leaves to the caller: errors classified as ErrCorrupt
+// (pcapgo reports a record header without any data as a clean io.EOF) or as
+// I/O errors, the link type of each pcapng interface, and gzip detection in
+// front of the pcap/pcapng choice.
 package meter

@@ -7,6 +7,19 @@ import (
 	"time"
 )
 
+// Capture format constants the test writers need (the reader itself is
+// pcapgo's).
+const (
+	pcapMagicUsec = 0xa1b2c3d4
+	pcapMagicNsec = 0xa1b23c4d
+
+	ngSHB            = pcapngMagic
+	ngIDB            = 1
+	ngEPB            = 6
+	ngByteOrderMagic = 0x1a2b3c4d
+	ngOptTsResol     = 9
+)
+
 // pcapVariant writes one frame as a pcap with the given byte order and
 // timestamp unit.
 func pcapVariant(bo binary.ByteOrder, nanos bool, ts time.Time, data []byte) []byte {
