@@ -10,8 +10,8 @@
 # export at a fixed rate with bench/cmd/flowsend (30 IPv4 records of a
 # 13-field template per message), stops the collector and counts what it
 # stored: flowgate writes an f: trapcap and is counted from its Prometheus
-# counter of records the output accepted (flowgate_output_records_total); nfcapd writes its usual nfcapd.* file, counted with
-# nfdump -I. A step passes when every flow sent was stored; rates are tried
+# counter of records the output accepted (flowgate_output_records_total);
+# nfcapd writes its usual nfcapd.* file, counted with nfdump -I. A step passes when every flow sent was stored; rates are tried
 # upwards and the search stops at the first loss. Both collectors write
 # uncompressed files to the same disk, so they do comparable work per flow.
 #
