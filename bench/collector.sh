@@ -11,8 +11,9 @@
 # 13-field template per message), stops the collector and counts what it
 # stored: flowgate writes an f: trapcap and is counted from its Prometheus
 # counter of records the output accepted (flowgate_output_records_total);
-# nfcapd writes its usual nfcapd.* file, counted with nfdump -I. A step passes when every flow sent was stored; rates are tried
-# upwards and the search stops at the first loss. Both collectors write
+# nfcapd writes its usual nfcapd.* file, counted with nfdump -I. A step
+# passes when every flow sent was stored; rates are tried upwards and the
+# search stops at the first loss. Both collectors write
 # uncompressed files to the same disk, so they do comparable work per flow.
 #
 # The kernel caps SO_RCVBUF at net.core.rmem_max; when that is below 16 MB
