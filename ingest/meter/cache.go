@@ -179,6 +179,10 @@ func (c *Cache) Flush() {
 	}
 }
 
+// Expire exports the flows idle for the inactive timeout at now (whole
+// seconds, like packet times).
+func (c *Cache) Expire(now time.Time) { c.expire(now.Unix()) }
+
 // expire exports flows idle for the inactive timeout, oldest first.
 func (c *Cache) expire(now int64) {
 	for c.tail >= 0 && now-int64(c.flows[c.tail].LastSec) >= c.inactive {

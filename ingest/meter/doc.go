@@ -8,8 +8,13 @@
 //
 //   - source.go: PacketSource, the capture abstraction, and FileSource,
 //     which reads pcap and pcapng files (gzip too) with gopacket's pcapgo.
-//     live_pcap.go (build tag "pcap", cgo) captures from an interface with
-//     libpcap, snaplen and a BPF filter.
+//   - live.go, afpacket_linux.go: live capture. OpenInterface picks
+//     AFPacketSource, a pure-Go AF_PACKET raw socket (golang.org/x/sys/unix;
+//     snaplen, promiscuous mode, read timeout), by default on Linux, and
+//     live_pcap.go's LiveSource (libpcap through gopacket/pcap, cgo, build
+//     tag "pcap") when a BPF filter is given or on other systems. Without
+//     the tag a filter is a clear error: compiling libpcap filter
+//     expressions to BPF is libpcap's job, and no Go library does it.
 //   - packet.go: Parse, a hand-written decoder for Ethernet, 802.1Q/QinQ,
 //     Linux SLL, raw IP, IPv4, IPv6 with extension headers, TCP, UDP, ICMP
 //     and ICMPv6.

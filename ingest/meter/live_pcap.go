@@ -3,20 +3,12 @@
 package meter
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/gopacket/gopacket/pcap"
 )
-
-// LiveOptions configures a libpcap live capture.
-type LiveOptions struct {
-	Interface string
-	Snaplen   int32 // 0 means 65535
-	Promisc   bool
-	Filter    string        // BPF expression, empty for none
-	Timeout   time.Duration // read timeout; 0 means pcap.BlockForever
-}
 
 // LiveSource captures from a network interface with libpcap (cgo, build tag
 // "pcap").
@@ -25,17 +17,12 @@ type LiveSource struct {
 	link LinkType
 }
 
-// OpenLive starts a live capture.
+func openLibpcap(o LiveOptions) (PacketSource, error) { return OpenLive(o) }
+
+// OpenLive starts a libpcap live capture with o's snaplen, promiscuous mode,
+// read timeout and BPF filter.
 func OpenLive(o LiveOptions) (*LiveSource, error) {
-	snap := o.Snaplen
-	if snap == 0 {
-		snap = 65535
-	}
-	to := o.Timeout
-	if to == 0 {
-		to = pcap.BlockForever
-	}
-	h, err := pcap.OpenLive(o.Interface, snap, o.Promisc, to)
+	h, err := pcap.OpenLive(o.Interface, int32(o.snaplen()), o.Promisc, o.timeout())
 	if err != nil {
 		return nil, fmt.Errorf("meter: open %s: %w", o.Interface, err)
 	}
@@ -54,11 +41,14 @@ func OpenLive(o LiveOptions) (*LiveSource, error) {
 }
 
 // ReadPacket returns the next frame (zero copy; valid until the next call).
-// A read timeout is reported as pcap.NextErrorTimeoutExpired.
+// It returns ErrNoPacket when the read timeout passes without one.
 func (s *LiveSource) ReadPacket() ([]byte, time.Time, error) {
 	data, ci, err := s.h.ZeroCopyReadPacketData()
+	if errors.Is(err, pcap.NextErrorTimeoutExpired) {
+		return nil, time.Time{}, ErrNoPacket
+	}
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, time.Time{}, fmt.Errorf("meter: libpcap read: %w", err)
 	}
 	return data, ci.Timestamp, nil
 }

@@ -164,6 +164,17 @@ func (m *Meter) Packet(link LinkType, data []byte, ts time.Time) error {
 	return m.err
 }
 
+// Expire exports the flows idle for the inactive timeout at now. Packets
+// expire flows by their own timestamps; a live capture calls this when the
+// interface is quiet so that idle flows still leave the cache.
+func (m *Meter) Expire(now time.Time) error {
+	if m.err != nil {
+		return m.err
+	}
+	m.cache.Expire(now)
+	return m.err
+}
+
 // Flush exports every flow still in the cache (end of input).
 func (m *Meter) Flush() error {
 	if m.err != nil {
@@ -173,7 +184,9 @@ func (m *Meter) Flush() error {
 	return m.err
 }
 
-// Run meters src until it ends (io.EOF), then flushes the cache. A damaged
+// Run meters src until it ends (io.EOF), then flushes the cache. A live
+// source's ErrNoPacket (read timeout) lets Run check ctx and export the
+// flows idle for the inactive timeout by the wall clock (Expire). A damaged
 // capture file (ErrCorrupt: a record cut short, an impossible length) cannot
 // be resynchronised: Run counts it in Stats.Corrupt, flushes the flows metered
 // so far and returns the wrapped ErrCorrupt. It stops early with ctx's error
@@ -188,6 +201,15 @@ func (m *Meter) Run(ctx context.Context, src PacketSource) error {
 		data, ts, err := src.ReadPacket()
 		if errors.Is(err, io.EOF) {
 			return m.Flush()
+		}
+		if errors.Is(err, ErrNoPacket) { // a quiet live interface
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := m.Expire(time.Now()); err != nil {
+				return err
+			}
+			continue
 		}
 		if err != nil {
 			err = fmt.Errorf("meter: after %d packets: %w", m.stats.Packets, err)

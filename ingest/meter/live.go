@@ -1,0 +1,48 @@
+package meter
+
+import (
+	"errors"
+	"time"
+)
+
+// ErrNoPacket is returned by a live source's ReadPacket when its read
+// timeout passed without a packet. Run treats it as a chance to check its
+// context and export idle flows, not as an error.
+var ErrNoPacket = errors.New("meter: no packet before the read timeout")
+
+// LiveOptions configures a live capture from a network interface.
+type LiveOptions struct {
+	Interface string
+	Snaplen   int  // bytes kept of each frame; 0 means 65535
+	Promisc   bool // put the interface in promiscuous mode
+	// Filter is a libpcap filter expression ("" for none). Only the libpcap
+	// source (build tag "pcap") compiles it.
+	Filter string
+	// Timeout bounds each ReadPacket; when it passes without a packet,
+	// ReadPacket returns ErrNoPacket. 0 means 250 ms.
+	Timeout time.Duration
+}
+
+func (o LiveOptions) snaplen() int {
+	if o.Snaplen <= 0 {
+		return 65535
+	}
+	return o.Snaplen
+}
+
+func (o LiveOptions) timeout() time.Duration {
+	if o.Timeout <= 0 {
+		return 250 * time.Millisecond
+	}
+	return o.Timeout
+}
+
+// OpenInterface starts a live capture with the best source this build has:
+// AF_PACKET (pure Go, Linux) unless a BPF filter is wanted, libpcap (build
+// tag "pcap") for filters and on other systems.
+func OpenInterface(o LiveOptions) (PacketSource, error) {
+	if o.Filter != "" || !afPacketSupported {
+		return openLibpcap(o)
+	}
+	return OpenAFPacket(o)
+}
