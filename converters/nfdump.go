@@ -1,6 +1,7 @@
 package converters
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 
@@ -40,169 +41,114 @@ type NfdumpOptions struct {
 // DefaultNfdumpOptions returns nfreader's defaults.
 func DefaultNfdumpOptions() NfdumpOptions { return NfdumpOptions{LinkBitField: 1} }
 
-// nfField fills one UniRec field from an nfdump record.
+// nfOp names the source of one UniRec field; Convert switches on it.
+// A compiled plan of (op, offset) pairs is much cheaper per record than a
+// closure per field, and writing at precomputed offsets skips the
+// template lookups of the generic setters.
+type nfOp uint8
+
+const (
+	opSrcIP nfOp = iota
+	opDstIP
+	opBytes
+	opPackets
+	opBytesRev
+	opPacketsRev
+	opFlows
+	opLinkBitField
+	opDirBitField
+	opTimeFirst
+	opTimeLast
+	opTimeReceived
+	opSrcPort
+	opDstPort
+	opProtocol
+	opTCPFlags
+	opTCPFlagsRev
+	opZero8 // nfreader declares TOS and TTL but never fills them: they stay 0.
+	opDstTos
+	opFwdStatus
+	opEndReason
+	opBiflowDir
+	opDirection
+	opSrcAS
+	opDstAS
+	opNextAS
+	opPrevAS
+	opInput
+	opOutput
+	opSrcMask
+	opDstMask
+	opNextHop
+	opBgpNextHop
+	opExporterIP // needs the exporter
+	opODID       // needs the exporter
+	opSysID
+	opEngineType
+	opEngineID
+	opNfVersion
+	opSamplingInterval // needs the exporter
+	opSrcVlan
+	opDstVlan
+	opSrcMAC
+	opDstMAC
+	opMPLS1
+)
+
+// nfField is the UniRec type a mapped field must have and its source.
 type nfField struct {
 	typ unirec.Type
-	set func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, e *nfdump.Exporter, o *NfdumpOptions)
+	op  nfOp
 }
 
 // nfFields is the mapping: UniRec field name -> type and source.
 var nfFields = map[string]nfField{
-	"SRC_IP": {unirec.IPAddr, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetIP(id, nfIP(r.SrcIP))
-	}},
-	"DST_IP": {unirec.IPAddr, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetIP(id, nfIP(r.DstIP))
-	}},
-	"BYTES": {unirec.Uint64, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint64(id, r.Bytes)
-	}},
-	"PACKETS": {unirec.Uint32, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint32(id, uint32(r.Packets))
-	}},
-	"BYTES_REV": {unirec.Uint64, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint64(id, r.OutBytes)
-	}},
-	"PACKETS_REV": {unirec.Uint32, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint32(id, uint32(r.OutPackets))
-	}},
-	"FLOWS": {unirec.Uint64, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint64(id, r.Flows)
-	}},
-	"LINK_BIT_FIELD": {unirec.Uint64, func(u unirec.Record, id unirec.FieldID, _ *nfdump.Record, _ *nfdump.Exporter, o *NfdumpOptions) {
-		u.SetUint64(id, o.LinkBitField)
-	}},
-	"DIR_BIT_FIELD": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, o *NfdumpOptions) {
-		var v uint8
-		if o.DirFromInput && r.Input > 0 && r.Input < 8 {
-			v = 1 << r.Input
-		}
-		u.SetUint8(id, v)
-	}},
-	"TIME_FIRST": {unirec.TimeT, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetTime(id, msTime(r.FirstMs))
-	}},
-	"TIME_LAST": {unirec.TimeT, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetTime(id, msTime(r.LastMs))
-	}},
-	"TIME_RECEIVED": {unirec.TimeT, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetTime(id, msTime(r.ReceivedMs))
-	}},
-	"SRC_PORT": {unirec.Uint16, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint16(id, r.SrcPort)
-	}},
-	"DST_PORT": {unirec.Uint16, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint16(id, r.DstPort)
-	}},
-	"PROTOCOL": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.Proto)
-	}},
-	"TCP_FLAGS": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.TCPFlags)
-	}},
-	"TCP_FLAGS_REV": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.RevTCPFlags)
-	}},
-	// nfreader declares TOS and TTL but never fills them: they stay 0.
-	"TOS": {unirec.Uint8, func(unirec.Record, unirec.FieldID, *nfdump.Record, *nfdump.Exporter, *NfdumpOptions) {}},
-	"TTL": {unirec.Uint8, func(unirec.Record, unirec.FieldID, *nfdump.Record, *nfdump.Exporter, *NfdumpOptions) {}},
-	"DST_TOS": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.DstTos)
-	}},
-	"FWD_STATUS": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.FwdStatus)
-	}},
-	"FLOW_END_REASON": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.EndReason)
-	}},
-	"BIFLOW_DIRECTION": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.BiFlowDir)
-	}},
-	"FLOW_DIRECTION": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.Direction)
-	}},
-	"SRC_AS": {unirec.Uint32, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint32(id, r.SrcAS)
-	}},
-	"DST_AS": {unirec.Uint32, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint32(id, r.DstAS)
-	}},
-	"NEXT_AS": {unirec.Uint32, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint32(id, r.NextAS)
-	}},
-	"PREV_AS": {unirec.Uint32, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint32(id, r.PrevAS)
-	}},
-	"INPUT_INTERFACE": {unirec.Uint32, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint32(id, r.Input)
-	}},
-	"OUTPUT_INTERFACE": {unirec.Uint32, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint32(id, r.Output)
-	}},
-	"SRC_MASK": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.SrcMask)
-	}},
-	"DST_MASK": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.DstMask)
-	}},
-	"NEXT_HOP": {unirec.IPAddr, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetIP(id, nfIP(r.NextHop))
-	}},
-	"BGP_NEXT_HOP": {unirec.IPAddr, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetIP(id, nfIP(r.BgpNextHop))
-	}},
-	"EXPORTER_IP": {unirec.IPAddr, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, e *nfdump.Exporter, _ *NfdumpOptions) {
-		a := r.RouterIP
-		if !a.IsValid() && e != nil {
-			a = e.IP // records without element 12/13: the exporter record's address
-		}
-		u.SetIP(id, nfIP(a))
-	}},
-	"ODID": {unirec.Uint32, func(u unirec.Record, id unirec.FieldID, _ *nfdump.Record, e *nfdump.Exporter, _ *NfdumpOptions) {
-		var v uint32
-		if e != nil {
-			v = e.ID
-		}
-		u.SetUint32(id, v)
-	}},
-	"EXPORTER_SYSID": {unirec.Uint16, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint16(id, r.ExporterID)
-	}},
-	"ENGINE_TYPE": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.EngineType)
-	}},
-	"ENGINE_ID": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.EngineID)
-	}},
-	"NF_VERSION": {unirec.Uint8, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint8(id, r.NfVersion)
-	}},
-	"SAMPLING_INTERVAL": {unirec.Uint32, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, e *nfdump.Exporter, _ *NfdumpOptions) {
-		// Informational: nfcapd already scaled the counters of sampled records.
-		v := uint32(1)
-		switch {
-		case r.SamplerInterval > 0:
-			v = r.SamplerInterval
-		case r.Sampled() && e != nil && e.Sampler != nil:
-			v = e.Sampler.Rate()
-		}
-		u.SetUint32(id, v)
-	}},
-	"SRC_VLAN": {unirec.Uint16, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint16(id, uint16(r.SrcVlan))
-	}},
-	"DST_VLAN": {unirec.Uint16, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint16(id, uint16(r.DstVlan))
-	}},
-	"SRC_MAC": {unirec.MACAddr, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetMAC(id, unirec.MAC(r.InSrcMAC))
-	}},
-	"DST_MAC": {unirec.MACAddr, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetMAC(id, unirec.MAC(r.InDstMAC))
-	}},
-	"MPLS_LABEL_1": {unirec.Uint32, func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, _ *nfdump.Exporter, _ *NfdumpOptions) {
-		u.SetUint32(id, r.MPLS[0])
-	}},
+	"SRC_IP":            {unirec.IPAddr, opSrcIP},
+	"DST_IP":            {unirec.IPAddr, opDstIP},
+	"BYTES":             {unirec.Uint64, opBytes},
+	"PACKETS":           {unirec.Uint32, opPackets},
+	"BYTES_REV":         {unirec.Uint64, opBytesRev},
+	"PACKETS_REV":       {unirec.Uint32, opPacketsRev},
+	"FLOWS":             {unirec.Uint64, opFlows},
+	"LINK_BIT_FIELD":    {unirec.Uint64, opLinkBitField},
+	"DIR_BIT_FIELD":     {unirec.Uint8, opDirBitField},
+	"TIME_FIRST":        {unirec.TimeT, opTimeFirst},
+	"TIME_LAST":         {unirec.TimeT, opTimeLast},
+	"TIME_RECEIVED":     {unirec.TimeT, opTimeReceived},
+	"SRC_PORT":          {unirec.Uint16, opSrcPort},
+	"DST_PORT":          {unirec.Uint16, opDstPort},
+	"PROTOCOL":          {unirec.Uint8, opProtocol},
+	"TCP_FLAGS":         {unirec.Uint8, opTCPFlags},
+	"TCP_FLAGS_REV":     {unirec.Uint8, opTCPFlagsRev},
+	"TOS":               {unirec.Uint8, opZero8},
+	"TTL":               {unirec.Uint8, opZero8},
+	"DST_TOS":           {unirec.Uint8, opDstTos},
+	"FWD_STATUS":        {unirec.Uint8, opFwdStatus},
+	"FLOW_END_REASON":   {unirec.Uint8, opEndReason},
+	"BIFLOW_DIRECTION":  {unirec.Uint8, opBiflowDir},
+	"FLOW_DIRECTION":    {unirec.Uint8, opDirection},
+	"SRC_AS":            {unirec.Uint32, opSrcAS},
+	"DST_AS":            {unirec.Uint32, opDstAS},
+	"NEXT_AS":           {unirec.Uint32, opNextAS},
+	"PREV_AS":           {unirec.Uint32, opPrevAS},
+	"INPUT_INTERFACE":   {unirec.Uint32, opInput},
+	"OUTPUT_INTERFACE":  {unirec.Uint32, opOutput},
+	"SRC_MASK":          {unirec.Uint8, opSrcMask},
+	"DST_MASK":          {unirec.Uint8, opDstMask},
+	"NEXT_HOP":          {unirec.IPAddr, opNextHop},
+	"BGP_NEXT_HOP":      {unirec.IPAddr, opBgpNextHop},
+	"EXPORTER_IP":       {unirec.IPAddr, opExporterIP},
+	"ODID":              {unirec.Uint32, opODID},
+	"EXPORTER_SYSID":    {unirec.Uint16, opSysID},
+	"ENGINE_TYPE":       {unirec.Uint8, opEngineType},
+	"ENGINE_ID":         {unirec.Uint8, opEngineID},
+	"NF_VERSION":        {unirec.Uint8, opNfVersion},
+	"SAMPLING_INTERVAL": {unirec.Uint32, opSamplingInterval},
+	"SRC_VLAN":          {unirec.Uint16, opSrcVlan},
+	"DST_VLAN":          {unirec.Uint16, opDstVlan},
+	"SRC_MAC":           {unirec.MACAddr, opSrcMAC},
+	"DST_MAC":           {unirec.MACAddr, opDstMAC},
+	"MPLS_LABEL_1":      {unirec.Uint32, opMPLS1},
 }
 
 // nfIP converts an nfdump address to UniRec. Like nfreader, an
@@ -210,21 +156,14 @@ var nfFields = map[string]nfField{
 // 96 bits zero and the last 32 bits above 1) becomes IPv4; an absent address
 // is the all-zero UniRec address.
 func nfIP(a netip.Addr) unirec.IP {
-	if !a.IsValid() {
-		return unirec.IP{}
-	}
 	if a.Is4() {
 		return unirec.IPv4(a.As4())
 	}
-	b := a.As16()
-	compat := true
-	for _, x := range b[:12] {
-		if x != 0 {
-			compat = false
-			break
-		}
+	if !a.IsValid() {
+		return unirec.IP{}
 	}
-	if compat && (b[12]|b[13]|b[14] != 0 || b[15] > 1) {
+	b := a.As16()
+	if binary.BigEndian.Uint64(b[:8]) == 0 && binary.BigEndian.Uint32(b[8:12]) == 0 && binary.BigEndian.Uint32(b[12:]) > 1 {
 		return unirec.IPv4([4]byte{b[12], b[13], b[14], b[15]})
 	}
 	return unirec.IPv6(b)
@@ -239,26 +178,31 @@ func msTime(ms int64) unirec.Time {
 	return unirec.TimeFromUnixMilli(uint64(ms))
 }
 
+// boundNfField is one step of a compiled plan: where to write what.
 type boundNfField struct {
-	id  unirec.FieldID
-	set func(u unirec.Record, id unirec.FieldID, r *nfdump.Record, e *nfdump.Exporter, o *NfdumpOptions)
+	op  nfOp
+	off int
 }
 
 // NfdumpConverter fills records of one UniRec template from nfdump records.
-// Field IDs are resolved once, in NewNfdumpConverter.
+// The template is compiled once, in NewNfdumpConverter, into a plan of
+// (source, byte offset) steps.
 type NfdumpConverter struct {
-	t        *unirec.Template
-	opts     NfdumpOptions
-	fields   []boundNfField
-	unmapped []string
+	t         *unirec.Template
+	opts      NfdumpOptions
+	fields    []boundNfField
+	unmapped  []string
+	exporter  bool // some field needs the exporter record
+	staticLen int
+	basic     *basicPlan // non-nil for nfreader's template
 }
 
 // NewNfdumpConverter prepares the conversion into template t. Fields of t
 // that nfdump records cannot fill are left zero (see Unmapped); a known
 // field declared with another type is an error naming the field.
 func NewNfdumpConverter(t *unirec.Template, opts NfdumpOptions) (*NfdumpConverter, error) {
-	c := &NfdumpConverter{t: t, opts: opts}
-	for i, f := range t.Fields() {
+	c := &NfdumpConverter{t: t, opts: opts, staticLen: t.StaticSize(), basic: newBasicPlan(t)}
+	for _, f := range t.Fields() {
 		m, ok := nfFields[f.Name]
 		if !ok {
 			c.unmapped = append(c.unmapped, f.Name)
@@ -267,7 +211,11 @@ func NewNfdumpConverter(t *unirec.Template, opts NfdumpOptions) (*NfdumpConverte
 		if f.Type != m.typ {
 			return nil, fmt.Errorf("converters: nfdump: field %s is %v in the template, nfdump fills it as %v", f.Name, f.Type, m.typ)
 		}
-		c.fields = append(c.fields, boundNfField{id: unirec.FieldID(i), set: m.set})
+		c.fields = append(c.fields, boundNfField{op: m.op, off: f.Offset})
+		switch m.op {
+		case opExporterIP, opODID, opSamplingInterval:
+			c.exporter = true
+		}
 	}
 	return c, nil
 }
@@ -278,11 +226,211 @@ func (c *NfdumpConverter) Template() *unirec.Template { return c.t }
 // Unmapped lists the template fields the converter leaves zero.
 func (c *NfdumpConverter) Unmapped() []string { return c.unmapped }
 
+// NeedsExporter reports whether Convert reads the exporter record (for
+// EXPORTER_IP, ODID or SAMPLING_INTERVAL); when not, callers may pass nil
+// and skip looking it up.
+func (c *NfdumpConverter) NeedsExporter() bool { return c.exporter }
+
 // Convert resets dst (a record of the converter's template) and fills it
 // from r; e is the record's exporter (Iterator.Exporter), or nil.
 func (c *NfdumpConverter) Convert(dst *unirec.Record, r *nfdump.Record, e *nfdump.Exporter) {
-	*dst = dst.Reset()
-	for _, f := range c.fields {
-		f.set(*dst, f.id, r, e, &c.opts)
+	if len(c.unmapped) > 0 || len(dst.Data) != c.staticLen {
+		*dst = dst.Reset() // every mapped field is written below
 	}
+	d := dst.Data[:c.staticLen]
+	if c.basic != nil {
+		c.convertBasic(d, r)
+		return
+	}
+	le := binary.LittleEndian
+	for _, f := range c.fields {
+		b := d[f.off:]
+		switch f.op {
+		case opSrcIP:
+			putIP(b, r.SrcIP)
+		case opDstIP:
+			putIP(b, r.DstIP)
+		case opBytes:
+			le.PutUint64(b, r.Bytes)
+		case opPackets:
+			le.PutUint32(b, uint32(r.Packets))
+		case opBytesRev:
+			le.PutUint64(b, r.OutBytes)
+		case opPacketsRev:
+			le.PutUint32(b, uint32(r.OutPackets))
+		case opFlows:
+			le.PutUint64(b, r.Flows)
+		case opLinkBitField:
+			le.PutUint64(b, c.opts.LinkBitField)
+		case opDirBitField:
+			var v uint8
+			if c.opts.DirFromInput && r.Input > 0 && r.Input < 8 {
+				v = 1 << r.Input
+			}
+			b[0] = v
+		case opTimeFirst:
+			le.PutUint64(b, uint64(msTime(r.FirstMs)))
+		case opTimeLast:
+			le.PutUint64(b, uint64(msTime(r.LastMs)))
+		case opTimeReceived:
+			le.PutUint64(b, uint64(msTime(r.ReceivedMs)))
+		case opSrcPort:
+			le.PutUint16(b, r.SrcPort)
+		case opDstPort:
+			le.PutUint16(b, r.DstPort)
+		case opProtocol:
+			b[0] = r.Proto
+		case opTCPFlags:
+			b[0] = r.TCPFlags
+		case opTCPFlagsRev:
+			b[0] = r.RevTCPFlags
+		case opZero8:
+			b[0] = 0
+		case opDstTos:
+			b[0] = r.DstTos
+		case opFwdStatus:
+			b[0] = r.FwdStatus
+		case opEndReason:
+			b[0] = r.EndReason
+		case opBiflowDir:
+			b[0] = r.BiFlowDir
+		case opDirection:
+			b[0] = r.Direction
+		case opSrcAS:
+			le.PutUint32(b, r.SrcAS)
+		case opDstAS:
+			le.PutUint32(b, r.DstAS)
+		case opNextAS:
+			le.PutUint32(b, r.NextAS)
+		case opPrevAS:
+			le.PutUint32(b, r.PrevAS)
+		case opInput:
+			le.PutUint32(b, r.Input)
+		case opOutput:
+			le.PutUint32(b, r.Output)
+		case opSrcMask:
+			b[0] = r.SrcMask
+		case opDstMask:
+			b[0] = r.DstMask
+		case opNextHop:
+			putIP(b, r.NextHop)
+		case opBgpNextHop:
+			putIP(b, r.BgpNextHop)
+		case opExporterIP:
+			a := r.RouterIP
+			if !a.IsValid() && e != nil {
+				a = e.IP // records without element 12/13: the exporter record's address
+			}
+			putIP(b, a)
+		case opODID:
+			var v uint32
+			if e != nil {
+				v = e.ID
+			}
+			le.PutUint32(b, v)
+		case opSysID:
+			le.PutUint16(b, r.ExporterID)
+		case opEngineType:
+			b[0] = r.EngineType
+		case opEngineID:
+			b[0] = r.EngineID
+		case opNfVersion:
+			b[0] = r.NfVersion
+		case opSamplingInterval:
+			// Informational: nfcapd already scaled the counters of sampled records.
+			v := uint32(1)
+			switch {
+			case r.SamplerInterval > 0:
+				v = r.SamplerInterval
+			case r.Sampled() && e != nil && e.Sampler != nil:
+				v = e.Sampler.Rate()
+			}
+			le.PutUint32(b, v)
+		case opSrcVlan:
+			le.PutUint16(b, uint16(r.SrcVlan))
+		case opDstVlan:
+			le.PutUint16(b, uint16(r.DstVlan))
+		case opSrcMAC:
+			copy(b[:6], r.InSrcMAC[:])
+		case opDstMAC:
+			copy(b[:6], r.InDstMAC[:])
+		case opMPLS1:
+			le.PutUint32(b, r.MPLS[0])
+		}
+	}
+}
+
+// putIP writes an nfdump address as a UniRec ipaddr (16 bytes), as nfIP
+// converts it; IPv4 is written in place, the common case on the hot path.
+func putIP(b []byte, a netip.Addr) {
+	b = b[:16]
+	if a.Is4() {
+		v := a.As4()
+		binary.LittleEndian.PutUint64(b, 0)
+		copy(b[8:12], v[:])
+		binary.LittleEndian.PutUint32(b[12:], 0xffffffff)
+		return
+	}
+	ip := nfIP(a)
+	copy(b, ip[:])
+}
+
+// basicPlan holds the field offsets of nfreader's 14-field template, which
+// Convert fills in straight-line code: no per-field dispatch for the
+// template nfdump replay uses by default.
+type basicPlan struct {
+	dstIP, srcIP, bytes, link, first, last, packets, dstPort, srcPort, dir, proto, flags, tos, ttl int
+}
+
+// newBasicPlan returns the plan when t has exactly the nfreader fields.
+func newBasicPlan(t *unirec.Template) *basicPlan {
+	if t.NumFields() != 14 {
+		return nil
+	}
+	off := func(name string, typ unirec.Type) int {
+		id, ok := t.Lookup(name)
+		if !ok || t.Field(id).Type != typ {
+			return -1
+		}
+		return t.Field(id).Offset
+	}
+	p := &basicPlan{
+		dstIP: off("DST_IP", unirec.IPAddr), srcIP: off("SRC_IP", unirec.IPAddr),
+		bytes: off("BYTES", unirec.Uint64), link: off("LINK_BIT_FIELD", unirec.Uint64),
+		first: off("TIME_FIRST", unirec.TimeT), last: off("TIME_LAST", unirec.TimeT),
+		packets: off("PACKETS", unirec.Uint32), dstPort: off("DST_PORT", unirec.Uint16),
+		srcPort: off("SRC_PORT", unirec.Uint16), dir: off("DIR_BIT_FIELD", unirec.Uint8),
+		proto: off("PROTOCOL", unirec.Uint8), flags: off("TCP_FLAGS", unirec.Uint8),
+		tos: off("TOS", unirec.Uint8), ttl: off("TTL", unirec.Uint8),
+	}
+	for _, o := range []int{p.dstIP, p.srcIP, p.bytes, p.link, p.first, p.last, p.packets, p.dstPort, p.srcPort, p.dir, p.proto, p.flags, p.tos, p.ttl} {
+		if o < 0 {
+			return nil
+		}
+	}
+	return p
+}
+
+// convertBasic is Convert for the nfreader template.
+func (c *NfdumpConverter) convertBasic(d []byte, r *nfdump.Record) {
+	p := c.basic
+	le := binary.LittleEndian
+	putIP(d[p.dstIP:], r.DstIP)
+	putIP(d[p.srcIP:], r.SrcIP)
+	le.PutUint64(d[p.bytes:], r.Bytes)
+	le.PutUint64(d[p.link:], c.opts.LinkBitField)
+	le.PutUint64(d[p.first:], uint64(msTime(r.FirstMs)))
+	le.PutUint64(d[p.last:], uint64(msTime(r.LastMs)))
+	le.PutUint32(d[p.packets:], uint32(r.Packets))
+	le.PutUint16(d[p.dstPort:], r.DstPort)
+	le.PutUint16(d[p.srcPort:], r.SrcPort)
+	var dir uint8
+	if c.opts.DirFromInput && r.Input > 0 && r.Input < 8 {
+		dir = 1 << r.Input
+	}
+	d[p.dir] = dir
+	d[p.proto] = r.Proto
+	d[p.flags] = r.TCPFlags
+	d[p.tos] = 0
+	d[p.ttl] = 0
 }

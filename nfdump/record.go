@@ -55,6 +55,8 @@ type Record struct {
 
 	// Elements has bit n set when V3 element n was present (LayoutV2 only).
 	Elements uint64
+
+	v1 bool // filled by decodeV1: fields are not tracked by Elements
 }
 
 // Sampled reports whether the counters were scaled by a sampling rate.

@@ -74,6 +74,7 @@ func parseExtMap(b []byte, maps map[uint16]*extMap) error {
 // decodeV1 decodes a 1.6 common record (type 10); b is the whole record.
 func decodeV1(b []byte, maps map[uint16]*extMap, r *Record) (int, error) {
 	r.reset()
+	r.v1 = true
 	if len(b) < commonV1Size {
 		return 0, fmt.Errorf("%w: common record of %d bytes shorter than %d", ErrFormat, len(b), commonV1Size)
 	}

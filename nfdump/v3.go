@@ -2,6 +2,7 @@ package nfdump
 
 import (
 	"fmt"
+	"net/netip"
 )
 
 // Record types inside data blocks (1.7.1 src/lib/id.h).
@@ -49,9 +50,21 @@ var elemMin = [...]int{
 
 // decodeV3 decodes a V3 record (type 11); b is the whole record. On error
 // the returned offset is relative to the record start.
+//
+// The Record is not zeroed as a whole (it is large, and consecutive records
+// usually carry the same elements): every element decoder writes all of
+// its fields, and afterwards the fields of elements the previous record had
+// and this one lacks are cleared (clearStale). A Record last filled by
+// decodeV1 has no element bits and is zeroed first.
 func decodeV3(b []byte, r *Record) (int, error) {
-	r.reset()
+	prev := r.Elements
+	if r.v1 {
+		r.reset()
+		prev = 0
+	}
+	r.Elements = 0
 	if len(b) < v3HeaderSize {
+		r.clearStale(prev)
 		return 0, fmt.Errorf("%w: V3 record of %d bytes shorter than its %d-byte header", ErrFormat, len(b), v3HeaderSize)
 	}
 	n := int(le16(b[4:]))
@@ -81,7 +94,68 @@ func decodeV3(b []byte, r *Record) (int, error) {
 		decodeElement(id, p, r)
 		off += l
 	}
+	r.clearStale(prev)
 	return 0, nil
+}
+
+// Field groups that two elements fill alternatively (IPv4 or IPv6 form).
+const (
+	grpAddr     = 1<<elIPv4 | 1<<elIPv6
+	grpBgpNH    = 1<<elBgpNextHop4 | 1<<elBgpNextHop6
+	grpNextHop  = 1<<elNextHop4 | 1<<elNextHop6
+	grpReceived = 1<<elReceived4 | 1<<elReceived6
+)
+
+// clearStale zeroes the fields of the elements in prev (the previous
+// record's) that the current record (r.Elements) does not have.
+func (r *Record) clearStale(prev uint64) {
+	cur := r.Elements
+	stale := prev &^ cur
+	if stale == 0 {
+		return
+	}
+	var none netip.Addr
+	if stale&(1<<elGeneric) != 0 {
+		r.FirstMs, r.LastMs, r.ReceivedMs, r.Packets, r.Bytes = 0, 0, 0, 0, 0
+		r.SrcPort, r.DstPort, r.Proto, r.TCPFlags, r.FwdStatus, r.SrcTos = 0, 0, 0, 0, 0, 0
+	}
+	if stale&grpAddr != 0 && cur&grpAddr == 0 {
+		r.SrcIP, r.DstIP = none, none
+	}
+	if stale&(1<<elMisc) != 0 {
+		r.Input, r.Output = 0, 0
+		r.SrcMask, r.DstMask, r.Direction, r.DstTos, r.BiFlowDir, r.EndReason, r.RevTCPFlags = 0, 0, 0, 0, 0, 0, 0
+	}
+	if stale&(1<<elCnt) != 0 {
+		r.OutPackets, r.OutBytes = 0, 0 // Flows is set by every record header
+	}
+	if stale&(1<<elVlan) != 0 {
+		r.SrcVlan, r.DstVlan = 0, 0
+	}
+	if stale&(1<<elAS) != 0 {
+		r.SrcAS, r.DstAS = 0, 0
+	}
+	if stale&grpBgpNH != 0 && cur&grpBgpNH == 0 {
+		r.BgpNextHop = none
+	}
+	if stale&grpNextHop != 0 && cur&grpNextHop == 0 {
+		r.NextHop = none
+	}
+	if stale&grpReceived != 0 && cur&grpReceived == 0 {
+		r.RouterIP = none
+	}
+	if stale&(1<<elMPLS) != 0 {
+		r.MPLS = [10]uint32{}
+	}
+	if stale&(1<<elMAC) != 0 {
+		r.InSrcMAC, r.OutDstMAC, r.InDstMAC, r.OutSrcMAC = [6]byte{}, [6]byte{}, [6]byte{}, [6]byte{}
+	}
+	if stale&(1<<elASAdjacent) != 0 {
+		r.NextAS, r.PrevAS = 0, 0
+	}
+	if stale&(1<<elSamplerInfo) != 0 {
+		r.SamplerID, r.SamplerInterval = 0, 0
+	}
 }
 
 func decodeElement(id int, p []byte, r *Record) {
@@ -113,6 +187,7 @@ func decodeElement(id int, p []byte, r *Record) {
 		r.DstTos = p[11]
 		r.BiFlowDir = p[12]
 		r.EndReason = p[13]
+		r.RevTCPFlags = 0
 		if len(p) > 14 {
 			r.RevTCPFlags = p[14]
 		}
@@ -154,6 +229,7 @@ func decodeElement(id int, p []byte, r *Record) {
 		if len(p) >= 16 {
 			// nfdump ≥ 1.7.8: u64 selector id, u16 sysid, u16 align (+4 pad).
 			r.SamplerID = int64(le64(p))
+			r.SamplerInterval = 0
 		} else {
 			// 1.7.1: i32 id, u32 interval, u16 mode, u16 sysid.
 			r.SamplerID = int64(int32(le32(p)))

@@ -32,6 +32,8 @@ type sender struct {
 	conv   *converters.NfdumpConverter
 	filter *filter.Filter // nil: every record
 	rec    unirec.Record
+	// exporter: the template has fields from the exporter record.
+	exporter bool
 
 	limit    int64 // -1: no limit
 	nowTimes bool
@@ -50,7 +52,7 @@ type sender struct {
 func newSender(out *trap.Output, conv *converters.NfdumpConverter, flt *filter.Filter, o options, stdout, stderr io.Writer) *sender {
 	t := conv.Template()
 	s := &sender{
-		out: out, conv: conv, filter: flt, rec: t.NewRecord(),
+		out: out, conv: conv, filter: flt, rec: t.NewRecord(), exporter: conv.NeedsExporter(),
 		limit: o.limit, nowTimes: o.nowTimes, now: time.Now,
 		dotEvery: o.dotEvery, stdout: stdout,
 		pace: newPacer(o.rate, o.realTime),
@@ -77,7 +79,10 @@ func (s *sender) sendFile(ctx context.Context, name string) (done bool, err erro
 		if s.filter != nil && !s.filter.Match(r) {
 			continue
 		}
-		e, _ := it.Exporter(r.ExporterID)
+		var e *nfdump.Exporter
+		if s.exporter {
+			e, _ = it.Exporter(r.ExporterID)
+		}
 		if err := s.send(ctx, r, e); err != nil {
 			if ctx.Err() != nil {
 				return true, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -129,7 +130,12 @@ func TestPacerStopsWhenCancelled(t *testing.T) {
 }
 
 func BenchmarkNfreaderSend(b *testing.B) {
-	path := filepath.Join(testutil.SharedTestdata(b, "nfdump"), "gen_ipfix_multiblock_lz4.nf")
+	// NFREADER_BENCH_FILE selects another nfdump file, e.g. the one
+	// bench/nfdump.sh generates.
+	path := os.Getenv("NFREADER_BENCH_FILE")
+	if path == "" {
+		path = filepath.Join(testutil.SharedTestdata(b, "nfdump"), "gen_ipfix_multiblock_lz4.nf")
+	}
 	for _, tc := range []struct {
 		name, templ, filter string
 	}{
