@@ -10,6 +10,10 @@ import (
 // context and export idle flows, not as an error.
 var ErrNoPacket = errors.New("meter: no packet before the read timeout")
 
+// ErrNoLibpcap reports a capture that needs libpcap (a BPF filter, or live
+// capture where there is no AF_PACKET) in a build without it.
+var ErrNoLibpcap = errors.New("this build has no libpcap (rebuild with -tags pcap)")
+
 // LiveOptions configures a live capture from a network interface.
 type LiveOptions struct {
 	Interface string

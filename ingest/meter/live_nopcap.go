@@ -2,13 +2,7 @@
 
 package meter
 
-import (
-	"errors"
-	"fmt"
-)
-
-// ErrNoLibpcap reports a capture that needs libpcap in a build without it.
-var ErrNoLibpcap = errors.New("this build has no libpcap (rebuild with -tags pcap)")
+import "fmt"
 
 func openLibpcap(o LiveOptions) (PacketSource, error) {
 	if o.Filter != "" {

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flowgate/flowgate/ingest/meter"
+	"github.com/flowgate/flowgate/internal/testutil"
+	"github.com/flowgate/flowgate/trap"
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// trapcap is what a TRAP file input reads back from a flow_meter output.
+type trapcap struct {
+	tmpl    *unirec.Template
+	records []unirec.Record
+	eosLen  int // 1: flow_meter's end of stream; 0: just the file's end
+}
+
+func readTrapcap(t *testing.T, path string) trapcap {
+	t.Helper()
+	sp, err := trap.ParseIFCSpec("f:" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := trap.OpenInput(sp[0], "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	in.SetRequiredFormat(trap.FormatUniRec, "")
+	var tc trapcap
+	for {
+		msg, changed, err := in.Recv(context.Background())
+		if err != nil {
+			t.Fatalf("read back %s: %v", path, err)
+		}
+		if changed {
+			_, spec := in.DataFormat()
+			if tc.tmpl, err = unirec.ParseTemplate(spec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if trap.IsEOS(msg) {
+			tc.eosLen = len(msg)
+			return tc
+		}
+		rec, err := tc.tmpl.Wrap(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.records = append(tc.records, rec.Clone())
+	}
+}
+
+func runMeter(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(context.Background(), append([]string{"flow_meter"}, args...), &o, &e)
+	return code, o.String(), e.String()
+}
+
+func sum(t *testing.T, tc trapcap, names ...string) uint64 {
+	t.Helper()
+	var n uint64
+	for _, name := range names {
+		id, ok := tc.tmpl.Lookup(name)
+		if !ok {
+			t.Fatalf("no %s in %s", name, tc.tmpl.Spec())
+		}
+		for _, r := range tc.records {
+			n += uint64(r.Uint32(id))
+		}
+	}
+	return n
+}
+
+func TestFlowMeterOutputIFCkCarriesPluginK(t *testing.T) {
+	pcap := filepath.Join(testutil.SharedTestdata(t, "pcap"), "http.pcap")
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.trapcap"), filepath.Join(dir, "b.trapcap")
+	if code, _, stderr := runMeter(t, "-i", "f:"+a+",f:"+b, "-r", pcap, "-p", "http,vlan"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, tc := range []struct {
+		path, plugin string
+	}{{a, "http"}, {b, "vlan"}} {
+		got := readTrapcap(t, tc.path)
+		want, err := outputTemplate(tc.plugin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.tmpl.Equal(want) {
+			t.Errorf("%s output template %s, want %s", tc.plugin, got.tmpl.Spec(), want.Spec())
+		}
+		if len(got.records) != 9 || got.eosLen != 1 {
+			t.Errorf("%s output: %d records, end of stream %d bytes; want 9 and 1", tc.plugin, len(got.records), got.eosLen)
+		}
+	}
+	http := readTrapcap(t, a)
+	id, _ := http.tmpl.Lookup("HTTP_REQUEST_HOST")
+	if host := string(http.records[0].Var(id)); host != "httpbin.org" {
+		t.Errorf("HTTP_REQUEST_HOST %q, want httpbin.org", host)
+	}
+}
+
+func TestFlowMeterCountAndNoEOF(t *testing.T) {
+	pcap := filepath.Join(testutil.SharedTestdata(t, "pcap"), "http.pcap")
+	out := filepath.Join(t.TempDir(), "o.trapcap")
+	if code, _, stderr := runMeter(t, "-i", "f:"+out, "-r", pcap, "-c", "7", "-n"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	got := readTrapcap(t, out)
+	if n := sum(t, got, "PACKETS", "PACKETS_REV"); n != 7 {
+		t.Errorf("flows hold %d packets, want the 7 of -c", n)
+	}
+	if got.eosLen != 0 {
+		t.Errorf("end-of-stream message sent despite -n")
+	}
+}
+
+func TestFlowMeterVerboseSummary(t *testing.T) {
+	pcap := filepath.Join(testutil.SharedTestdata(t, "pcap"), "mixed.pcap")
+	code, _, stderr := runMeter(t, "-v", "-i", "b:", "-r", pcap)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "flow_meter: 205 packets (157 IP, 48 non-IP") || !strings.Contains(stderr, "48 records sent") {
+		t.Errorf("summary: %q", stderr)
+	}
+}
+
+func TestFlowMeterCorruptFileExportsWhatItRead(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join(testutil.SharedTestdata(t, "pcap"), "http.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut.pcap")
+	if err := os.WriteFile(cut, good[:3000], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "o.trapcap")
+	code, _, stderr := runMeter(t, "-i", "f:"+out, "-r", cut)
+	if code != exitRead || !strings.Contains(stderr, meter.ErrCorrupt.Error()) {
+		t.Errorf("exit %d, stderr %q; want %d and a corruption error", code, stderr, exitRead)
+	}
+	if got := readTrapcap(t, out); len(got.records) == 0 || got.eosLen != 1 {
+		t.Errorf("%d records, end of stream %d bytes: the packets before the damage must be exported", len(got.records), got.eosLen)
+	}
+}
+
+func TestFlowMeterExitCodes(t *testing.T) {
+	dir := testutil.SharedTestdata(t, "pcap")
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"missing IFC_SPEC", []string{"-r", filepath.Join(dir, "http.pcap")}, exitTrapInit},
+		{"bad option", []string{"-i", "b:", "-r", "x", "-s", "99"}, exitBadParams},
+		{"outputs do not match plugins", []string{"-i", "b:,b:", "-r", filepath.Join(dir, "http.pcap")}, exitBadParams},
+		{"missing file", []string{"-i", "b:", "-r", filepath.Join(t.TempDir(), "none.pcap")}, exitRead},
+		{"unknown interface", []string{"-i", "b:", "-I", "no-such-ifc0"}, exitRead},
+		{"help", []string{"-h"}, exitOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, _, stderr := runMeter(t, tc.args...); code != tc.code {
+				t.Errorf("exit %d, want %d (%s)", code, tc.code, stderr)
+			}
+		})
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	m, err := meter.New(meter.Config{}, func(unirec.Record) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w bytes.Buffer
+	p := newProgress(nil, m, 0, &w, true)
+	p.tick(false) // too early: nothing
+	if w.Len() != 0 {
+		t.Errorf("printed before %v passed: %q", progressEvery, w.String())
+	}
+	p.tick(true)
+	if !strings.HasPrefix(w.String(), "flow_meter: 0 packets, 0 flows, 0 records, ") || !strings.HasSuffix(w.String(), "packets/s\n") {
+		t.Errorf("progress line %q", w.String())
+	}
+}
