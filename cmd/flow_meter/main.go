@@ -4,28 +4,28 @@
 // (spec/nemea-modules.md §2.4) and ipfixprobe's flow semantics and
 // templates (package ingest/meter):
 //
-//	flow_meter -i IFC_SPEC (-r FILE | -I IFACE) [-p PLUGINS] [-t ACTIVE:INACTIVE]
-//	           [-s EXP] [-F BPF] [-c COUNT] [-l SNAPLEN] [-L LINK] [-D DIR] [-n] [-v]
+//		flow_meter -i IFC_SPEC (-r FILE | -I IFACE) [-p PLUGINS] [-t ACTIVE:INACTIVE]
+//		           [-s EXP] [-F BPF] [-c COUNT] [-l SNAPLEN] [-L LINK] [-D DIR] [-n] [-v]
 //
-//   - -p takes a comma list of plugins (basic, http, dns, tls, vlan, ssdp;
-//     default basic). As in legacy flow_meter, output IFC k gets plugin k:
-//     its template is the basic biflow fields plus plugin k's fields, so
-//     -i needs exactly one output per plugin. Every flow is sent to every
-//     output (fields a plugin found nothing for are empty), as ipfixprobe
-//     does for one output; legacy flow_meter instead sent a plugin's IFC
-//     only the flows that plugin recognised.
-//   - -s is the legacy exponent: the cache holds 2^EXP flows (default 17,
-//     ipfixprobe's 2^17), EXP from 4 to 26.
-//   - -t takes seconds, fractions allowed (default 300:30); the cache
-//     compares whole seconds as ipfixprobe does.
-//   - -I captures with AF_PACKET (pure Go, Linux) in promiscuous mode;
-//     -F needs libpcap and is therefore only available in a build with
-//     -tags pcap, where -I -F captures through libpcap.
-//   - -c stops after COUNT packets; -n does not send the end-of-stream
-//     message at the end (legacy flow_meter sends it by default).
-//   - Progress (packets, flows, packets/s) goes to stderr every few
-//     seconds during file runs when stderr is a terminal, and with -v for
-//     every run; -v also prints a summary at the end.
+//	  - -p takes a comma list of plugins (basic, http, dns, tls, vlan, ssdp;
+//	    default basic). As in legacy flow_meter, output IFC k gets plugin k:
+//	    its template is the basic biflow fields plus plugin k's fields, so
+//	    -i needs exactly one output per plugin. Every flow is sent to every
+//	    output (fields a plugin found nothing for are empty), as ipfixprobe
+//	    does for one output; legacy flow_meter instead sent a plugin's IFC
+//	    only the flows that plugin recognised.
+//	  - -s is the legacy exponent: the cache holds 2^EXP flows (default 17,
+//	    ipfixprobe's 2^17), EXP from 4 to 26.
+//	  - -t takes seconds, fractions allowed (default 300:30); the cache
+//	    compares whole seconds as ipfixprobe does.
+//	  - -I captures with AF_PACKET (pure Go, Linux) in promiscuous mode;
+//	    -F needs libpcap and is therefore only available in a build with
+//	    -tags pcap, where -I -F captures through libpcap.
+//	  - -c stops after COUNT packets; -n does not send the end-of-stream
+//	    message at the end (legacy flow_meter sends it by default).
+//	  - Progress (packets, flows, packets/s) goes to stderr every few
+//	    seconds during file runs when stderr is a terminal, and with -v for
+//	    every run; -v also prints a summary at the end.
 //
 // SIGINT and SIGTERM stop the capture; the flows in the cache are still
 // exported. Exit codes: 0 success, 2 bad parameters, 3 capture or send
