@@ -161,32 +161,35 @@ func (r *Record) clearStale(prev uint64) {
 func decodeElement(id int, p []byte, r *Record) {
 	switch id {
 	case elGeneric:
-		r.FirstMs = int64(le64(p))
-		r.LastMs = int64(le64(p[8:]))
-		r.ReceivedMs = int64(le64(p[16:]))
-		r.Packets = le64(p[24:])
-		r.Bytes = le64(p[32:])
-		r.SrcPort = le16(p[40:])
-		r.DstPort = le16(p[42:])
-		r.Proto = p[44]
-		r.TCPFlags = p[45]
-		r.FwdStatus = p[46]
-		r.SrcTos = p[47]
+		g := (*[48]byte)(p) // length checked against elemMin: no bounds checks below
+		r.FirstMs = int64(le64(g[0:8]))
+		r.LastMs = int64(le64(g[8:16]))
+		r.ReceivedMs = int64(le64(g[16:24]))
+		r.Packets = le64(g[24:32])
+		r.Bytes = le64(g[32:40])
+		r.SrcPort = le16(g[40:42])
+		r.DstPort = le16(g[42:44])
+		r.Proto = g[44]
+		r.TCPFlags = g[45]
+		r.FwdStatus = g[46]
+		r.SrcTos = g[47]
 	case elIPv4:
-		r.SrcIP = ip4(p)
-		r.DstIP = ip4(p[4:])
+		a := (*[8]byte)(p)
+		r.SrcIP = ip4(a[0:4])
+		r.DstIP = ip4(a[4:8])
 	case elIPv6:
 		r.SrcIP = ip6(p)
 		r.DstIP = ip6(p[16:])
 	case elMisc:
-		r.Input = le32(p)
-		r.Output = le32(p[4:])
-		r.SrcMask = p[8]
-		r.DstMask = p[9]
-		r.Direction = p[10]
-		r.DstTos = p[11]
-		r.BiFlowDir = p[12]
-		r.EndReason = p[13]
+		m := (*[14]byte)(p)
+		r.Input = le32(m[0:4])
+		r.Output = le32(m[4:8])
+		r.SrcMask = m[8]
+		r.DstMask = m[9]
+		r.Direction = m[10]
+		r.DstTos = m[11]
+		r.BiFlowDir = m[12]
+		r.EndReason = m[13]
 		r.RevTCPFlags = 0
 		if len(p) > 14 {
 			r.RevTCPFlags = p[14]
