@@ -27,6 +27,7 @@ KEEP=${KEEP:-}
 for tool in nfcapd nfdump go; do
   command -v "$tool" >/dev/null || { echo "bench/nfdump.sh: $tool not found (apt-get install nfdump)" >&2; exit 1; }
 done
+if [ "$RUNS" -lt 1 ] || [ "$CSV_RUNS" -lt 1 ]; then echo "RUNS and CSV_RUNS must be at least 1" >&2; exit 1; fi
 case $COMPRESS in
   none) zflag= ;; lzo) zflag=-z ;; lz4) zflag=-y ;; bz2) zflag=-j ;;
   *) echo "COMPRESS must be none, lzo, lz4 or bz2" >&2; exit 1 ;;
