@@ -53,6 +53,7 @@ type Option func(*options)
 type options struct {
 	log          *zap.Logger
 	stdout       io.Writer
+	stderr       io.Writer
 	socketDir    string
 	defaultDir   string
 	noService    bool
@@ -61,11 +62,16 @@ type options struct {
 	helpWidth    int
 }
 
-// WithLogger sets the logger of the context and every interface.
+// WithLogger sets the logger of the context and every interface. Without
+// it, messages go to stderr (see WithStderr) filtered by -v/-vv/-vvv as
+// libtrap filters them: warnings and errors by default, more with each v.
 func WithLogger(l *zap.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithStdout sets where help is printed (default os.Stdout).
 func WithStdout(w io.Writer) Option { return func(o *options) { o.stdout = w } }
+
+// WithStderr sets where the default logger writes (default os.Stderr).
+func WithStderr(w io.Writer) Option { return func(o *options) { o.stderr = w } }
 
 // WithSocketDir sets the socket directory, overriding TRAP_SOCKET_DIR.
 func WithSocketDir(dir string) Option { return func(o *options) { o.socketDir = dir } }
@@ -157,12 +163,9 @@ func parseCommonArgs(args []string) (commonArgs, error) {
 // every interface of the IFC_SPEC, inputs first, and the service IFC
 // unless WithoutService is given. TRAP_SOCKET_DIR is read once, here.
 func Init(ctx context.Context, m Module, args []string, opts ...Option) (*Context, []string, error) {
-	o := options{stdout: os.Stdout, getenv: os.Getenv, defaultDir: DefaultSocketDir}
+	o := options{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, defaultDir: DefaultSocketDir}
 	for _, opt := range opts {
 		opt(&o)
-	}
-	if o.log == nil {
-		o.log = zap.NewNop()
 	}
 	prog := ""
 	if len(args) > 0 {
@@ -175,6 +178,9 @@ func Init(ctx context.Context, m Module, args []string, opts ...Option) (*Contex
 	ca, err := parseCommonArgs(args)
 	if err != nil {
 		return nil, nil, err
+	}
+	if o.log == nil {
+		o.log = verbosityLogger(o.stderr, ca.verbosity)
 	}
 	if ca.help {
 		if err := printHelp(o, m, prog, ca.helpTrap); err != nil {

@@ -391,6 +391,7 @@ func (o *socketOutput) serveClient(conn net.Conn) {
 	o.nActive++
 	o.cond.Broadcast()
 	o.mu.Unlock()
+	o.log.Info("client connected", zap.String("client", c.id))
 
 	// Inputs never write (§4.1): reading only notices that the client left,
 	// which ends the writer's wait.
