@@ -79,6 +79,12 @@ func TestNfreaderOptions(t *testing.T) {
 			t.Errorf("exit %d, %d records, final message of %d bytes; want %d records and no end-of-stream message", code, len(got.records), got.eosLen, len(g.rows))
 		}
 	})
+	t.Run("rate limit still sends every record", func(t *testing.T) {
+		got, code, _, stderr := sendAndRead(t, []string{"-r", "1000000"}, v9)
+		if code != exitOK || len(got.records) != len(g.rows) {
+			t.Errorf("exit %d, %d records (%s); want all %d", code, len(got.records), stderr, len(g.rows))
+		}
+	})
 	t.Run("progress dots", func(t *testing.T) {
 		_, _, stdout, _ := sendAndRead(t, []string{"-p", "50"}, v9)
 		if stdout != "....\n200 flow records sent\n" {
