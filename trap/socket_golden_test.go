@@ -249,3 +249,36 @@ func TestSocketInputFormatChangeAfterReconnect(t *testing.T) {
 		t.Errorf("after the stream: %v, want ErrTimeout", err)
 	}
 }
+
+// An output that dies in the middle of a container: the input discards the
+// partial buffer (no message of it is delivered, none is garbled), then
+// reconnects and reads the next connection whole (trap-wire.md §5.4).
+func TestSocketInputDiscardsBufferCutByDisconnect(t *testing.T) {
+	stream := golden(t, "sock_basic_flows_bufon.server_to_client.bin")
+	_, want := readTrapcap(t, filepath.Join(sharedTestdata(t), "basic_flows.trapcap"))
+	h, err := ReadHello(bytes.NewReader(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	helloLen := HelloHeaderSize + len(h.Spec)
+	tests := []struct {
+		name string
+		cut  int // bytes of the first connection's stream sent before it dies
+	}{
+		{"inside the container header", helloLen + 7},
+		{"inside the payload", helloLen + ContainerHeaderSize + 200},
+		{"one byte short of the end", len(stream) - 1},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := testEnv(t)
+			name := fmt.Sprintf("cut%d", i)
+			newFakeOutput(t, "unix", unixSocketPath(e.socketDir, name), stream[:tt.cut], stream)
+			in, si := newTestInput(t, e, "u:"+name)
+			si.retryInterval = 10 * time.Millisecond
+			in.SetRequiredFormat(FormatUniRec, "")
+			got, _ := recvAll(t, in, 5*time.Second)
+			equalMessages(t, got, want)
+		})
+	}
+}
