@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -113,10 +114,27 @@ func FuzzRecordV3(f *testing.F) {
 			off += size
 		}
 	}
+	// A record rich in elements, decoded first into the reused Record: the
+	// fuzzed record must then decode exactly as into a fresh Record.
+	rich := v3Record(9, elGeneric, elIPv6, elMisc, elCnt, elVlan, elAS, elBgpNextHop6, elNextHop6, elReceived6, elMPLS, elMAC, elASAdjacent, elSamplerInfo)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r Record
-		if _, err := decodeV3(b, &r); err == nil && r.Flows == 0 && !r.Has(elCnt) {
+		_, err := decodeV3(b, &r)
+		if err == nil && r.Flows == 0 && !r.Has(elCnt) {
 			t.Fatalf("flows 0 without counter element")
+		}
+		if err != nil {
+			return
+		}
+		var reused Record
+		if _, err := decodeV3(rich, &reused); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := decodeV3(b, &reused); err != nil {
+			t.Fatalf("decodes fresh but not into a reused record: %v", err)
+		}
+		if !reflect.DeepEqual(r, reused) {
+			t.Fatalf("reused record differs from a fresh decode:\n got %+v\nwant %+v", reused, r)
 		}
 	})
 }
