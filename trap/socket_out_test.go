@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"testing"
 	"time"
 )
@@ -366,5 +367,48 @@ func TestSocketOutputBlocksOnSlowClient(t *testing.T) {
 				t.Errorf("dropped %d, want 0", d)
 			}
 		})
+	}
+}
+
+// A client that connects late starts at the ring head (trap-wire.md §5.3):
+// it gets the container being filled when it connected and everything
+// after, never the containers finished before, and the sequence numbers
+// go on counting every message the output accepted.
+func TestSocketOutputLateClientStartsAtRingHead(t *testing.T) {
+	msgs := manyMessages(30)
+	out, so := newTestOutput(t, testEnv(t), "u:late")
+	out.SetDataFormat(FormatRaw, "")
+	early := recordAll(outputDial(t, so))
+	waitClients(t, so, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, m := range msgs[:10] {
+		out.Send(ctx, m)
+	}
+	out.Flush(ctx) // container 0: messages 0-9, finished before the late client
+	for _, m := range msgs[10:15] {
+		out.Send(ctx, m)
+	}
+	late := recordAll(outputDial(t, so))
+	waitClients(t, so, 2)
+	for _, m := range msgs[15:20] {
+		out.Send(ctx, m)
+	}
+	out.Flush(ctx) // container 1: messages 10-19, active when the late client came
+	for _, m := range msgs[20:] {
+		out.Send(ctx, m)
+	}
+	if err := out.Close(ctx); err != nil { // container 2: messages 20-29
+		t.Fatal(err)
+	}
+	_, got, seqs := decodeStream(t, <-early)
+	equalMessages(t, got, msgs)
+	if want := []uint64{0, 10, 20}; !slices.Equal(seqs, want) {
+		t.Errorf("early client: sequence numbers %v, want %v", seqs, want)
+	}
+	_, got, seqs = decodeStream(t, <-late)
+	equalMessages(t, got, msgs[10:])
+	if want := []uint64{10, 20}; !slices.Equal(seqs, want) {
+		t.Errorf("late client: sequence numbers %v, want %v", seqs, want)
 	}
 }
