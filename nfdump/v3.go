@@ -65,37 +65,70 @@ func decodeV3(b []byte, r *Record) (int, error) {
 	r.Elements = 0
 	if len(b) < v3HeaderSize {
 		r.clearStale(prev)
-		return 0, fmt.Errorf("%w: V3 record of %d bytes shorter than its %d-byte header", ErrFormat, len(b), v3HeaderSize)
+		return 0, errV3Short(len(b))
 	}
-	n := int(le16(b[4:]))
-	r.EngineType = b[6]
-	r.EngineID = b[7]
-	r.ExporterID = le16(b[8:])
-	r.Flags = b[10]
-	r.NfVersion = b[11]
+	h := (*[v3HeaderSize]byte)(b)
+	n := int(le16(h[4:6]))
+	r.EngineType = h[6]
+	r.EngineID = h[7]
+	r.ExporterID = le16(h[8:10])
+	r.Flags = h[10]
+	r.NfVersion = h[11]
 	r.Flows = 1
 	off := v3HeaderSize
+	var seen uint64
 	for i := 0; i < n; i++ {
-		if off+elemHeaderSize > len(b) {
-			return off, fmt.Errorf("%w: element %d of %d: header past record end (record size %d)", ErrFormat, i, n, len(b))
+		rest := b[off:]
+		if len(rest) < elemHeaderSize {
+			r.Elements = seen
+			return off, errElemHeader(i, n, len(b))
 		}
-		id := int(le16(b[off:]))
-		l := int(le16(b[off+2:]))
-		if l < elemHeaderSize || off+l > len(b) {
-			return off, fmt.Errorf("%w: element %d (id %d): length %d invalid for record size %d", ErrFormat, i, id, l, len(b))
+		id := int(le16(rest[0:2]))
+		l := int(le16(rest[2:4]))
+		if l < elemHeaderSize || l > len(rest) {
+			r.Elements = seen
+			return off, errElemLength(i, id, l, len(b))
 		}
-		p := b[off+elemHeaderSize : off+l]
-		if id < len(elemMin) && elemMin[id] > 0 && len(p) < elemMin[id] {
-			return off, fmt.Errorf("%w: element id %d: payload %d bytes, need %d", ErrFormat, id, len(p), elemMin[id])
+		if id < len(elemMin) {
+			p := rest[elemHeaderSize:l]
+			if len(p) < elemMin[id] {
+				r.Elements = seen
+				return off, errElemShort(id, len(p))
+			}
+			seen |= 1 << uint(id)
+			decodeElement(id, p, r)
+		} else if id < 64 {
+			seen |= 1 << uint(id)
 		}
-		if id < 64 {
-			r.Elements |= 1 << uint(id)
-		}
-		decodeElement(id, p, r)
+		// Every other element (NSEL/NEL, latency, payload, names, ...) is
+		// skipped by its stored length.
 		off += l
 	}
+	r.Elements = seen
 	r.clearStale(prev)
 	return 0, nil
+}
+
+// The errors of decodeV3 are built out of line, keeping its loop small.
+
+//go:noinline
+func errV3Short(n int) error {
+	return fmt.Errorf("%w: V3 record of %d bytes shorter than its %d-byte header", ErrFormat, n, v3HeaderSize)
+}
+
+//go:noinline
+func errElemHeader(i, n, size int) error {
+	return fmt.Errorf("%w: element %d of %d: header past record end (record size %d)", ErrFormat, i, n, size)
+}
+
+//go:noinline
+func errElemLength(i, id, l, size int) error {
+	return fmt.Errorf("%w: element %d (id %d): length %d invalid for record size %d", ErrFormat, i, id, l, size)
+}
+
+//go:noinline
+func errElemShort(id, n int) error {
+	return fmt.Errorf("%w: element id %d: payload %d bytes, need %d", ErrFormat, id, n, elemMin[id])
 }
 
 // Field groups that two elements fill alternatively (IPv4 or IPv6 form).
