@@ -44,16 +44,7 @@ func TestSocketOutputMatchesGoldenStream(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := recordAll(outputDial(t, so))
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			for _, m := range msgs {
-				if err := out.Send(ctx, m); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := out.Close(ctx); err != nil {
-				t.Fatal(err)
-			}
+			sendAll(t, out, msgs)
 			if b := <-got; !bytes.Equal(b, want) {
 				t.Fatalf("stream differs from %s: got %d bytes, want %d\ngot  % x\nwant % x", tc.golden, len(b), len(want), head(b), head(want))
 			}

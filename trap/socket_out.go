@@ -291,31 +291,26 @@ func (o *socketOutput) wake() {
 // libtrap polls every 100 ms; a condition variable wakes us as soon as
 // the client is registered.
 func (o *socketOutput) waitClientLocked(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, o.wake)
-	defer stop()
-	for o.nActive == 0 {
-		if o.shut {
-			return fmt.Errorf("%w: output %s closed while waiting for a client", ErrTerminated, o.ep.id)
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("%w: output %s waiting for a client: %v", ErrTerminated, o.ep.id, err)
-		}
-		o.cond.Wait()
-	}
-	return nil
+	return o.waitLocked(ctx, func() bool { return o.nActive == 0 }, "waiting for a client")
 }
 
 // waitSlotLocked waits until the slowest client has sent the container
 // the next finish overwrites (HALF_WAIT gives up when no client remains).
 func (o *socketOutput) waitSlotLocked(ctx context.Context) error {
+	return o.waitLocked(ctx, o.slotBlockedLocked, "waiting for a slow client")
+}
+
+// waitLocked waits on the condition while blocked() holds, until the
+// output closes or ctx ends (both ErrTerminated).
+func (o *socketOutput) waitLocked(ctx context.Context, blocked func() bool, what string) error {
 	stop := context.AfterFunc(ctx, o.wake)
 	defer stop()
-	for o.slotBlockedLocked() {
+	for blocked() {
 		if o.shut {
-			return fmt.Errorf("%w: output %s closed while waiting for a slow client", ErrTerminated, o.ep.id)
+			return fmt.Errorf("%w: output %s closed while %s", ErrTerminated, o.ep.id, what)
 		}
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("%w: output %s waiting for a slow client: %v", ErrTerminated, o.ep.id, err)
+			return fmt.Errorf("%w: output %s %s: %v", ErrTerminated, o.ep.id, what, err)
 		}
 		o.cond.Wait()
 	}
