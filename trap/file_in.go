@@ -26,8 +26,11 @@ type fileInput struct {
 	raw   string
 	files []string
 
-	mu     sync.Mutex // guards next, name, f for stats
-	next   int        // index into files of the next file to open
+	// mu guards name and f against stats and close, which may run in
+	// other goroutines; every other field belongs to the recv goroutine.
+	mu     sync.Mutex
+	closed bool // set by close: recv ends, no further file is opened
+	next   int  // index into files of the next file to open
 	name   string
 	f      *os.File
 	r      *bufio.Reader
@@ -101,6 +104,10 @@ func (fi *fileInput) recv(ctx context.Context, _ Timeout) ([]byte, *Hello, error
 		if err := ctx.Err(); err != nil {
 			return nil, nil, fmt.Errorf("%w: file input %q: %w", ErrTerminated, fi.raw, err)
 		}
+		if fi.isClosed() {
+			fi.closeFile()
+			return nil, nil, fmt.Errorf("%w: file input %q is closed", ErrIO, fi.raw)
+		}
 		if fi.f == nil {
 			if fi.next >= len(fi.files) {
 				if !fi.done {
@@ -136,16 +143,19 @@ func (fi *fileInput) recv(ctx context.Context, _ Timeout) ([]byte, *Hello, error
 // output that never sent anything) is skipped.
 func (fi *fileInput) openNext() error {
 	name := fi.files[fi.next]
-	f, err := os.Open(name)
-	fi.mu.Lock()
 	fi.next++
-	if err == nil {
-		fi.f, fi.name = f, name
-	}
-	fi.mu.Unlock()
+	f, err := os.Open(name)
 	if err != nil {
 		return fmt.Errorf("%w: file input %q: %w", ErrIO, fi.raw, err)
 	}
+	fi.mu.Lock()
+	if fi.closed {
+		fi.mu.Unlock()
+		f.Close()
+		return fmt.Errorf("%w: file input %q is closed", ErrIO, fi.raw)
+	}
+	fi.f, fi.name = f, name
+	fi.mu.Unlock()
 	fi.r.Reset(f)
 	fi.off = 0
 	if _, err := fi.r.Peek(1); err == io.EOF {
@@ -215,10 +225,21 @@ func (fi *fileInput) stats() InputStats {
 	return InputStats{Kind: KindFile, ID: fi.name, Connected: fi.f != nil, Buffers: fi.buffers.Load()}
 }
 
-func (fi *fileInput) close() error {
-	fi.closeFile()
+func (fi *fileInput) isClosed() bool {
 	fi.mu.Lock()
-	fi.next = len(fi.files)
-	fi.mu.Unlock()
+	defer fi.mu.Unlock()
+	return fi.closed
+}
+
+// close may run while recv reads in another goroutine: it only closes the
+// open file, which makes that read fail, and leaves the reader's state to
+// recv.
+func (fi *fileInput) close() error {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	fi.closed = true
+	if fi.f != nil && fi.f != os.Stdin {
+		fi.f.Close()
+	}
 	return nil
 }
