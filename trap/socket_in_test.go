@@ -204,3 +204,30 @@ func TestSocketOutputClientStats(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// Autoflush runs only while a client is connected (trap-wire.md §5.2): a
+// message sent with nobody listening stays in the active container instead
+// of being flushed into the void, and the first client to connect gets it.
+func TestSocketOutputNoAutoflushWithoutClients(t *testing.T) {
+	e := testEnv(t)
+	out, so := newTestOutput(t, e, "u:afnc:timeout=NO_WAIT:autoflush=1000")
+	out.SetDataFormat(FormatRaw, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := out.Send(ctx, []byte("kept for the first client")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // fifty autoflush periods
+	if st := so.stats(); st.Autoflushes != 0 || st.Buffers != 0 || st.DroppedMessages != 0 {
+		t.Fatalf("without clients: %d autoflushes, %d buffers, %d dropped; want none", st.Autoflushes, st.Buffers, st.DroppedMessages)
+	}
+	in, _ := newTestInput(t, e, "u:afnc")
+	in.SetRequiredFormat(FormatRaw, "")
+	m, _, err := in.Recv(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m) != "kept for the first client" {
+		t.Fatalf("got %q", m)
+	}
+}
