@@ -412,3 +412,32 @@ func TestSocketOutputLateClientStartsAtRingHead(t *testing.T) {
 		t.Errorf("late client: sequence numbers %v, want %v", seqs, want)
 	}
 }
+
+// HALF_WAIT waits for a slow client only while it is connected: once it
+// leaves, the blocked sender goes on (and loses the data, as no client
+// remains), where WAIT would wait for a new client.
+func TestSocketOutputHalfWaitReleasedWhenClientLeaves(t *testing.T) {
+	out, so := newTestOutput(t, testEnv(t), "u:hw:timeout=HALF_WAIT:buffer_size=4000:buffer_count=2")
+	out.SetDataFormat(FormatRaw, "")
+	slow := outputDial(t, so) // connected, never reads
+	waitClients(t, so, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	go func() {
+		// Leave once the sender is stuck on the full ring.
+		for so.stats().Buffers < 2 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		slow.Close()
+	}()
+	msg := testMessage(0, 1000)
+	for i := 0; i < 20000; i++ {
+		if err := out.Send(ctx, msg); err != nil {
+			t.Fatalf("send %d: %v; want the sender released when the client left", i, err)
+		}
+	}
+	if so.stats().DroppedMessages == 0 {
+		t.Error("no message counted as dropped after the client left")
+	}
+}
