@@ -237,6 +237,7 @@ func TestLoggerServiceIFCAnswersWhileRunning(t *testing.T) {
 
 // -v (and -vv, -vvv) make logger announce the end of stream on stdout, as
 // the C logger does at verbosity >= 0; without it stdout holds only rows.
+// TRAP's messages go to the module's stderr, more of them with each v.
 func TestLoggerVerbosityAnnouncesEndOfStream(t *testing.T) {
 	in := "f:" + filepath.Join(testutil.SharedTestdata(t, "trap"), "basic_flows.trapcap")
 	const note = "Received ending record, terminating.\n"
@@ -255,6 +256,11 @@ func TestLoggerVerbosityAnnouncesEndOfStream(t *testing.T) {
 			}
 			if got := strings.HasSuffix(stdout.String(), note); got != tt.announce {
 				t.Errorf("announces end of stream: %v, want %v (stdout ends %q)", got, tt.announce, stdout.String()[max(0, stdout.Len()-60):])
+			}
+			// libtrap's own messages follow the same verbosity, on the
+			// module's stderr: interface details from -vv on.
+			if got, want := strings.Contains(stderr.String(), "file input opened"), tt.flag == "-vv" || tt.flag == "-vvv"; got != want {
+				t.Errorf("stderr reports the opened file: %v, want %v (%q)", got, want, stderr.String())
 			}
 			if rows := strings.Count(stdout.String(), "\n"); rows != 20+btoi(tt.announce) {
 				t.Errorf("%d lines, want the 20 records%s", rows, map[bool]string{true: " and the note"}[tt.announce])

@@ -57,7 +57,7 @@ type options struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	tc, rest, err := trap.Init(ctx, module, args, trap.WithStdout(stdout))
+	tc, rest, err := trap.Init(ctx, module, args, trap.WithStdout(stdout), trap.WithStderr(stderr))
 	if errors.Is(err, trap.ErrHelp) {
 		return exitOK
 	}

@@ -40,7 +40,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	tc, _, err := trap.Init(ctx, module, args, trap.WithStdout(stdout))
+	tc, _, err := trap.Init(ctx, module, args, trap.WithStdout(stdout), trap.WithStderr(stderr))
 	if errors.Is(err, trap.ErrHelp) {
 		return 0
 	}

@@ -38,7 +38,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	tc, rest, err := trap.Init(ctx, module, args, trap.WithStdout(stdout))
+	tc, rest, err := trap.Init(ctx, module, args, trap.WithStdout(stdout), trap.WithStderr(stderr))
 	if errors.Is(err, trap.ErrHelp) {
 		return 0
 	}
