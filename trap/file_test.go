@@ -476,3 +476,28 @@ func TestFileInputMismatchMovesToNextFile(t *testing.T) {
 		t.Fatalf("next file: %d bytes, changed %v, %v", len(m), fc, err)
 	}
 }
+
+// f:~/... expands ~ to the home directory, as wordexp does.
+func TestFileInputExpandsHome(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if err := os.WriteFile(filepath.Join(home, "h.trapcap"), readGolden(t, "basic_flows.trapcap"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := mustInput(t, "f:~/h.trapcap")
+	in.SetRequiredFormat(FormatUniRec, "")
+	n := 0
+	for {
+		m, _, err := in.Recv(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if IsEOS(m) {
+			break
+		}
+		n++
+	}
+	if n != 20 {
+		t.Errorf("read %d records, want the 20 of basic_flows", n)
+	}
+}
