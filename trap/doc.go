@@ -29,6 +29,10 @@
 //     append mode, a new file on format change, reading file lists).
 //   - socket*.go, tls*.go: the t:, u: and T: IFCs; blackhole.go: b:.
 //   - context.go: Init (the NEMEA command line: -h, -i, -v), Finalize;
+//     shutdown.go: ShutdownContext and FinalizeAfter, so that SIGTERM ends
+//     a module even when a client stalls or never connects (the C modules
+//     hang there); verbose.go: the default stderr logger, filtered by
+//     -v/-vv/-vvv like libtrap's messages;
 //     help.go: -h, -h trap and the JSON module info, byte-exact to
 //     libtrap; getopt.go: the module's own options.
 //   - service.go: the service IFC, a UNIX socket answering the NEMEA
