@@ -4,21 +4,31 @@ import (
 	"context"
 	"fmt"
 
+	"go.uber.org/zap"
+
 	"github.com/flowgate/flowgate/converters"
 	"github.com/flowgate/flowgate/nfdump"
 	"github.com/flowgate/flowgate/unirec"
 )
 
-// NfdumpConfig configures an nfdump file replay.
+// NfdumpConfig configures an nfdump file source.
 type NfdumpConfig struct {
 	Name string
-	// Paths are files, directories (their files, by name) or glob patterns.
-	Paths   []string
-	Options converters.NfdumpOptions
+	// Paths are files, directories (their completed nfdump files, by name)
+	// or glob patterns.
+	Paths []string
+	// Follow keeps watching directories and patterns for the files nfcapd
+	// rotates in, instead of ending after the files present at start.
+	Follow bool
+	// StateFile remembers which files (and how much of the current one)
+	// were delivered, so that across restarts every file is read once.
+	StateFile string
+	Options   converters.NfdumpOptions
+	Log       *zap.Logger
 }
 
 // NfdumpSource replays nfdump files (any layout and compression package
-// nfdump reads) as UniRec records.
+// nfdump reads) as UniRec records, optionally following a directory.
 type NfdumpSource struct {
 	cfg NfdumpConfig
 }
@@ -28,55 +38,51 @@ func NewNfdump(cfg NfdumpConfig) (*NfdumpSource, error) {
 	if len(cfg.Paths) == 0 {
 		return nil, fmt.Errorf("nfdump source %s: no paths", cfg.Name)
 	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
 	return &NfdumpSource{cfg: cfg}, nil
 }
 
 // Name returns the configured name.
 func (s *NfdumpSource) Name() string { return s.cfg.Name }
 
-// Run replays every file in order and returns at the end of the last one.
+// Run delivers every record of every file in order. Without Follow it
+// returns after the last file; a file that cannot be read or is corrupt
+// ends the run with an error naming it (its leading records are delivered).
+// With Follow such a file is logged and skipped, and Run returns when ctx
+// ends.
 func (s *NfdumpSource) Run(ctx context.Context, targets []*Target) error {
-	files, err := expandPaths(s.cfg.Paths)
-	if err != nil {
-		return fmt.Errorf("nfdump source %s: %w", s.cfg.Name, err)
-	}
 	convs := make([]*converters.NfdumpConverter, len(targets))
 	recs := make([]unirec.Record, len(targets))
+	var err error
 	for i, tg := range targets {
 		if convs[i], err = converters.NewNfdumpConverter(tg.Template(), s.cfg.Options); err != nil {
 			return fmt.Errorf("nfdump source %s: %w", s.cfg.Name, err)
 		}
 		recs[i] = tg.Template().NewRecord()
 	}
-	for _, name := range files {
-		if err := s.replay(ctx, name, targets, convs, recs); err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return nil
+	fc := nfdump.FollowConfig{Paths: s.cfg.Paths, Follow: s.cfg.Follow, StateFile: s.cfg.StateFile}
+	if s.cfg.Follow {
+		fc.OnError = func(path string, err error) {
+			s.cfg.Log.Warn("nfdump file skipped", zap.String("source", s.cfg.Name), zap.String("file", path), zap.Error(err))
 		}
 	}
-	return nil
-}
-
-func (s *NfdumpSource) replay(ctx context.Context, name string, targets []*Target, convs []*converters.NfdumpConverter, recs []unirec.Record) error {
-	f, err := nfdump.Open(name)
+	fw, err := nfdump.NewFollower(fc)
 	if err != nil {
 		return fmt.Errorf("nfdump source %s: %w", s.cfg.Name, err)
 	}
-	defer f.Close()
-	it := f.Records(ctx)
-	defer it.Close()
-	for it.Next() {
+	err = fw.Each(ctx, func(_ string, it *nfdump.Iterator) error {
 		r := it.Record()
 		e, _ := it.Exporter(r.ExporterID)
 		for i, tg := range targets {
 			convs[i].Convert(&recs[i], r, e)
 			tg.Emit(ctx, recs[i].Data)
 		}
-	}
-	if err := it.Err(); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("nfdump source %s: %s: %w", s.cfg.Name, name, err)
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("nfdump source %s: %w", s.cfg.Name, err)
 	}
 	return nil
 }

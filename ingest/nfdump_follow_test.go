@@ -1,0 +1,92 @@
+package ingest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// copyFile copies a golden file to dst.
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitCount waits until out holds n records or fails the test.
+func waitCount(t *testing.T, out *memOutput, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for out.count() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records after 10 s, want %d", out.count(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A followed directory delivers the files nfcapd rotates in (never its open
+// nfcapd.current file), and after a restart with the same state file
+// nothing is delivered twice.
+func TestNfdumpSourceFollowsDirectoryOnceAcrossRestarts(t *testing.T) {
+	golden := filepath.Join(sharedTestdata(t, "netflow"), "nfcapd171")
+	dir, state := t.TempDir(), filepath.Join(t.TempDir(), "nfdump.state")
+	copyFile(t, filepath.Join(golden, "softflowd_v9.nf"), filepath.Join(dir, "nfcapd.202611221900"))
+	flowsA, _, _, _, _ := nfcapdTotals(t, filepath.Join(golden, "softflowd_v9.csv"))
+	flowsB, _, _, _, _ := nfcapdTotals(t, filepath.Join(golden, "softflowd_v5.csv"))
+
+	run := func(out *memOutput) (stop func()) {
+		src, err := NewNfdump(NfdumpConfig{Name: "nf", Paths: []string{dir}, Follow: true, StateFile: state})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewPipeline([]Source{src}, []Output{out}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("pipeline: %v", err)
+			}
+		}
+	}
+
+	out1 := newMemOutput(t, "o1", biflowSpec)
+	stop := run(out1)
+	waitCount(t, out1, flowsA)
+	// nfcapd writes nfcapd.current.PID, then renames it when the slot ends.
+	current := filepath.Join(dir, "nfcapd.current.4242")
+	copyFile(t, filepath.Join(golden, "softflowd_v5.nf"), current)
+	time.Sleep(300 * time.Millisecond)
+	if n := out1.count(); n != flowsA {
+		t.Fatalf("%d records while the new file is still nfcapd.current, want %d", n, flowsA)
+	}
+	if err := os.Rename(current, filepath.Join(dir, "nfcapd.202611221905")); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, out1, flowsA+flowsB)
+	stop()
+
+	// Restart: everything was delivered, so nothing comes again until a
+	// new file appears.
+	out2 := newMemOutput(t, "o2", biflowSpec)
+	stop = run(out2)
+	copyFile(t, filepath.Join(golden, "softflowd_v9.nf"), filepath.Join(dir, "nfcapd.202611221910"))
+	waitCount(t, out2, flowsA)
+	time.Sleep(300 * time.Millisecond)
+	stop()
+	if n := out2.count(); n != flowsA {
+		t.Errorf("after restart %d records, want only the new file's %d", n, flowsA)
+	}
+}
