@@ -71,3 +71,23 @@ func TestParseOptionsRejects(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseOptions: any argument list is accepted or rejected with an
+// error, never a panic, and what is accepted is within the documented
+// ranges.
+func FuzzParseOptions(f *testing.F) {
+	f.Add("-r", "x.pcap", "-t", "300.0:30.0")
+	f.Add("-I", "eth0", "-s", "20")
+	f.Add("-p", "http,dns", "-c", "10")
+	f.Add("-t", "1e308:NaN", "-r", "")
+	f.Fuzz(func(t *testing.T, a, b, c, d string) {
+		o, err := parseOptions([]string{a, b, c, d})
+		if err != nil {
+			return
+		}
+		if (o.file == "") == (o.iface == "") || o.cacheExp < minCacheExp || o.cacheExp > maxCacheExp ||
+			o.active < time.Second || o.inactive < time.Second || len(o.plugins) == 0 {
+			t.Fatalf("accepted out-of-range options %+v", o)
+		}
+	})
+}
