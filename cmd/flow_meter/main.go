@@ -144,6 +144,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if tc.Verbosity() >= 0 { // -v
 		printSummary(stderr, ex.meter.Stats(), p.elapsed())
+		if af, ok := src.(*meter.AFPacketSource); ok {
+			if rcvd, dropped, err := af.Drops(); err == nil {
+				fmt.Fprintf(stderr, "flow_meter: kernel: %d frames received, %d dropped\n", rcvd, dropped)
+			}
+		}
 	}
 	return code
 }

@@ -12,6 +12,9 @@ import (
 
 const afPacketSupported = true
 
+// afPacketRcvBuf is the socket receive buffer asked for.
+const afPacketRcvBuf = 16 << 20
+
 // AFPacketSource captures from a network interface through a Linux
 // AF_PACKET raw socket bound to it (all protocols, ETH_P_ALL), in pure Go.
 // Each ReadPacket is one recvfrom system call into a reused buffer; there is
@@ -79,6 +82,12 @@ func (s *AFPacketSource) setup(ifc *net.Interface, o LiveOptions) error {
 		if err := unix.SetsockoptPacketMreq(s.fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, mreq); err != nil {
 			return fmt.Errorf("promiscuous mode: %w", err)
 		}
+	}
+	// A large receive buffer absorbs bursts (nfpcapd uses 20 MB); best
+	// effort: the FORCE variant needs CAP_NET_ADMIN, the plain one is
+	// capped by net.core.rmem_max.
+	if unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, afPacketRcvBuf) != nil {
+		_ = unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, afPacketRcvBuf)
 	}
 	tv := unix.NsecToTimeval(o.timeout().Nanoseconds())
 	if err := unix.SetsockoptTimeval(s.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {

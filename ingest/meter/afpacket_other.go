@@ -16,3 +16,8 @@ type AFPacketSource struct{ PacketSource }
 func OpenAFPacket(o LiveOptions) (*AFPacketSource, error) {
 	return nil, fmt.Errorf("meter: AF_PACKET capture on %s: %w", o.Interface, errors.ErrUnsupported)
 }
+
+// Drops reports that there are no AF_PACKET statistics here.
+func (s *AFPacketSource) Drops() (received, dropped uint64, err error) {
+	return 0, 0, errors.ErrUnsupported
+}

@@ -20,3 +20,23 @@ func TestOpenLiveUnknownInterface(t *testing.T) {
 		t.Fatal("unknown interface accepted")
 	}
 }
+
+// OpenInterface takes AF_PACKET unless a BPF filter needs libpcap.
+func TestOpenInterfacePicksLibpcapForFilters(t *testing.T) {
+	plain, err := OpenInterface(LiveOptions{Interface: "lo"})
+	if err != nil {
+		t.Skipf("cannot capture on lo here: %v", err)
+	}
+	plain.Close()
+	if _, ok := plain.(*AFPacketSource); !ok {
+		t.Errorf("without a filter: %T, want *AFPacketSource", plain)
+	}
+	filtered, err := OpenInterface(LiveOptions{Interface: "lo", Filter: "udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filtered.Close()
+	if _, ok := filtered.(*LiveSource); !ok {
+		t.Errorf("with a filter: %T, want *LiveSource", filtered)
+	}
+}
