@@ -17,18 +17,31 @@ const afPacketRcvBuf = 16 << 20
 
 // AFPacketSource captures from a network interface through a Linux
 // AF_PACKET raw socket bound to it (all protocols, ETH_P_ALL), in pure Go.
-// Each ReadPacket is one recvfrom system call into a reused buffer; there is
+// Each ReadPacket is one recvmsg system call into a reused buffer; there is
 // no mmap ring (TPACKET_V3) and no BPF filter (see OpenInterface). As
-// libpcap does, outgoing frames on a loopback interface are skipped: they
-// come back as incoming ones.
+// libpcap does, outgoing frames on a loopback interface are skipped (they
+// come back as incoming ones) and 802.1Q tags the kernel stripped are put
+// back from PACKET_AUXDATA.
+//
+// Why not gopacket/afpacket (pure Go, TPACKET_V3 ring)? It does not expose
+// the packet type, so every frame on lo would be metered twice, and it
+// appends an AncillaryVLAN to a fresh slice for every tagged frame, an
+// allocation per packet on VLAN trunks.
 type AFPacketSource struct {
 	fd       int
-	buf      []byte
+	buf      []byte // 4 bytes of headroom, then the snap length
 	link     LinkType
 	loopback bool
-	sa       unix.RawSockaddrLinklayer // recvfrom's address, reused
-	salen    uint32
+	auxdata  bool                      // PACKET_AUXDATA is on: VLAN tags come back from it
+	sa       unix.RawSockaddrLinklayer // the sender's address, reused
+	iov      unix.Iovec
+	msg      unix.Msghdr
+	cbuf     [64]byte // control messages (tpacket_auxdata)
 }
+
+// vlanHeadroom is the room kept in front of the frame to put back an
+// 802.1Q tag that the kernel (or the NIC) stripped.
+const vlanHeadroom = 4
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
@@ -46,7 +59,13 @@ func OpenAFPacket(o LiveOptions) (*AFPacketSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("meter: AF_PACKET socket: %w", err)
 	}
-	s := &AFPacketSource{fd: fd, buf: make([]byte, o.snaplen())}
+	s := &AFPacketSource{fd: fd, buf: make([]byte, vlanHeadroom+o.snaplen())}
+	s.iov.Base = &s.buf[vlanHeadroom]
+	s.iov.SetLen(len(s.buf) - vlanHeadroom)
+	s.msg.Name = (*byte)(unsafe.Pointer(&s.sa))
+	s.msg.Iov = &s.iov
+	s.msg.SetIovlen(1)
+	s.msg.Control = &s.cbuf[0]
 	if err := s.setup(ifc, o); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("meter: AF_PACKET capture on %s: %w", o.Interface, err)
@@ -89,6 +108,11 @@ func (s *AFPacketSource) setup(ifc *net.Interface, o LiveOptions) error {
 	if unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, afPacketRcvBuf) != nil {
 		_ = unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, afPacketRcvBuf)
 	}
+	// Linux strips 802.1Q tags from received frames (VLAN offload) and
+	// reports them in PACKET_AUXDATA; they are put back so that the VLAN
+	// id is part of the flow key as in a pcap. Without auxdata (very old
+	// kernels) tagged frames arrive untagged.
+	s.auxdata = s.link == LinkEthernet && unix.SetsockoptInt(s.fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1) == nil
 	tv := unix.NsecToTimeval(o.timeout().Nanoseconds())
 	if err := unix.SetsockoptTimeval(s.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		return fmt.Errorf("read timeout: %w", err)
@@ -100,24 +124,74 @@ func (s *AFPacketSource) setup(ifc *net.Interface, o LiveOptions) error {
 // it was received. It returns ErrNoPacket when the read timeout passes.
 func (s *AFPacketSource) ReadPacket() ([]byte, time.Time, error) {
 	for {
-		s.salen = uint32(unsafe.Sizeof(s.sa))
-		// A raw recvfrom: unix.Recvfrom would allocate the source address.
-		n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd),
-			uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)), unix.MSG_TRUNC,
-			uintptr(unsafe.Pointer(&s.sa)), uintptr(unsafe.Pointer(&s.salen)))
+		s.msg.Namelen = uint32(unsafe.Sizeof(s.sa))
+		s.msg.SetControllen(len(s.cbuf))
+		// A raw recvmsg: unix.Recvmsg would allocate the source address.
+		n, _, errno := unix.Syscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msg)), unix.MSG_TRUNC)
 		switch {
 		case errno == unix.EINTR:
 			continue
 		case errno == unix.EAGAIN:
 			return nil, time.Time{}, ErrNoPacket
 		case errno != 0:
-			return nil, time.Time{}, fmt.Errorf("meter: AF_PACKET recvfrom: %w", errno)
+			return nil, time.Time{}, fmt.Errorf("meter: AF_PACKET recvmsg: %w", errno)
 		}
 		if s.loopback && s.sa.Pkttype == unix.PACKET_OUTGOING {
 			continue
 		}
-		return s.buf[:min(int(n), len(s.buf))], time.Now(), nil
+		got := min(int(n), len(s.buf)-vlanHeadroom)
+		if s.auxdata {
+			if tpid, tci, ok := vlanFromAuxdata(s.cbuf[:min(int(s.msg.Controllen), len(s.cbuf))]); ok {
+				return insertVLAN(s.buf, got, tpid, tci), time.Now(), nil
+			}
+		}
+		return s.buf[vlanHeadroom : vlanHeadroom+got], time.Now(), nil
 	}
+}
+
+// vlanFromAuxdata finds the stripped 802.1Q tag in the control messages of
+// a packet socket (struct tpacket_auxdata).
+func vlanFromAuxdata(cmsgs []byte) (tpid, tci uint16, ok bool) {
+	hdrLen := unix.CmsgLen(0)
+	for len(cmsgs) >= hdrLen {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&cmsgs[0]))
+		l := int(h.Len)
+		if l < hdrLen || l > len(cmsgs) {
+			return 0, 0, false
+		}
+		if h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_AUXDATA &&
+			l-hdrLen >= int(unsafe.Sizeof(unix.TpacketAuxdata{})) {
+			aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&cmsgs[hdrLen]))
+			if aux.Status&unix.TP_STATUS_VLAN_VALID == 0 && aux.Vlan_tci == 0 {
+				return 0, 0, false
+			}
+			tpid = 0x8100
+			if aux.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 && aux.Vlan_tpid != 0 {
+				tpid = aux.Vlan_tpid
+			}
+			return tpid, aux.Vlan_tci, true
+		}
+		l = unix.CmsgSpace(l - hdrLen)
+		if l > len(cmsgs) {
+			return 0, 0, false
+		}
+		cmsgs = cmsgs[l:]
+	}
+	return 0, 0, false
+}
+
+// insertVLAN puts an 802.1Q tag back after the MAC addresses of the n-byte
+// frame at buf[vlanHeadroom:], using the headroom, and returns the tagged
+// frame. Frames too short for MAC addresses are returned as they are.
+func insertVLAN(buf []byte, n int, tpid, tci uint16) []byte {
+	frame := buf[vlanHeadroom : vlanHeadroom+n]
+	if n < 12 {
+		return frame
+	}
+	copy(buf[0:12], frame[0:12])
+	buf[12], buf[13] = byte(tpid>>8), byte(tpid)
+	buf[14], buf[15] = byte(tci>>8), byte(tci)
+	return buf[:vlanHeadroom+n]
 }
 
 // LinkType reports the interface's link layer.

@@ -7,6 +7,9 @@ import (
 	"os"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/flowgate/flowgate/unirec"
 )
@@ -152,5 +155,55 @@ func TestAFPacketReadDoesNotAllocate(t *testing.T) {
 	src := openLo(t, LiveOptions{Timeout: time.Millisecond})
 	if n := testing.AllocsPerRun(20, func() { _, _, _ = src.ReadPacket() }); n != 0 {
 		t.Errorf("%v allocations per read", n)
+	}
+}
+
+// A tag the kernel stripped comes back in front of the EtherType, so the
+// VLAN id is in the flow key as it is for a pcap of the same traffic.
+func TestInsertVLANRestoresStrippedTag(t *testing.T) {
+	tagged := frame(l4{proto: protoUDP, sport: 1, dport: 2, src: ipA, dst: ipB, srcMAC: macA, dstMAC: macB, vlans: []uint16{123}})
+	untagged := frame(l4{proto: protoUDP, sport: 1, dport: 2, src: ipA, dst: ipB, srcMAC: macA, dstMAC: macB})
+	buf := make([]byte, vlanHeadroom+len(untagged))
+	copy(buf[vlanHeadroom:], untagged)
+	got := insertVLAN(buf, len(untagged), 0x8100, 123)
+	if string(got) != string(tagged) {
+		t.Fatalf("restored frame\n%x\nwant\n%x", got, tagged)
+	}
+	var p Packet
+	if err := Parse(LinkEthernet, got, &p); err != nil || p.VLANID != 123 {
+		t.Errorf("parsed VLAN %d, %v; want 123", p.VLANID, err)
+	}
+}
+
+func TestVLANFromAuxdata(t *testing.T) {
+	msg := func(status uint32, tci, tpid uint16) []byte {
+		b := make([]byte, unix.CmsgSpace(int(unsafe.Sizeof(unix.TpacketAuxdata{}))))
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+		h.Level, h.Type = unix.SOL_PACKET, unix.PACKET_AUXDATA
+		h.SetLen(unix.CmsgLen(int(unsafe.Sizeof(unix.TpacketAuxdata{}))))
+		aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&b[unix.CmsgLen(0)]))
+		aux.Status, aux.Vlan_tci, aux.Vlan_tpid = status, tci, tpid
+		return b
+	}
+	tests := []struct {
+		name      string
+		cmsgs     []byte
+		tpid, tci uint16
+		ok        bool
+	}{
+		{"tag", msg(unix.TP_STATUS_VLAN_VALID, 150, 0), 0x8100, 150, true},
+		{"QinQ outer tpid", msg(unix.TP_STATUS_VLAN_VALID|unix.TP_STATUS_VLAN_TPID_VALID, 7, 0x88a8), 0x88a8, 7, true},
+		{"vlan 0 marked valid", msg(unix.TP_STATUS_VLAN_VALID, 0, 0), 0x8100, 0, true},
+		{"untagged", msg(0, 0, 0), 0, 0, false},
+		{"no control messages", nil, 0, 0, false},
+		{"cut short", msg(unix.TP_STATUS_VLAN_VALID, 5, 0)[:10], 0, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tpid, tci, ok := vlanFromAuxdata(tc.cmsgs)
+			if tpid != tc.tpid || tci != tc.tci || ok != tc.ok {
+				t.Errorf("got %#x %d %v, want %#x %d %v", tpid, tci, ok, tc.tpid, tc.tci, tc.ok)
+			}
+		})
 	}
 }
