@@ -1,6 +1,7 @@
 package meter
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -150,32 +151,52 @@ func (s *AFPacketSource) ReadPacket() ([]byte, time.Time, error) {
 }
 
 // vlanFromAuxdata finds the stripped 802.1Q tag in the control messages of
-// a packet socket (struct tpacket_auxdata).
+// a packet socket (struct tpacket_auxdata). It reads the bytes with
+// encoding/binary rather than casting pointers, so the buffer need not be
+// aligned.
 func vlanFromAuxdata(cmsgs []byte) (tpid, tci uint16, ok bool) {
-	hdrLen := unix.CmsgLen(0)
+	var (
+		h       unix.Cmsghdr
+		aux     unix.TpacketAuxdata
+		ne      = binary.NativeEndian
+		hdrLen  = unix.CmsgLen(0)
+		lenSize = int(unsafe.Sizeof(h.Len))
+		levelAt = int(unsafe.Offsetof(h.Level))
+		typeAt  = int(unsafe.Offsetof(h.Type))
+		auxSize = int(unsafe.Sizeof(aux))
+		tciAt   = int(unsafe.Offsetof(aux.Vlan_tci))
+		tpidAt  = int(unsafe.Offsetof(aux.Vlan_tpid))
+	)
 	for len(cmsgs) >= hdrLen {
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&cmsgs[0]))
-		l := int(h.Len)
+		var l int
+		if lenSize == 8 {
+			// clamped so that a huge length cannot wrap to a negative int
+			l = int(min(ne.Uint64(cmsgs), uint64(len(cmsgs))+1))
+		} else {
+			l = int(ne.Uint32(cmsgs))
+		}
 		if l < hdrLen || l > len(cmsgs) {
 			return 0, 0, false
 		}
-		if h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_AUXDATA &&
-			l-hdrLen >= int(unsafe.Sizeof(unix.TpacketAuxdata{})) {
-			aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&cmsgs[hdrLen]))
-			if aux.Status&unix.TP_STATUS_VLAN_VALID == 0 && aux.Vlan_tci == 0 {
+		level, typ := int32(ne.Uint32(cmsgs[levelAt:])), int32(ne.Uint32(cmsgs[typeAt:]))
+		if level == unix.SOL_PACKET && typ == unix.PACKET_AUXDATA && l-hdrLen >= auxSize {
+			data := cmsgs[hdrLen:l]
+			status := ne.Uint32(data)
+			tci = ne.Uint16(data[tciAt:])
+			if status&unix.TP_STATUS_VLAN_VALID == 0 && tci == 0 {
 				return 0, 0, false
 			}
 			tpid = 0x8100
-			if aux.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 && aux.Vlan_tpid != 0 {
-				tpid = aux.Vlan_tpid
+			if t := ne.Uint16(data[tpidAt:]); status&unix.TP_STATUS_VLAN_TPID_VALID != 0 && t != 0 {
+				tpid = t
 			}
-			return tpid, aux.Vlan_tci, true
+			return tpid, tci, true
 		}
-		l = unix.CmsgSpace(l - hdrLen)
-		if l > len(cmsgs) {
+		next := unix.CmsgSpace(l - hdrLen)
+		if next > len(cmsgs) {
 			return 0, 0, false
 		}
-		cmsgs = cmsgs[l:]
+		cmsgs = cmsgs[next:]
 	}
 	return 0, 0, false
 }

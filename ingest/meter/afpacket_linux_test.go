@@ -207,3 +207,21 @@ func TestVLANFromAuxdata(t *testing.T) {
 		})
 	}
 }
+
+// FuzzVLANFromAuxdata: arbitrary control-message bytes never panic, and a
+// tag is only reported from a complete SOL_PACKET/PACKET_AUXDATA message.
+func FuzzVLANFromAuxdata(f *testing.F) {
+	aux := make([]byte, unix.CmsgSpace(int(unsafe.Sizeof(unix.TpacketAuxdata{}))))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&aux[0]))
+	h.Level, h.Type = unix.SOL_PACKET, unix.PACKET_AUXDATA
+	h.SetLen(unix.CmsgLen(int(unsafe.Sizeof(unix.TpacketAuxdata{}))))
+	aux[unix.CmsgLen(0)] = unix.TP_STATUS_VLAN_VALID
+	f.Add(aux)
+	f.Add(append(append([]byte{}, aux...), aux...))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, _, ok := vlanFromAuxdata(b); ok && len(b) < unix.CmsgLen(int(unsafe.Sizeof(unix.TpacketAuxdata{}))) {
+			t.Fatalf("tag reported from %d bytes", len(b))
+		}
+	})
+}
