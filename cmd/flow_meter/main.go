@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ERROR in TRAP initialization: %v\n", err)
 		return exitTrapInit
 	}
-	defer tc.Finalize(context.Background())
+	defer tc.FinalizeAfter(ctx, trap.DefaultShutdownGrace)
 
 	o, err := parseOptions(rest)
 	if err != nil {
