@@ -8,7 +8,7 @@ import (
 	_ "github.com/klauspost/compress/zstd"
 	_ "github.com/netsampler/goflow2/v2/decoders/netflow"
 	_ "github.com/pierrec/lz4/v4"
+	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/spf13/viper"
 	_ "go.uber.org/zap"
-	_ "github.com/prometheus/client_golang/prometheus"
 )
