@@ -59,10 +59,12 @@ type SourceConfig struct {
 	TemplateLifetime time.Duration `mapstructure:"template_lifetime"`
 	ApplySampling    *bool         `mapstructure:"apply_sampling"` // default true
 	ElementTable     string        `mapstructure:"element_table"`  // ipfixcol2 unirec-elements.txt; "" = built-in
-	StateFile        string        `mapstructure:"state_file"`     // template persistence; "" = off
+	StateFile        string        `mapstructure:"state_file"`     // collector: template persistence; nfdump: files already read; "" = off
 
 	// nfdump, pcap, csv
 	Paths []string `mapstructure:"paths"`
+	// nfdump: keep watching the paths for files nfcapd rotates in
+	Follow bool `mapstructure:"follow"`
 	// pcap
 	Plugins []string `mapstructure:"plugins"`
 }

@@ -158,7 +158,8 @@ func TestLoadRejectsWithKeyAndAllowedValues(t *testing.T) {
 		{"unknown top-level key", "sourcez: []\n", nil, []string{"sourcez: unknown key", "allowed here: log, metrics, socket_dir, sources, outputs"}},
 		{"unknown key in a source names the type's keys", "sources:\n  - type: collector\n    listen: [udp://:1]\n    lisen: [udp://:2]\n", nil,
 			[]string{"sources[0].lisen: unknown key", "listen, sockets, receive_buffer", "state_file"}},
-		{"key of another source type", "sources:\n  - type: nfdump\n    paths: [x]\n    sockets: 2\n", nil, []string{"sources[0].sockets: unknown key", "allowed here: type, name, paths"}},
+		{"key of another source type", "sources:\n  - type: nfdump\n    paths: [x]\n    sockets: 2\n", nil, []string{"sources[0].sockets: unknown key", "allowed here: type, name, paths, follow, state_file"}},
+		{"follow belongs to nfdump sources", "sources:\n  - type: pcap\n    paths: [x]\n    follow: true\n", nil, []string{"sources[0].follow: unknown key"}},
 		{"bad source type", "sources:\n  - type: sflow\n", nil, []string{`sources[0].type: "sflow" is not one of collector, nfdump, pcap, csv`}},
 		{"bad log level", "log:\n  level: loud\n", nil, []string{`log.level: "loud" is not one of debug, info, warn, error`}},
 		{"bad log level from the environment", "", map[string]string{"FLOWGATE_LOG_LEVEL": "chatty"}, []string{`log.level: "chatty"`}},
@@ -238,4 +239,17 @@ func FuzzLoad(f *testing.F) {
 			t.Errorf("accepted a configuration without sources or outputs")
 		}
 	})
+}
+
+func TestNfdumpSourceFollowsWithStateFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.yaml")
+	os.WriteFile(path, []byte("sources:\n  - type: nfdump\n    paths: [/var/cache/nfdump]\n    follow: true\n    state_file: /var/lib/flowgate/nfdump.state\n"), 0o644)
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Sources[0]
+	if !s.Follow || s.StateFile != "/var/lib/flowgate/nfdump.state" {
+		t.Errorf("source = %+v, want follow with the state file", s)
+	}
 }

@@ -30,7 +30,7 @@ var (
 	commonKeys  = []string{"type", "name"}
 	sourceKeys  = map[string][]string{
 		TypeCollector: {"listen", "sockets", "receive_buffer", "template_lifetime", "apply_sampling", "element_table", "state_file"},
-		TypeNfdump:    {"paths"},
+		TypeNfdump:    {"paths", "follow", "state_file"},
 		TypePcap:      {"paths", "plugins"},
 		TypeCSV:       {"paths"},
 	}

@@ -68,7 +68,8 @@ func buildSources(ctx context.Context, cfg config.Configuration, log *zap.Logger
 		case config.TypeCollector:
 			src, err = newCollector(ctx, s, log)
 		case config.TypeNfdump:
-			src, err = ingest.NewNfdump(ingest.NfdumpConfig{Name: s.Name, Paths: s.Paths, Options: converters.DefaultNfdumpOptions()})
+			src, err = ingest.NewNfdump(ingest.NfdumpConfig{Name: s.Name, Paths: s.Paths, Follow: s.Follow, StateFile: s.StateFile,
+				Options: converters.DefaultNfdumpOptions(), Log: log})
 		case config.TypePcap:
 			src, err = ingest.NewPcap(ingest.PcapConfig{Name: s.Name, Paths: s.Paths, Meter: meter.Config{Plugins: s.Plugins}})
 		case config.TypeCSV:
