@@ -34,7 +34,8 @@
 //     hang there); verbose.go: the default stderr logger, filtered by
 //     -v/-vv/-vvv like libtrap's messages;
 //     help.go: -h, -h trap and the JSON module info, byte-exact to
-//     libtrap; getopt.go: the module's own options.
+//     libtrap; getopt.go: the module's own options; run.go: Run and Main,
+//     a module's whole set-up and tear-down around its Body.
 //   - service.go: the service IFC, a UNIX socket answering the NEMEA
 //     Supervisor's statistics requests.
 //

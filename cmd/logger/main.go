@@ -12,9 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/flowgate/flowgate/trap"
@@ -37,10 +35,11 @@ var module = trap.Module{
 	},
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+func main() { trap.Main(module, body) }
+
+// run is main with explicit arguments and streams; tests call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return trap.Run(ctx, module, args, stdout, stderr, body)
 }
 
 // options are logger's own command-line options.
@@ -111,16 +110,8 @@ func parseDelimiter(s string) (byte, error) {
 	return 0, fmt.Errorf("invalid delimiter %q: want one character or one of \\f \\n \\r \\t \\v", s)
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	tc, rest, err := trap.Init(ctx, module, args, trap.WithStdout(stdout), trap.WithStderr(stderr))
-	if errors.Is(err, trap.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ERROR in TRAP initialization: %v\n", err)
-		return 1
-	}
-	defer tc.FinalizeAfter(ctx, trap.DefaultShutdownGrace)
+// body is the module's work once TRAP is set up (trap.Run).
+func body(ctx context.Context, tc *trap.Context, rest []string, stdout, stderr io.Writer) int {
 
 	o, err := parseOptions(rest, stderr)
 	if err != nil {

@@ -13,9 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/flowgate/flowgate/trap"
@@ -43,10 +41,11 @@ const (
 	exitOpen     = 4
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+func main() { trap.Main(module, body) }
+
+// run is main with explicit arguments and streams; tests call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return trap.Run(ctx, module, args, stdout, stderr, body)
 }
 
 type options struct {
@@ -56,16 +55,8 @@ type options struct {
 	noWait bool
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	tc, rest, err := trap.Init(ctx, module, args, trap.WithStdout(stdout), trap.WithStderr(stderr))
-	if errors.Is(err, trap.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ERROR in TRAP initialization: %v\n", err)
-		return exitBadArgs
-	}
-	defer tc.FinalizeAfter(ctx, trap.DefaultShutdownGrace)
+// body is the module's work once TRAP is set up (trap.Run).
+func body(ctx context.Context, tc *trap.Context, rest []string, stdout, stderr io.Writer) int {
 
 	o := options{cut: -1}
 	opts, _, err := module.Getopt(rest)

@@ -11,10 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/flowgate/flowgate/trap"
@@ -31,22 +28,15 @@ var module = trap.Module{
 	},
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+func main() { trap.Main(module, body) }
+
+// run is main with explicit arguments and streams; tests call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return trap.Run(ctx, module, args, stdout, stderr, body)
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	tc, rest, err := trap.Init(ctx, module, args, trap.WithStdout(stdout), trap.WithStderr(stderr))
-	if errors.Is(err, trap.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ERROR in TRAP initialization: %v\n", err)
-		return 1
-	}
-	defer tc.FinalizeAfter(ctx, trap.DefaultShutdownGrace)
+// body is the module's work once TRAP is set up (trap.Run).
+func body(ctx context.Context, tc *trap.Context, rest []string, stdout, stderr io.Writer) int {
 	duration := 5 * time.Minute
 	opts, _, err := module.Getopt(rest)
 	if err != nil {

@@ -12,9 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/flowgate/flowgate/trap"
 	"github.com/flowgate/flowgate/unirec"
@@ -27,22 +24,15 @@ var module = trap.Module{
 	Outputs:     1,
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+func main() { trap.Main(module, body) }
+
+// run is main with explicit arguments and streams; tests call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return trap.Run(ctx, module, args, stdout, stderr, body)
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	tc, _, err := trap.Init(ctx, module, args, trap.WithStdout(stdout), trap.WithStderr(stderr))
-	if errors.Is(err, trap.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ERROR in TRAP initialization: %v\n", err)
-		return 1
-	}
-	defer tc.FinalizeAfter(ctx, trap.DefaultShutdownGrace)
+// body is the module's work once TRAP is set up (trap.Run).
+func body(ctx context.Context, tc *trap.Context, _ []string, stdout, stderr io.Writer) int {
 	if err := repeat(ctx, tc.Input(0), tc.Output(0), stdout); err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
