@@ -194,14 +194,14 @@ type NfdumpConverter struct {
 	unmapped  []string
 	exporter  bool // some field needs the exporter record
 	staticLen int
-	basic     *basicPlan // non-nil for nfreader's template
+	basic     bool // t has nfreader's template layout (isBasicLayout)
 }
 
 // NewNfdumpConverter prepares the conversion into template t. Fields of t
 // that nfdump records cannot fill are left zero (see Unmapped); a known
 // field declared with another type is an error naming the field.
 func NewNfdumpConverter(t *unirec.Template, opts NfdumpOptions) (*NfdumpConverter, error) {
-	c := &NfdumpConverter{t: t, opts: opts, staticLen: t.StaticSize(), basic: newBasicPlan(t)}
+	c := &NfdumpConverter{t: t, opts: opts, staticLen: t.StaticSize(), basic: isBasicLayout(t)}
 	for _, f := range t.Fields() {
 		m, ok := nfFields[f.Name]
 		if !ok {
@@ -238,7 +238,7 @@ func (c *NfdumpConverter) Convert(dst *unirec.Record, r *nfdump.Record, e *nfdum
 		*dst = dst.Reset() // every mapped field is written below
 	}
 	d := dst.Data[:c.staticLen]
-	if c.basic != nil {
+	if c.basic {
 		c.convertBasic(d, r)
 		return
 	}
@@ -375,62 +375,76 @@ func putIP(b []byte, a netip.Addr) {
 	copy(b, ip[:])
 }
 
-// basicPlan holds the field offsets of nfreader's 14-field template, which
-// Convert fills in straight-line code: no per-field dispatch for the
-// template nfdump replay uses by default.
-type basicPlan struct {
-	dstIP, srcIP, bytes, link, first, last, packets, dstPort, srcPort, dir, proto, flags, tos, ttl int
-}
+// The layout of nfreader's 14-field template (NfreaderTemplate) in UniRec's
+// canonical field order. Convert fills it in straight-line code with
+// constant offsets, no per-field dispatch and no bounds checks: it is the
+// template nfdump replay uses by default. isBasicLayout checks that a
+// template has exactly this layout.
+const (
+	bDstIP    = 0
+	bSrcIP    = 16
+	bBytes    = 32
+	bLink     = 40
+	bFirst    = 48
+	bLast     = 56
+	bPackets  = 64
+	bDstPort  = 68
+	bSrcPort  = 70
+	bDir      = 72
+	bProto    = 73
+	bFlags    = 74
+	bTos      = 75
+	bTTL      = 76
+	basicSize = 77
+)
 
-// newBasicPlan returns the plan when t has exactly the nfreader fields.
-func newBasicPlan(t *unirec.Template) *basicPlan {
-	if t.NumFields() != 14 {
-		return nil
+// isBasicLayout reports whether t has exactly the nfreader fields at the
+// offsets above.
+func isBasicLayout(t *unirec.Template) bool {
+	if t.NumFields() != 14 || t.StaticSize() != basicSize {
+		return false
 	}
-	off := func(name string, typ unirec.Type) int {
-		id, ok := t.Lookup(name)
-		if !ok || t.Field(id).Type != typ {
-			return -1
-		}
-		return t.Field(id).Offset
-	}
-	p := &basicPlan{
-		dstIP: off("DST_IP", unirec.IPAddr), srcIP: off("SRC_IP", unirec.IPAddr),
-		bytes: off("BYTES", unirec.Uint64), link: off("LINK_BIT_FIELD", unirec.Uint64),
-		first: off("TIME_FIRST", unirec.TimeT), last: off("TIME_LAST", unirec.TimeT),
-		packets: off("PACKETS", unirec.Uint32), dstPort: off("DST_PORT", unirec.Uint16),
-		srcPort: off("SRC_PORT", unirec.Uint16), dir: off("DIR_BIT_FIELD", unirec.Uint8),
-		proto: off("PROTOCOL", unirec.Uint8), flags: off("TCP_FLAGS", unirec.Uint8),
-		tos: off("TOS", unirec.Uint8), ttl: off("TTL", unirec.Uint8),
-	}
-	for _, o := range []int{p.dstIP, p.srcIP, p.bytes, p.link, p.first, p.last, p.packets, p.dstPort, p.srcPort, p.dir, p.proto, p.flags, p.tos, p.ttl} {
-		if o < 0 {
-			return nil
+	for _, f := range []struct {
+		name string
+		typ  unirec.Type
+		off  int
+	}{
+		{"DST_IP", unirec.IPAddr, bDstIP}, {"SRC_IP", unirec.IPAddr, bSrcIP},
+		{"BYTES", unirec.Uint64, bBytes}, {"LINK_BIT_FIELD", unirec.Uint64, bLink},
+		{"TIME_FIRST", unirec.TimeT, bFirst}, {"TIME_LAST", unirec.TimeT, bLast},
+		{"PACKETS", unirec.Uint32, bPackets}, {"DST_PORT", unirec.Uint16, bDstPort},
+		{"SRC_PORT", unirec.Uint16, bSrcPort}, {"DIR_BIT_FIELD", unirec.Uint8, bDir},
+		{"PROTOCOL", unirec.Uint8, bProto}, {"TCP_FLAGS", unirec.Uint8, bFlags},
+		{"TOS", unirec.Uint8, bTos}, {"TTL", unirec.Uint8, bTTL},
+	} {
+		id, ok := t.Lookup(f.name)
+		if !ok || t.Field(id).Type != f.typ || t.Field(id).Offset != f.off {
+			return false
 		}
 	}
-	return p
+	return true
 }
 
 // convertBasic is Convert for the nfreader template.
-func (c *NfdumpConverter) convertBasic(d []byte, r *nfdump.Record) {
-	p := c.basic
+func (c *NfdumpConverter) convertBasic(data []byte, r *nfdump.Record) {
+	d := (*[basicSize]byte)(data)
 	le := binary.LittleEndian
-	putIP(d[p.dstIP:], r.DstIP)
-	putIP(d[p.srcIP:], r.SrcIP)
-	le.PutUint64(d[p.bytes:], r.Bytes)
-	le.PutUint64(d[p.link:], c.opts.LinkBitField)
-	le.PutUint64(d[p.first:], uint64(msTime(r.FirstMs)))
-	le.PutUint64(d[p.last:], uint64(msTime(r.LastMs)))
-	le.PutUint32(d[p.packets:], uint32(r.Packets))
-	le.PutUint16(d[p.dstPort:], r.DstPort)
-	le.PutUint16(d[p.srcPort:], r.SrcPort)
+	putIP(d[bDstIP:bDstIP+16], r.DstIP)
+	putIP(d[bSrcIP:bSrcIP+16], r.SrcIP)
+	le.PutUint64(d[bBytes:bBytes+8], r.Bytes)
+	le.PutUint64(d[bLink:bLink+8], c.opts.LinkBitField)
+	le.PutUint64(d[bFirst:bFirst+8], uint64(msTime(r.FirstMs)))
+	le.PutUint64(d[bLast:bLast+8], uint64(msTime(r.LastMs)))
+	le.PutUint32(d[bPackets:bPackets+4], uint32(r.Packets))
+	le.PutUint16(d[bDstPort:bDstPort+2], r.DstPort)
+	le.PutUint16(d[bSrcPort:bSrcPort+2], r.SrcPort)
 	var dir uint8
 	if c.opts.DirFromInput && r.Input > 0 && r.Input < 8 {
 		dir = 1 << r.Input
 	}
-	d[p.dir] = dir
-	d[p.proto] = r.Proto
-	d[p.flags] = r.TCPFlags
-	d[p.tos] = 0
-	d[p.ttl] = 0
+	d[bDir] = dir
+	d[bProto] = r.Proto
+	d[bFlags] = r.TCPFlags
+	d[bTos] = 0
+	d[bTTL] = 0
 }

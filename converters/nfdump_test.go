@@ -320,3 +320,58 @@ func netipMust(t testing.TB, s string) netip.Addr {
 	}
 	return a
 }
+
+// TestNfdumpBasicPathEqualsGeneric: nfreader's template takes the
+// constant-offset path; for every record of every golden file it writes the
+// same bytes as the per-field plan.
+func TestNfdumpBasicPathEqualsGeneric(t *testing.T) {
+	tmpl, err := unirec.ParseTemplate(NfreaderTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !isBasicLayout(tmpl) {
+		t.Fatal("NfreaderTemplate does not have the constant basic layout")
+	}
+	reordered, _ := unirec.ParseTemplate("uint8 TTL,uint8 TOS,uint8 TCP_FLAGS,uint8 PROTOCOL,uint8 DIR_BIT_FIELD,uint16 SRC_PORT,uint16 DST_PORT,uint32 PACKETS,time TIME_LAST,time TIME_FIRST,uint64 LINK_BIT_FIELD,uint64 BYTES,ipaddr SRC_IP,ipaddr DST_IP")
+	if !isBasicLayout(reordered) {
+		t.Error("the same fields in another order do not take the basic path")
+	}
+	other, _ := unirec.ParseTemplate("ipaddr DST_IP,ipaddr SRC_IP,uint64 BYTES,uint64 LINK_BIT_FIELD,time TIME_FIRST,time TIME_LAST,uint32 PACKETS,uint16 DST_PORT,uint16 SRC_PORT,uint8 DIR_BIT_FIELD,uint8 PROTOCOL,uint8 TCP_FLAGS,uint8 TOS,uint8 TTX")
+	if isBasicLayout(other) {
+		t.Error("a template with another field name takes the basic path")
+	}
+	files, _ := filepath.Glob(filepath.Join(nfdumpGoldenDir(t), "*.nf"))
+	if len(files) == 0 {
+		t.Fatal("no golden .nf files")
+	}
+	for _, opts := range []NfdumpOptions{DefaultNfdumpOptions(), {LinkBitField: 0xf0, DirFromInput: true}} {
+		fast, err := NewNfdumpConverter(tmpl, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, _ := NewNfdumpConverter(tmpl, opts)
+		slow.basic = false
+		a, b := tmpl.NewRecord(), tmpl.NewRecord()
+		n := 0
+		for _, path := range files {
+			f, err := nfdump.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it := f.Records(context.Background())
+			for it.Next() {
+				fast.Convert(&a, it.Record(), nil)
+				slow.Convert(&b, it.Record(), nil)
+				if string(a.Data) != string(b.Data) {
+					t.Fatalf("%s record %d: basic path %x, generic %x", filepath.Base(path), n, a.Data, b.Data)
+				}
+				n++
+			}
+			it.Close()
+			f.Close()
+		}
+		if n == 0 {
+			t.Fatal("no records compared")
+		}
+	}
+}

@@ -102,3 +102,47 @@ func TestIterationAllocationsDoNotGrowWithRecords(t *testing.T) {
 		t.Errorf("%v allocations to iterate 21000 records", allocs)
 	}
 }
+
+// BenchmarkDecodeV3 decodes the V3 records of an nfcapd-written block (the
+// per-record work of Iterator.Next without the pipeline): walking the
+// element list, and through the shape cache the Iterator uses.
+func BenchmarkDecodeV3(b *testing.B) {
+	data := readGoldenFile(b, "gen_v9_v4v6_none.nf")
+	h := parseBlockHeader(data[headerV2Size:])
+	block := data[headerV2Size+blockHeaderSize : headerV2Size+blockHeaderSize+int(h.size)]
+	var recs [][]byte
+	for pos := 0; pos < len(block); {
+		typ, size, err := recordBounds(block, pos)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if typ == recV3 {
+			recs = append(recs, block[pos:pos+size])
+		}
+		pos += size
+	}
+	if len(recs) == 0 {
+		b.Fatal("no V3 records in the first block")
+	}
+	b.Run("walk", func(b *testing.B) {
+		var r Record
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := decodeV3(recs[i%len(recs)], &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("shape", func(b *testing.B) {
+		var r Record
+		var sh v3Shapes
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := sh.decode(recs[i%len(recs)], &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+}

@@ -72,6 +72,44 @@ func maxExpanded(n int) int {
 	return 256*n + 4096
 }
 
+// firstGuess is the output buffer expand tries first for an LZO or LZ4
+// block of n bytes: nfcapd flushes a block at about 1 MiB of records and
+// both codecs shrink flow records to a third or so, so 6*n fits nearly
+// every block without zeroing a 5 MiB buffer for each pipeline slot (which
+// dominates start-up for small files and costs two early GC cycles).
+func firstGuess(n int) int {
+	return min(maxExpanded(n), 6*n+64*1024)
+}
+
+// expand decompresses src, reusing buf when it is large enough, and
+// returns the payload and the (possibly grown) buffer to keep. LZO and LZ4
+// do not store the decompressed size: a block that does not fit the first
+// guess (or the buffer kept from earlier blocks) is decoded again into a
+// buffer of the format's upper bound, so an error is only reported once
+// the full bound was tried.
+func (d *decompressor) expand(buf, src []byte) (data, kept []byte, err error) {
+	switch d.method {
+	case CompressLZO, CompressLZ4:
+		if cap(buf) == 0 {
+			buf = make([]byte, firstGuess(len(src)))
+		}
+		data, err = d.decompress(buf, src)
+		if err != nil && cap(buf) < maxExpanded(len(src)) {
+			buf = make([]byte, maxExpanded(len(src)))
+			data, err = d.decompress(buf, src)
+		}
+		return data, buf, err
+	case CompressBZ2, CompressZSTD:
+		data, err = d.decompress(buf, src)
+		if err == nil {
+			buf = data[:0] // keep the grown buffer for reuse
+		}
+		return data, buf, err
+	}
+	data, err = d.decompress(buf, src)
+	return data, buf, err
+}
+
 // decompress decodes src into dst (which must have capacity
 // maxExpanded(len(src)) for LZO and LZ4) and returns the decoded payload.
 func (d *decompressor) decompress(dst, src []byte) ([]byte, error) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-func readGoldenFile(t *testing.T, name string) []byte {
+func readGoldenFile(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testdataDir(t, "nfdump"), name))
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 )
 
 // Error describes a fault at a byte offset of a named file. It wraps the
@@ -37,7 +36,6 @@ type File struct {
 	ident  string
 	stats  Stats
 	closer io.Closer
-	jobs   sync.Pool // *blockJob with their buffers, reused across iterations
 }
 
 // Open opens and parses the header and appendix of the nfdump file at path.
@@ -158,10 +156,8 @@ func (f *File) readAppendix() error {
 		if err != nil {
 			return fmt.Errorf("appendix: %w", err)
 		}
-		if f.h.compression == CompressLZO || f.h.compression == CompressLZ4 {
-			out = make([]byte, maxExpanded(len(raw)))
-		}
-		data, err := d.decompress(out, raw)
+		var data []byte
+		data, out, err = d.expand(out, raw)
 		if err != nil {
 			return f.errorf(off, "appendix block", fmt.Errorf("%w: %w", ErrFormat, err))
 		}

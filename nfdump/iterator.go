@@ -10,6 +10,11 @@ import (
 // maxWorkers bounds the decompression worker pool.
 const maxWorkers = 4
 
+// jobPool recycles blockJobs with their read and decompression buffers
+// across iterations and files: a process replaying many files (nfreader
+// FILE..., a followed directory) allocates them once.
+var jobPool sync.Pool
+
 // blockJob is one data block travelling through the pipeline. The producer
 // fills raw, a worker fills data/err and closes ready, the consumer walks
 // the records and hands the job back to the free list.
@@ -39,6 +44,7 @@ type Iterator struct {
 	left uint32 // records left in cur
 
 	rec       Record
+	shapes    v3Shapes // layouts of recent V3 records (fast path)
 	err       error
 	done      bool
 	maps      map[uint16]*extMap
@@ -64,7 +70,7 @@ func newIterator(ctx context.Context, f *File) *Iterator {
 		exporters: make(map[uint16]*Exporter),
 	}
 	for i := 0; i < depth; i++ {
-		job, _ := f.jobs.Get().(*blockJob)
+		job, _ := jobPool.Get().(*blockJob)
 		if job == nil {
 			job = &blockJob{}
 		}
@@ -141,19 +147,12 @@ func (it *Iterator) work(jobs <-chan *blockJob) {
 	defer d.close()
 	for job := range jobs {
 		if job.hdr.typ == blockTypeV1 || job.hdr.typ == blockTypeV3 {
-			if d.method == CompressLZO || d.method == CompressLZ4 {
-				if need := maxExpanded(len(job.raw)); cap(job.out) < need {
-					job.out = make([]byte, need)
-				}
-			}
-			data, err := d.decompress(job.out, job.raw)
+			data, buf, err := d.expand(job.out, job.raw)
+			job.out = buf
 			if err != nil {
 				job.err = it.f.errorf(job.offset, fmt.Sprintf("block %d (%v)", job.index, d.method), fmt.Errorf("%w: %w", ErrFormat, err))
 			} else {
 				job.data = data
-				if d.method == CompressBZ2 || d.method == CompressZSTD {
-					job.out = data[:0] // keep the grown buffer for reuse
-				}
 			}
 		}
 		close(job.ready)
@@ -225,7 +224,7 @@ func (it *Iterator) step() (bool, error) {
 	var roff int
 	switch typ {
 	case recV3:
-		roff, err = decodeV3(b, &it.rec)
+		roff, err = it.shapes.decode(b, &it.rec)
 		flow = err == nil
 	case recCommonV1:
 		roff, err = decodeV1(b, it.maps, &it.rec)
@@ -289,6 +288,12 @@ func (it *Iterator) setExporter(e Exporter) {
 	it.exporters[e.SysID] = &e
 }
 
+// putJob returns a job to jobPool without references into the last file.
+func putJob(job *blockJob) {
+	job.data, job.err, job.ready = nil, nil, nil
+	jobPool.Put(job)
+}
+
 // Record returns the current flow record. It is reused: valid until Next.
 func (it *Iterator) Record() *Record { return &it.rec }
 
@@ -335,16 +340,16 @@ func (it *Iterator) finish() {
 	}
 	it.wg.Wait()
 	for _, job := range drained {
-		it.f.jobs.Put(job)
+		putJob(job)
 	}
 	if it.cur != nil {
-		it.f.jobs.Put(it.cur)
+		putJob(it.cur)
 		it.cur = nil
 	}
 	for {
 		select {
 		case job := <-it.free:
-			it.f.jobs.Put(job)
+			putJob(job)
 		default:
 			return
 		}

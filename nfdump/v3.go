@@ -78,25 +78,69 @@ func decodeV3(b []byte, r *Record) (int, error) {
 	off := v3HeaderSize
 	var seen uint64
 	for i := 0; i < n; i++ {
-		rest := b[off:]
-		if len(rest) < elemHeaderSize {
+		if len(b)-off < elemHeaderSize {
 			r.Elements = seen
 			return off, errElemHeader(i, n, len(b))
 		}
-		id := int(le16(rest[0:2]))
-		l := int(le16(rest[2:4]))
-		if l < elemHeaderSize || l > len(rest) {
+		eh := (*[elemHeaderSize]byte)(b[off:])
+		id := int(eh[0]) | int(eh[1])<<8
+		l := int(eh[2]) | int(eh[3])<<8
+		if l < elemHeaderSize || l > len(b)-off {
 			r.Elements = seen
 			return off, errElemLength(i, id, l, len(b))
 		}
+		p := b[off+elemHeaderSize : off+l]
 		if id < len(elemMin) {
-			p := rest[elemHeaderSize:l]
 			if len(p) < elemMin[id] {
 				r.Elements = seen
 				return off, errElemShort(id, len(p))
 			}
 			seen |= 1 << uint(id)
-			decodeElement(id, p, r)
+			// The elements nfcapd writes for every flow are decoded here,
+			// the rest out of line.
+			switch id {
+			case elGeneric:
+				g := (*[48]byte)(p) // length checked against elemMin: no bounds checks below
+				r.FirstMs = int64(le64(g[0:8]))
+				r.LastMs = int64(le64(g[8:16]))
+				r.ReceivedMs = int64(le64(g[16:24]))
+				r.Packets = le64(g[24:32])
+				r.Bytes = le64(g[32:40])
+				r.SrcPort = le16(g[40:42])
+				r.DstPort = le16(g[42:44])
+				r.Proto = g[44]
+				r.TCPFlags = g[45]
+				r.FwdStatus = g[46]
+				r.SrcTos = g[47]
+			case elIPv4:
+				a := (*[8]byte)(p)
+				r.SrcIP = ip4(a[0:4])
+				r.DstIP = ip4(a[4:8])
+			case elMisc:
+				m := (*[14]byte)(p)
+				r.Input = le32(m[0:4])
+				r.Output = le32(m[4:8])
+				r.SrcMask = m[8]
+				r.DstMask = m[9]
+				r.Direction = m[10]
+				r.DstTos = m[11]
+				r.BiFlowDir = m[12]
+				r.EndReason = m[13]
+				r.RevTCPFlags = 0
+				if len(p) > 14 {
+					r.RevTCPFlags = p[14]
+				}
+			case elAS:
+				a := (*[8]byte)(p)
+				r.SrcAS = le32(a[0:4])
+				r.DstAS = le32(a[4:8])
+			case elNextHop4:
+				r.NextHop = ip4((*[4]byte)(p)[:])
+			case elReceived4:
+				r.RouterIP = ip4((*[4]byte)(p)[:])
+			default:
+				decodeElement(id, p, r)
+			}
 		} else if id < 64 {
 			seen |= 1 << uint(id)
 		}
