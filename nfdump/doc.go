@@ -21,8 +21,10 @@
 // The format is described in the project's spec/nfdump-format.md. Files:
 // header.go (file headers, statistics), block.go (block headers and
 // decompression), record.go (the flat Record), v3.go (1.7 V3 records),
-// v1.go (1.6 common records), exporter.go (exporter/sampler records),
-// iterator.go (the ordered parallel pipeline). The LZO1X decoder lives in
+// v3shape.go (a cache of recent V3 record layouts: a record laid out like
+// one of the last two is read at known offsets instead of by walking its
+// element list), v1.go (1.6 common records), exporter.go
+// (exporter/sampler records), iterator.go (the ordered parallel pipeline). The LZO1X decoder lives in
 // the lzo subpackage: it is hand-written because no maintained pure-Go LZO
 // library is available (the existing ones are unmaintained and not hardened
 // against corrupt input; cgo bindings to liblzo2 would break pure-Go

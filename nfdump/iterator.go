@@ -58,10 +58,12 @@ func newIterator(ctx context.Context, f *File) *Iterator {
 	if workers > maxWorkers {
 		workers = maxWorkers
 	}
-	if f.h.compression == CompressNone {
-		workers = 1
-	}
 	depth := workers + 2
+	if f.h.compression == CompressNone {
+		// The producer hands uncompressed blocks straight to the consumer:
+		// a worker would only add a wake-up per block.
+		workers, depth = 0, 3
+	}
 	it := &Iterator{
 		f: f, ctx: ctx, cancel: cancel,
 		results:   make(chan *blockJob, depth),
@@ -126,15 +128,24 @@ func (it *Iterator) produce(jobs chan<- *blockJob) {
 			}
 			return
 		}
+		direct := f.h.compression == CompressNone || (h.typ != blockTypeV1 && h.typ != blockTypeV3)
+		if direct {
+			if h.typ == blockTypeV1 || h.typ == blockTypeV3 {
+				job.data = job.raw
+			}
+			close(job.ready)
+		}
 		select {
 		case it.results <- job:
 		case <-it.ctx.Done():
 			return
 		}
-		select {
-		case jobs <- job:
-		case <-it.ctx.Done():
-			return
+		if !direct {
+			select {
+			case jobs <- job:
+			case <-it.ctx.Done():
+				return
+			}
 		}
 		off += blockHeaderSize + int64(h.size)
 	}

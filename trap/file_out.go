@@ -212,6 +212,24 @@ func (o *fileOutput) setFormat(h Hello) error {
 func (o *fileOutput) send(_ context.Context, msg []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	return o.sendLocked(msg)
+}
+
+// sendFixed sends the size-byte messages packed in data under one lock.
+func (o *fileOutput) sendFixed(_ context.Context, data []byte, size int) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for ; len(data) >= size; data = data[size:] {
+		if err := o.sendLocked(data[:size]); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func (o *fileOutput) sendLocked(msg []byte) error {
 	if o.f == nil {
 		return fmt.Errorf("%w: file output %q is closed", ErrIO, o.base)
 	}

@@ -1,6 +1,7 @@
 package trap
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"testing"
@@ -37,6 +38,28 @@ func BenchmarkSocketOutputSend(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// SendFixed in batches of 64 records: one lock per batch.
+func BenchmarkSocketOutputSendFixed(b *testing.B) {
+	out, so := newTestOutput(b, testEnv(b), "u:benchfixed")
+	if err := out.SetDataFormat(FormatUniRec, benchSpec); err != nil {
+		b.Fatal(err)
+	}
+	c := outputDial(b, so)
+	go io.Copy(io.Discard, c)
+	waitClients(b, so, 1)
+	const batch = 64
+	data := bytes.Repeat(benchRecord, batch)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := out.SendFixed(ctx, data, len(benchRecord)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*batch/b.Elapsed().Seconds(), "records/s")
 }
 
 // Recv from a u: input fed by our own output.

@@ -177,6 +177,24 @@ func (o *socketOutput) dismissLocked() {
 func (o *socketOutput) send(ctx context.Context, msg []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	return o.sendLocked(ctx, msg)
+}
+
+// sendFixed sends the size-byte messages packed in data under one lock.
+func (o *socketOutput) sendFixed(ctx context.Context, data []byte, size int) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for ; len(data) >= size; data = data[size:] {
+		if err := o.sendLocked(ctx, data[:size]); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func (o *socketOutput) sendLocked(ctx context.Context, msg []byte) error {
 	if o.shut {
 		return fmt.Errorf("%w: output %s is closed", ErrIO, o.ep.id)
 	}

@@ -46,8 +46,18 @@ type sender struct {
 	stdout   io.Writer
 
 	pace pacer
-	sent int64
+	// batch holds converted records not sent yet, size bytes each; they go
+	// out with one SendFixed per batchMax records (one lock, not one per
+	// record). Pacing sends each record as it is due (batchMax 1).
+	batch    []byte
+	size     int
+	batchMax int
+	accepted int64 // records converted: sent and batched
+	sent     int64
 }
+
+// sendBatch is how many records nfreader hands to the output at once.
+const sendBatch = 64
 
 func newSender(out *trap.Output, conv *converters.NfdumpConverter, flt *filter.Filter, o options, stdout, stderr io.Writer) *sender {
 	t := conv.Template()
@@ -56,7 +66,12 @@ func newSender(out *trap.Output, conv *converters.NfdumpConverter, flt *filter.F
 		limit: o.limit, nowTimes: o.nowTimes, now: time.Now,
 		dotEvery: o.dotEvery, stdout: stdout,
 		pace: newPacer(o.rate, o.realTime),
+		size: t.StaticSize(), batchMax: sendBatch,
 	}
+	if o.rate != 0 || o.realTime {
+		s.batchMax = 1
+	}
+	s.batch = make([]byte, 0, s.batchMax*s.size)
 	s.idFirst, _ = t.Lookup("TIME_FIRST")
 	s.idLast, _ = t.Lookup("TIME_LAST")
 	return s
@@ -74,6 +89,7 @@ func (s *sender) sendFile(ctx context.Context, name string) (done bool, err erro
 	defer f.Close()
 	it := f.Records(ctx)
 	defer it.Close()
+	limited := false
 	for it.Next() {
 		r := it.Record()
 		if s.filter != nil && !s.filter.Match(r) {
@@ -89,9 +105,21 @@ func (s *sender) sendFile(ctx context.Context, name string) (done bool, err erro
 			}
 			return true, err
 		}
-		if s.limit >= 0 && s.sent >= s.limit {
+		if s.limit >= 0 && s.accepted >= s.limit {
+			limited = true
+			break
+		}
+	}
+	// The records of this file go out before its error, or before the
+	// next file is opened.
+	if err := s.flush(ctx); err != nil {
+		if ctx.Err() != nil {
 			return true, nil
 		}
+		return true, err
+	}
+	if limited {
+		return true, nil
 	}
 	if err := it.Err(); err != nil {
 		if ctx.Err() != nil {
@@ -106,24 +134,51 @@ func (s *sender) sendFile(ctx context.Context, name string) (done bool, err erro
 	return false, nil
 }
 
-// send converts one record and sends it.
+// send converts one record into the next batch slot and sends the batch
+// when it is full. The converter writes every byte of a StaticSize record,
+// so a slot needs no clearing.
 func (s *sender) send(ctx context.Context, r *nfdump.Record, e *nfdump.Exporter) error {
+	i := len(s.batch)
+	s.batch = s.batch[:i+s.size]
+	s.rec.Data = s.batch[i : i+s.size : i+s.size]
 	s.conv.Convert(&s.rec, r, e)
 	if s.nowTimes {
 		s.setNowTimes(r)
 	}
-	if err := s.pace.wait(ctx, s.sent, r.FirstMs); err != nil {
+	if err := s.pace.wait(ctx, s.accepted, r.FirstMs); err != nil {
+		s.batch = s.batch[:i]
 		return err
 	}
-	if err := s.out.Send(ctx, s.rec.Data); err != nil {
-		return &sendError{err}
-	}
-	s.sent++
-	if s.dotEvery > 0 && s.sent%s.dotEvery == 0 {
-		s.stdout.Write(dot)
-		s.dots++
+	s.accepted++
+	if len(s.batch) >= s.batchMax*s.size {
+		return s.flush(ctx)
 	}
 	return nil
+}
+
+// flush sends the batched records.
+func (s *sender) flush(ctx context.Context) error {
+	if len(s.batch) == 0 {
+		return nil
+	}
+	n, err := s.out.SendFixed(ctx, s.batch, s.size)
+	s.counted(n)
+	s.batch = s.batch[:0]
+	if err != nil {
+		return &sendError{err}
+	}
+	return nil
+}
+
+// counted adds n sent records, printing a dot every -p records.
+func (s *sender) counted(n int) {
+	for i := 0; i < n; i++ {
+		s.sent++
+		if s.dotEvery > 0 && s.sent%s.dotEvery == 0 {
+			s.stdout.Write(dot)
+			s.dots++
+		}
+	}
 }
 
 // setNowTimes is -T: TIME_LAST becomes the current second with the
