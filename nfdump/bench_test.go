@@ -146,3 +146,43 @@ func BenchmarkDecodeV3(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	})
 }
+
+func TestMapRecordsAllocationsDoNotGrowWithRecords(t *testing.T) {
+	data := readGoldenFile(t, "gen_ipfix_multiblock_lz4.nf")
+	f, err := NewReader(bytes.NewReader(data), int64(len(data)), "multi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newMapper := func() Mapper { return countMapper{} }
+	allocs := testing.AllocsPerRun(3, func() {
+		bi := f.MapRecords(context.Background(), newMapper)
+		for bi.Next() {
+		}
+	})
+	if allocs > 200 {
+		t.Errorf("%v allocations to map 21000 records", allocs)
+	}
+}
+
+// BenchmarkMapRecords maps the multi-block file's records in the workers
+// (one byte per record), the path nfreader takes by default.
+func BenchmarkMapRecords(b *testing.B) {
+	data := benchFile(b, "")
+	f, err := NewReader(bytes.NewReader(data), int64(len(data)), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	newMapper := func() Mapper { return countMapper{} }
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		bi := f.MapRecords(context.Background(), newMapper)
+		for bi.Next() {
+			n += bi.Records()
+		}
+		if err := bi.Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}

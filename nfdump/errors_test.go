@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,31 @@ func iterate(t *testing.T, b []byte) (int, error) {
 	n := 0
 	for it.Next() {
 		n++
+	}
+	return n, it.Err()
+}
+
+// countMapper appends one byte per record.
+type countMapper struct{}
+
+func (countMapper) Map(out []byte, _ *Record) []byte { return append(out, 1) }
+
+// mapIterate is iterate through MapRecords: the records mapped and the
+// final error.
+func mapIterate(t *testing.T, b []byte) (int, error) {
+	t.Helper()
+	f, err := NewReader(bytes.NewReader(b), int64(len(b)), "test.nf")
+	if err != nil {
+		return -1, err
+	}
+	it := f.MapRecords(context.Background(), func() Mapper { return countMapper{} })
+	defer it.Close()
+	n := 0
+	for it.Next() {
+		if len(it.Output()) != it.Records() {
+			t.Fatalf("block output of %d bytes for %d records", len(it.Output()), it.Records())
+		}
+		n += it.Records()
 	}
 	return n, it.Err()
 }
@@ -199,6 +225,10 @@ func TestCorruptFilesFailWithOffsetAfterDeliveringEarlierRecords(t *testing.T) {
 			}
 			if !tc.openErr && (n < tc.minRecs || n > tc.maxRecs) {
 				t.Errorf("delivered %d records before the error, want %d..%d", n, tc.minRecs, tc.maxRecs)
+			}
+			// MapRecords maps the same records and ends with the same error.
+			if mn, merr := mapIterate(t, tc.data); mn != n || fmt.Sprint(merr) != fmt.Sprint(err) {
+				t.Errorf("MapRecords: %d records, %v; Records: %d, %v", mn, merr, n, err)
 			}
 		})
 	}

@@ -219,5 +219,5 @@ func recordBounds(data []byte, off int) (uint16, int, error) {
 // iterator's goroutines end when iteration finishes, when ctx is cancelled
 // or when Iterator.Close is called; call Close when stopping early.
 func (f *File) Records(ctx context.Context) *Iterator {
-	return newIterator(ctx, f)
+	return newIterator(ctx, f, nil)
 }

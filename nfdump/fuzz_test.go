@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -51,8 +52,23 @@ func FuzzFile(f *testing.F) {
 		}
 		it := file.Records(context.Background())
 		defer it.Close()
-		for n := 0; it.Next() && n < 100000; n++ {
-			_ = it.Record()
+		var want []byte
+		n := 0
+		for ; n < 100000 && it.Next(); n++ {
+			want = textMapper{}.Map(want, it.Record())
+		}
+		if n == 100000 {
+			return
+		}
+		// MapRecords delivers the same records and ends the same way.
+		bi := file.MapRecords(context.Background(), func() Mapper { return textMapper{} })
+		defer bi.Close()
+		var got []byte
+		for bi.Next() {
+			got = append(got, bi.Output()...)
+		}
+		if !bytes.Equal(got, want) || fmt.Sprint(bi.Err()) != fmt.Sprint(it.Err()) {
+			t.Fatalf("MapRecords: %d bytes, %v; Records: %d bytes, %v", len(got), bi.Err(), len(want), it.Err())
 		}
 	})
 }

@@ -27,6 +27,15 @@ type blockJob struct {
 	data   []byte // decompressed payload (raw or out)
 	err    error  // read or decompression error; ends the iteration
 	ready  chan struct{}
+
+	// MapRecords: a worker maps the block's flow records into mapped
+	// (nMapped of them, then mapErr if a record was bad) unless the block
+	// needs the consumer's state (1.6 records and extension maps):
+	// sequential is then set and the consumer steps through it in order.
+	mapped     []byte
+	nMapped    int
+	mapErr     error
+	sequential bool
 }
 
 // Iterator walks the flow records of a File in file order.
@@ -43,8 +52,10 @@ type Iterator struct {
 	pos  int    // next record offset in cur.data
 	left uint32 // records left in cur
 
-	rec       Record
-	shapes    v3Shapes // layouts of recent V3 records (fast path)
+	rec    Record
+	shapes v3Shapes // layouts of recent V3 records (fast path)
+
+	newMapper func() Mapper // non-nil for MapRecords
 	err       error
 	done      bool
 	maps      map[uint16]*extMap
@@ -52,20 +63,20 @@ type Iterator struct {
 	blocks    int
 }
 
-func newIterator(ctx context.Context, f *File) *Iterator {
+func newIterator(ctx context.Context, f *File, newMapper func() Mapper) *Iterator {
 	ctx, cancel := context.WithCancel(ctx)
 	workers := runtime.GOMAXPROCS(0)
 	if workers > maxWorkers {
 		workers = maxWorkers
 	}
 	depth := workers + 2
-	if f.h.compression == CompressNone {
+	if f.h.compression == CompressNone && newMapper == nil {
 		// The producer hands uncompressed blocks straight to the consumer:
 		// a worker would only add a wake-up per block.
 		workers, depth = 0, 3
 	}
 	it := &Iterator{
-		f: f, ctx: ctx, cancel: cancel,
+		f: f, ctx: ctx, cancel: cancel, newMapper: newMapper,
 		results:   make(chan *blockJob, depth),
 		free:      make(chan *blockJob, depth),
 		maps:      make(map[uint16]*extMap),
@@ -110,6 +121,7 @@ func (it *Iterator) produce(jobs chan<- *blockJob) {
 			return
 		}
 		job.index, job.offset, job.err, job.data = i, off, nil, nil
+		job.mapped, job.nMapped, job.mapErr, job.sequential = job.mapped[:0], 0, nil, false
 		job.ready = make(chan struct{})
 		h, raw, err := f.readBlock(off, limit, job.raw)
 		job.hdr = h
@@ -128,7 +140,7 @@ func (it *Iterator) produce(jobs chan<- *blockJob) {
 			}
 			return
 		}
-		direct := f.h.compression == CompressNone || (h.typ != blockTypeV1 && h.typ != blockTypeV3)
+		direct := (f.h.compression == CompressNone && it.newMapper == nil) || (h.typ != blockTypeV1 && h.typ != blockTypeV3)
 		if direct {
 			if h.typ == blockTypeV1 || h.typ == blockTypeV3 {
 				job.data = job.raw
@@ -151,11 +163,16 @@ func (it *Iterator) produce(jobs chan<- *blockJob) {
 	}
 }
 
-// work decompresses queued blocks.
+// work decompresses queued blocks and, for MapRecords, maps their records.
 func (it *Iterator) work(jobs <-chan *blockJob) {
 	defer it.wg.Done()
 	d := decompressor{method: it.f.h.compression}
 	defer d.close()
+	var m Mapper
+	var w mapWorker
+	if it.newMapper != nil {
+		m = it.newMapper()
+	}
 	for job := range jobs {
 		if job.hdr.typ == blockTypeV1 || job.hdr.typ == blockTypeV3 {
 			data, buf, err := d.expand(job.out, job.raw)
@@ -164,6 +181,9 @@ func (it *Iterator) work(jobs <-chan *blockJob) {
 				job.err = it.f.errorf(job.offset, fmt.Sprintf("block %d (%v)", job.index, d.method), fmt.Errorf("%w: %w", ErrFormat, err))
 			} else {
 				job.data = data
+				if m != nil {
+					w.mapBlock(it, job, m)
+				}
 			}
 		}
 		close(job.ready)
@@ -188,38 +208,48 @@ func (it *Iterator) Next() bool {
 			}
 			continue
 		}
-		if it.cur != nil {
-			it.free <- it.cur
-			it.cur = nil
-		}
-		var job *blockJob
-		var ok bool
-		select {
-		case job, ok = <-it.results:
-		case <-it.ctx.Done():
-			it.fail(it.ctx.Err())
+		if !it.nextBlock() {
 			return false
-		}
-		if !ok {
-			it.finish()
-			return false
-		}
-		select {
-		case <-job.ready:
-		case <-it.ctx.Done():
-			it.fail(it.ctx.Err())
-			return false
-		}
-		if job.err != nil {
-			it.fail(job.err)
-			return false
-		}
-		it.blocks++
-		it.cur, it.pos, it.left = job, 0, job.hdr.numRecords
-		if job.data == nil { // block type without flow records
-			it.left = 0
 		}
 	}
+}
+
+// nextBlock recycles the current block and makes the next one current,
+// waiting for its decompression. At the end, on error or cancellation it
+// ends the iteration and returns false.
+func (it *Iterator) nextBlock() bool {
+	if it.cur != nil {
+		it.free <- it.cur
+		it.cur = nil
+	}
+	var job *blockJob
+	var ok bool
+	select {
+	case job, ok = <-it.results:
+	case <-it.ctx.Done():
+		it.fail(it.ctx.Err())
+		return false
+	}
+	if !ok {
+		it.finish()
+		return false
+	}
+	select {
+	case <-job.ready:
+	case <-it.ctx.Done():
+		it.fail(it.ctx.Err())
+		return false
+	}
+	if job.err != nil {
+		it.fail(job.err)
+		return false
+	}
+	it.blocks++
+	it.cur, it.pos, it.left = job, 0, job.hdr.numRecords
+	if job.data == nil { // block type without flow records
+		it.left = 0
+	}
+	return true
 }
 
 // step decodes the next record of the current block; it reports whether
@@ -268,13 +298,18 @@ func (it *Iterator) step() (bool, error) {
 }
 
 func (it *Iterator) recordError(err error, roff int) error {
-	job := it.cur
-	detail := fmt.Sprintf("block %d, record %d at payload byte %d", job.index, job.hdr.numRecords-it.left, it.pos+roff)
+	return it.f.recordError(it.cur, it.left, it.pos, roff, err)
+}
+
+// recordError names the block, the record (by its number in the block;
+// left records including it were still to come) and its payload offset.
+func (f *File) recordError(job *blockJob, left uint32, pos, roff int, err error) error {
+	detail := fmt.Sprintf("block %d, record %d at payload byte %d", job.index, job.hdr.numRecords-left, pos+roff)
 	off := job.offset
-	if it.f.h.compression == CompressNone {
-		off += blockHeaderSize + int64(it.pos+roff) // exact file offset
+	if f.h.compression == CompressNone {
+		off += blockHeaderSize + int64(pos+roff) // exact file offset
 	}
-	return it.f.errorf(off, detail, err)
+	return f.errorf(off, detail, err)
 }
 
 func (it *Iterator) exporter(id uint16) *Exporter {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/flowgate/flowgate/converters"
@@ -54,10 +55,17 @@ type sender struct {
 	batchMax int
 	accepted int64 // records converted: sent and batched
 	sent     int64
+	// mapped: records are filtered and converted in nfdump's decompression
+	// workers (MapRecords), which needs no per-record state here: no
+	// pacing, no -T, no exporter fields.
+	mapped bool
 }
 
 // sendBatch is how many records nfreader hands to the output at once.
 const sendBatch = 64
+
+// blockRecords sizes a mapped block's first output buffer.
+const blockRecords = 8192
 
 func newSender(out *trap.Output, conv *converters.NfdumpConverter, flt *filter.Filter, o options, stdout, stderr io.Writer) *sender {
 	t := conv.Template()
@@ -71,6 +79,7 @@ func newSender(out *trap.Output, conv *converters.NfdumpConverter, flt *filter.F
 	if o.rate != 0 || o.realTime {
 		s.batchMax = 1
 	}
+	s.mapped = o.rate == 0 && !o.realTime && !o.nowTimes && !s.exporter
 	s.batch = make([]byte, 0, s.batchMax*s.size)
 	s.idFirst, _ = t.Lookup("TIME_FIRST")
 	s.idLast, _ = t.Lookup("TIME_LAST")
@@ -87,6 +96,9 @@ func (s *sender) sendFile(ctx context.Context, name string) (done bool, err erro
 		return false, err
 	}
 	defer f.Close()
+	if s.mapped {
+		return s.sendMapped(ctx, f)
+	}
 	it := f.Records(ctx)
 	defer it.Close()
 	limited := false
@@ -121,17 +133,81 @@ func (s *sender) sendFile(ctx context.Context, name string) (done bool, err erro
 	if limited {
 		return true, nil
 	}
-	if err := it.Err(); err != nil {
-		if ctx.Err() != nil {
+	return s.fileEnd(ctx, f, it.Err())
+}
+
+// fileEnd turns the error that ended a file's records into sendFile's
+// result: nothing when ctx ended, the error as it is when it names the
+// file and offset, or wrapped with the file name.
+func (s *sender) fileEnd(ctx context.Context, f *nfdump.File, err error) (bool, error) {
+	if err == nil {
+		return false, nil
+	}
+	if ctx.Err() != nil {
+		return true, nil
+	}
+	var ne *nfdump.Error
+	if errors.As(err, &ne) {
+		return false, err // names the file and the offset already
+	}
+	return false, fmt.Errorf("%s: %w", f.Name(), err)
+}
+
+// recordMapper filters and converts records inside nfdump's workers.
+type recordMapper struct {
+	conv   *converters.NfdumpConverter
+	filter *filter.Filter
+	rec    unirec.Record
+	size   int
+}
+
+// Map appends r converted to a UniRec record of the template's static
+// size, unless the filter rejects it.
+func (m *recordMapper) Map(out []byte, r *nfdump.Record) []byte {
+	if m.filter != nil && !m.filter.Match(r) {
+		return out
+	}
+	i := len(out)
+	if cap(out) == 0 {
+		// The records of a block: nfcapd flushes at about 1 MiB, 8000
+		// records or so. Growing from nothing would allocate (and touch)
+		// twice that.
+		out = make([]byte, 0, blockRecords*m.size)
+	}
+	out = slices.Grow(out, m.size)[:i+m.size]
+	m.rec.Data = out[i : i+m.size : i+m.size]
+	m.conv.Convert(&m.rec, r, nil)
+	return out
+}
+
+// sendMapped is sendFile with filtering and conversion done block by block
+// in the decompression workers; each block's records go out in one
+// SendFixed.
+func (s *sender) sendMapped(ctx context.Context, f *nfdump.File) (done bool, err error) {
+	bi := f.MapRecords(ctx, func() nfdump.Mapper {
+		return &recordMapper{conv: s.conv, filter: s.filter, rec: s.conv.Template().NewRecord(), size: s.size}
+	})
+	defer bi.Close()
+	for bi.Next() {
+		out := bi.Output()
+		limited := false
+		if s.limit >= 0 && int64(len(out)/s.size) >= s.limit-s.accepted {
+			out, limited = out[:(s.limit-s.accepted)*int64(s.size)], true
+		}
+		n, err := s.out.SendFixed(ctx, out, s.size)
+		s.accepted += int64(n)
+		s.counted(n)
+		if err != nil {
+			if ctx.Err() != nil {
+				return true, nil
+			}
+			return true, &sendError{err}
+		}
+		if limited {
 			return true, nil
 		}
-		var ne *nfdump.Error
-		if errors.As(err, &ne) {
-			return false, err // names the file and the offset already
-		}
-		return false, fmt.Errorf("%s: %w", name, err)
 	}
-	return false, nil
+	return s.fileEnd(ctx, f, bi.Err())
 }
 
 // send converts one record into the next batch slot and sends the batch
