@@ -71,11 +71,16 @@ const (
 const minRate = 100
 
 func main() {
-	// nfreader allocates its block buffers at start and then nothing per
-	// record: collecting during that start-up burst (heap goal 4 MiB at
-	// the default GOGC=100) only costs time. GOGC, when set, wins.
+	// nfreader allocates its block buffers (some 20 MiB) at start and then
+	// nothing per record: collecting during that start-up burst (heap goal
+	// 4 MiB at the default GOGC=100) only costs time, so the collector runs
+	// only when the heap nears a memory limit (256 MiB unless GOMEMLIMIT
+	// says otherwise). GOGC, when set, wins.
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(-1)
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(256 << 20)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -65,7 +65,7 @@ type sender struct {
 const sendBatch = 64
 
 // blockRecords sizes a mapped block's first output buffer.
-const blockRecords = 8192
+const blockRecords = 16384
 
 func newSender(out *trap.Output, conv *converters.NfdumpConverter, flt *filter.Filter, o options, stdout, stderr io.Writer) *sender {
 	t := conv.Template()
@@ -169,9 +169,9 @@ func (m *recordMapper) Map(out []byte, r *nfdump.Record) []byte {
 	}
 	i := len(out)
 	if cap(out) == 0 {
-		// The records of a block: nfcapd flushes at about 1 MiB, 8000
-		// records or so. Growing from nothing would allocate (and touch)
-		// twice that.
+		// Room for a block's records: nfcapd flushes at about 1 MiB, 8000
+		// records or so. Pages past the output are never touched; growing
+		// from nothing would copy and touch twice the output.
 		out = make([]byte, 0, blockRecords*m.size)
 	}
 	out = slices.Grow(out, m.size)[:i+m.size]
