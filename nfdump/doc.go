@@ -8,7 +8,10 @@
 // decompresses blocks in parallel on a bounded worker pool while delivering
 // flow records in file order; the Record it yields is reused, so iterating
 // allocates nothing per record. Exporter, exporter-statistics and sampler
-// records met on the way are available from the Iterator.
+// records met on the way are available from the Iterator. File.MapRecords
+// moves the per-record work into the workers too: each decodes the records
+// of its blocks and hands them to its own Mapper (a converter, say), and a
+// BlockIterator yields every block's output in file order.
 //
 // Follower (follow.go, follow_state.go) turns files, globs and directories
 // into a stream of files read exactly once: it can follow a directory as
@@ -24,7 +27,8 @@
 // v3shape.go (a cache of recent V3 record layouts: a record laid out like
 // one of the last two is read at known offsets instead of by walking its
 // element list), v1.go (1.6 common records), exporter.go
-// (exporter/sampler records), iterator.go (the ordered parallel pipeline). The LZO1X decoder lives in
+// (exporter/sampler records), iterator.go (the ordered parallel pipeline),
+// mapper.go (MapRecords). The LZO1X decoder lives in
 // the lzo subpackage: it is hand-written because no maintained pure-Go LZO
 // library is available (the existing ones are unmaintained and not hardened
 // against corrupt input; cgo bindings to liblzo2 would break pure-Go
