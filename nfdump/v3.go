@@ -69,12 +69,7 @@ func decodeV3(b []byte, r *Record) (int, error) {
 	}
 	h := (*[v3HeaderSize]byte)(b)
 	n := int(le16(h[4:6]))
-	r.EngineType = h[6]
-	r.EngineID = h[7]
-	r.ExporterID = le16(h[8:10])
-	r.Flags = h[10]
-	r.NfVersion = h[11]
-	r.Flows = 1
+	r.setV3Header(h)
 	off := v3HeaderSize
 	var seen uint64
 	for i := 0; i < n; i++ {
@@ -96,51 +91,7 @@ func decodeV3(b []byte, r *Record) (int, error) {
 				return off, errElemShort(id, len(p))
 			}
 			seen |= 1 << uint(id)
-			// The elements nfcapd writes for every flow are decoded here,
-			// the rest out of line.
-			switch id {
-			case elGeneric:
-				g := (*[48]byte)(p) // length checked against elemMin: no bounds checks below
-				r.FirstMs = int64(le64(g[0:8]))
-				r.LastMs = int64(le64(g[8:16]))
-				r.ReceivedMs = int64(le64(g[16:24]))
-				r.Packets = le64(g[24:32])
-				r.Bytes = le64(g[32:40])
-				r.SrcPort = le16(g[40:42])
-				r.DstPort = le16(g[42:44])
-				r.Proto = g[44]
-				r.TCPFlags = g[45]
-				r.FwdStatus = g[46]
-				r.SrcTos = g[47]
-			case elIPv4:
-				a := (*[8]byte)(p)
-				r.SrcIP = ip4(a[0:4])
-				r.DstIP = ip4(a[4:8])
-			case elMisc:
-				m := (*[14]byte)(p)
-				r.Input = le32(m[0:4])
-				r.Output = le32(m[4:8])
-				r.SrcMask = m[8]
-				r.DstMask = m[9]
-				r.Direction = m[10]
-				r.DstTos = m[11]
-				r.BiFlowDir = m[12]
-				r.EndReason = m[13]
-				r.RevTCPFlags = 0
-				if len(p) > 14 {
-					r.RevTCPFlags = p[14]
-				}
-			case elAS:
-				a := (*[8]byte)(p)
-				r.SrcAS = le32(a[0:4])
-				r.DstAS = le32(a[4:8])
-			case elNextHop4:
-				r.NextHop = ip4((*[4]byte)(p)[:])
-			case elReceived4:
-				r.RouterIP = ip4((*[4]byte)(p)[:])
-			default:
-				decodeElement(id, p, r)
-			}
+			decodeElement(id, p, r)
 		} else if id < 64 {
 			seen |= 1 << uint(id)
 		}
@@ -238,39 +189,14 @@ func (r *Record) clearStale(prev uint64) {
 func decodeElement(id int, p []byte, r *Record) {
 	switch id {
 	case elGeneric:
-		g := (*[48]byte)(p) // length checked against elemMin: no bounds checks below
-		r.FirstMs = int64(le64(g[0:8]))
-		r.LastMs = int64(le64(g[8:16]))
-		r.ReceivedMs = int64(le64(g[16:24]))
-		r.Packets = le64(g[24:32])
-		r.Bytes = le64(g[32:40])
-		r.SrcPort = le16(g[40:42])
-		r.DstPort = le16(g[42:44])
-		r.Proto = g[44]
-		r.TCPFlags = g[45]
-		r.FwdStatus = g[46]
-		r.SrcTos = g[47]
+		r.setGeneric((*[48]byte)(p)) // length checked against elemMin
 	case elIPv4:
-		a := (*[8]byte)(p)
-		r.SrcIP = ip4(a[0:4])
-		r.DstIP = ip4(a[4:8])
+		r.setIPv4((*[8]byte)(p))
 	case elIPv6:
 		r.SrcIP = ip6(p)
 		r.DstIP = ip6(p[16:])
 	case elMisc:
-		m := (*[14]byte)(p)
-		r.Input = le32(m[0:4])
-		r.Output = le32(m[4:8])
-		r.SrcMask = m[8]
-		r.DstMask = m[9]
-		r.Direction = m[10]
-		r.DstTos = m[11]
-		r.BiFlowDir = m[12]
-		r.EndReason = m[13]
-		r.RevTCPFlags = 0
-		if len(p) > 14 {
-			r.RevTCPFlags = p[14]
-		}
+		r.setMisc(p)
 	case elCnt:
 		r.Flows = le64(p)
 		r.OutPackets = le64(p[8:])
@@ -279,8 +205,7 @@ func decodeElement(id int, p []byte, r *Record) {
 		r.SrcVlan = le32(p)
 		r.DstVlan = le32(p[4:])
 	case elAS:
-		r.SrcAS = le32(p)
-		r.DstAS = le32(p[4:])
+		r.setAS((*[8]byte)(p))
 	case elBgpNextHop4:
 		r.BgpNextHop = ip4(p)
 	case elBgpNextHop6:
@@ -318,4 +243,60 @@ func decodeElement(id int, p []byte, r *Record) {
 	}
 	// Every other element (NSEL/NEL, latency, payload, names, ...) is
 	// skipped by its stored length.
+}
+
+// The decoders of the record header and of the elements nfcapd writes for
+// every flow, shared by decodeV3 and the shape cache's fill.
+
+// setV3Header reads what the V3 record header says; Flows is 1 unless a
+// counter element follows.
+func (r *Record) setV3Header(h *[v3HeaderSize]byte) {
+	r.EngineType = h[6]
+	r.EngineID = h[7]
+	r.ExporterID = le16(h[8:10])
+	r.Flags = h[10]
+	r.NfVersion = h[11]
+	r.Flows = 1
+}
+
+func (r *Record) setGeneric(g *[48]byte) {
+	r.FirstMs = int64(le64(g[0:8]))
+	r.LastMs = int64(le64(g[8:16]))
+	r.ReceivedMs = int64(le64(g[16:24]))
+	r.Packets = le64(g[24:32])
+	r.Bytes = le64(g[32:40])
+	r.SrcPort = le16(g[40:42])
+	r.DstPort = le16(g[42:44])
+	r.Proto = g[44]
+	r.TCPFlags = g[45]
+	r.FwdStatus = g[46]
+	r.SrcTos = g[47]
+}
+
+func (r *Record) setIPv4(a *[8]byte) {
+	r.SrcIP = ip4(a[0:4])
+	r.DstIP = ip4(a[4:8])
+}
+
+// setMisc reads the misc element; p has at least 14 bytes, a 15th is the
+// reverse TCP flags of a biflow.
+func (r *Record) setMisc(p []byte) {
+	m := (*[14]byte)(p)
+	r.Input = le32(m[0:4])
+	r.Output = le32(m[4:8])
+	r.SrcMask = m[8]
+	r.DstMask = m[9]
+	r.Direction = m[10]
+	r.DstTos = m[11]
+	r.BiFlowDir = m[12]
+	r.EndReason = m[13]
+	r.RevTCPFlags = 0
+	if len(p) > 14 {
+		r.RevTCPFlags = p[14]
+	}
+}
+
+func (r *Record) setAS(a *[8]byte) {
+	r.SrcAS = le32(a[0:4])
+	r.DstAS = le32(a[4:8])
 }

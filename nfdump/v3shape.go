@@ -136,31 +136,12 @@ func (sh *v3Shape) learn(b []byte) {
 // writes, read at the cached offsets.
 func (sh *v3Shape) fill(b []byte, r *Record) {
 	prev := r.Elements
-	h := (*[v3HeaderSize]byte)(b)
-	r.EngineType = h[6]
-	r.EngineID = h[7]
-	r.ExporterID = le16(h[8:10])
-	r.Flags = h[10]
-	r.NfVersion = h[11]
-	r.Flows = 1
+	r.setV3Header((*[v3HeaderSize]byte)(b))
 	if o := sh.generic; o > 0 {
-		g := (*[48]byte)(b[o:])
-		r.FirstMs = int64(le64(g[0:8]))
-		r.LastMs = int64(le64(g[8:16]))
-		r.ReceivedMs = int64(le64(g[16:24]))
-		r.Packets = le64(g[24:32])
-		r.Bytes = le64(g[32:40])
-		r.SrcPort = le16(g[40:42])
-		r.DstPort = le16(g[42:44])
-		r.Proto = g[44]
-		r.TCPFlags = g[45]
-		r.FwdStatus = g[46]
-		r.SrcTos = g[47]
+		r.setGeneric((*[48]byte)(b[o:]))
 	}
 	if o := sh.ipv4; o > 0 {
-		a := (*[8]byte)(b[o:])
-		r.SrcIP = ip4(a[0:4])
-		r.DstIP = ip4(a[4:8])
+		r.setIPv4((*[8]byte)(b[o:]))
 	}
 	if o := sh.ipv6; o > 0 {
 		a := (*[32]byte)(b[o:])
@@ -168,24 +149,10 @@ func (sh *v3Shape) fill(b []byte, r *Record) {
 		r.DstIP = ip6(a[16:32])
 	}
 	if o := sh.misc; o > 0 {
-		m := (*[14]byte)(b[o:])
-		r.Input = le32(m[0:4])
-		r.Output = le32(m[4:8])
-		r.SrcMask = m[8]
-		r.DstMask = m[9]
-		r.Direction = m[10]
-		r.DstTos = m[11]
-		r.BiFlowDir = m[12]
-		r.EndReason = m[13]
-		r.RevTCPFlags = 0
-		if sh.miscLen > 14 {
-			r.RevTCPFlags = b[o+14]
-		}
+		r.setMisc(b[o : o+sh.miscLen])
 	}
 	if o := sh.as; o > 0 {
-		a := (*[8]byte)(b[o:])
-		r.SrcAS = le32(a[0:4])
-		r.DstAS = le32(a[4:8])
+		r.setAS((*[8]byte)(b[o:]))
 	}
 	if o := sh.nextHop4; o > 0 {
 		r.NextHop = ip4((*[4]byte)(b[o:])[:])
