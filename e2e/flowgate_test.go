@@ -300,6 +300,13 @@ func TestFlowgateDaemonIPFIXOverTCP(t *testing.T) {
 	if _, err := c.Write(stream); err != nil {
 		t.Fatal(err)
 	}
+	// flowgate closes its side once it has read the whole stream: stop it
+	// only then.
+	c.(*net.TCPConn).CloseWrite()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Errorf("waiting for flowgate to read the stream: %v", err)
+	}
 	c.Close()
 	fg.stop(t)
 	gotN, got := loggerTotals(t, out)

@@ -64,7 +64,7 @@ func BenchmarkCollectorSourceUDP(b *testing.B) {
 	dir := sharedTestdata(b, "netflow")
 	dgrams, _ := capturePayloads(b, filepath.Join(dir, "flowgen_v9_v4v6_sampled.pcap"), false)
 	rc := startCollector(b, CollectorConfig{ReceiveBuffer: 16 << 20}, nil, biflowSpec)
-	rc.outs[0].discard = true
+	rc.outs[0].keepNothing()
 	c, err := net.Dial("udp", rc.src.UDPAddrs()[0].String())
 	if err != nil {
 		b.Fatal(err)

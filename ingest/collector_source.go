@@ -24,8 +24,15 @@ import (
 
 // DefaultDrain is how long the collector keeps reading its sockets after it
 // was told to stop, so datagrams already queued in the kernel are decoded
-// and delivered instead of lost.
+// and delivered instead of lost. A UDP socket that still yields datagrams
+// is read on, each datagram extending its drain by Drain again, for at most
+// maxDrainFactor times Drain: a busy or slow machine may take longer than
+// Drain to empty a full socket buffer.
 const DefaultDrain = 200 * time.Millisecond
+
+// maxDrainFactor bounds the drain of a socket that keeps yielding
+// datagrams (an exporter still sending) to this many times Drain.
+const maxDrainFactor = 10
 
 // CollectorConfig configures a collector source.
 type CollectorConfig struct {
@@ -47,7 +54,8 @@ type CollectorConfig struct {
 	TemplateLifetime time.Duration
 	ApplySampling    bool
 	Table            *converters.Table
-	// Drain is how long to keep reading after stop; 0 means DefaultDrain.
+	// Drain is how long to keep reading after stop, or after the last
+	// datagram read since (see DefaultDrain); 0 means DefaultDrain.
 	Drain time.Duration
 	// StateFile, when set, persists the exporters' templates (and sampling
 	// state) across restarts: loaded at start, saved every StateInterval and
@@ -216,12 +224,13 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 	udp, tcp := c.udp, c.tcp
 	c.mu.Unlock()
 	var wg sync.WaitGroup
+	var drainEnd atomic.Int64 // Unix ns: the latest a drain may last; 0 until the stop
 	conns := &connSet{m: make(map[*net.TCPConn]struct{})}
 	for i, u := range udp {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.readUDP(ctx, u, decs, &c.drops[i])
+			c.readUDP(ctx, u, decs, &c.drops[i], &drainEnd)
 		}()
 	}
 	for _, l := range tcp {
@@ -250,12 +259,17 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 				c.saveState(decs)
 			}
 		}
-		deadline := time.Now().Add(c.cfg.Drain)
+		now := time.Now()
+		deadline := now.Add(c.cfg.Drain)
+		drainEnd.Store(now.Add(maxDrainFactor * c.cfg.Drain).UnixNano())
 		for _, u := range udp {
 			u.SetReadDeadline(deadline)
 		}
+		// Listeners keep accepting until the deadline: a connection the
+		// kernel queued before the stop is read too, not thrown away with
+		// its data.
 		for _, l := range tcp {
-			l.Close()
+			l.SetDeadline(deadline)
 		}
 		conns.setDeadline(deadline)
 	}()
@@ -306,11 +320,19 @@ func (c *CollectorSource) Close() {
 	c.closeLocked()
 }
 
-func (c *CollectorSource) readUDP(ctx context.Context, conn *net.UDPConn, decs []*collector.Decoder, drops *atomic.Uint32) {
+// readUDP decodes datagrams until the socket is closed or, once ctx ended,
+// its drain is over: drainEnd (Unix ns, 0 until the stop) bounds how far
+// each datagram read while draining may push the read deadline.
+func (c *CollectorSource) readUDP(ctx context.Context, conn *net.UDPConn, decs []*collector.Decoder, drops *atomic.Uint32, drainEnd *atomic.Int64) {
 	buf := make([]byte, collector.MaxMessageLen)
 	oob := make([]byte, 128)
 	for {
 		n, oobn, _, from, err := conn.ReadMsgUDPAddrPort(buf, oob)
+		if err == nil && ctx.Err() != nil {
+			if end := drainEnd.Load(); end != 0 {
+				conn.SetReadDeadline(time.Unix(0, min(time.Now().Add(c.cfg.Drain).UnixNano(), end)))
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return // drained (deadline reached) or closed

@@ -56,6 +56,15 @@ func (o *memOutput) Send(_ context.Context, rec []byte) error {
 	o.recs = append(o.recs, append([]byte(nil), rec...))
 	return nil
 }
+
+// keepNothing makes Send drop records from now on (its copies would
+// allocate); the pipeline may already be sending.
+func (o *memOutput) keepNothing() {
+	o.mu.Lock()
+	o.discard = true
+	o.mu.Unlock()
+}
+
 func (o *memOutput) Flush(context.Context) error {
 	o.mu.Lock()
 	o.flushes++

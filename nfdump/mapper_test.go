@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // textMapper appends every field of the record as text.
@@ -91,7 +92,13 @@ func TestMapRecordsStopsEarly(t *testing.T) {
 		t.Errorf("cancelled MapRecords ended without error after %d blocks", n)
 	}
 	bi.Close()
-	if after := runtime.NumGoroutine(); after > before {
-		t.Errorf("%d goroutines before, %d after closing", before, after)
+	// Close waits for the pipeline's goroutines to finish; they may take a
+	// moment more to exit.
+	after := 0
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if after = runtime.NumGoroutine(); after <= before {
+			return
+		}
 	}
+	t.Errorf("%d goroutines before, %d after closing", before, after)
 }
