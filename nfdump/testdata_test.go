@@ -11,21 +11,31 @@ import (
 )
 
 // testdataDir finds the shared golden data: walking up from the working
-// directory, the first ancestor with a shared/testdata/SUB folder.
+// directory, the first ancestor with a shared/testdata/SUB folder. The
+// test is skipped when there is none.
 func testdataDir(t testing.TB, sub string) string {
 	t.Helper()
+	p, ok := findTestdata(sub)
+	if !ok {
+		t.Skipf("golden data shared/testdata/%s not found above the working directory", sub)
+	}
+	return p
+}
+
+// findTestdata is testdataDir for callers that can do without the data.
+func findTestdata(sub string) (string, bool) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatalf("getwd: %v", err)
+		return "", false
 	}
 	for {
 		p := filepath.Join(dir, "shared", "testdata", sub)
 		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
+			return p, true
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skipf("golden data shared/testdata/%s not found above the working directory", sub)
+			return "", false
 		}
 		dir = parent
 	}

@@ -194,14 +194,21 @@ func (s *sender) sendMapped(ctx context.Context, f *nfdump.File) (done bool, err
 		if s.limit >= 0 && int64(len(out)/s.size) >= s.limit-s.accepted {
 			out, limited = out[:(s.limit-s.accepted)*int64(s.size)], true
 		}
-		n, err := s.out.SendFixed(ctx, out, s.size)
-		s.accepted += int64(n)
-		s.counted(n)
-		if err != nil {
-			if ctx.Err() != nil {
-				return true, nil
+		// In chunks: the output's lock is released between them, so its
+		// clients (and, under NO_WAIT, the ring's turnover) see the
+		// block's records arrive as they would one by one.
+		for len(out) > 0 {
+			chunk := out[:min(len(out), sendBatch*s.size)]
+			out = out[len(chunk):]
+			n, err := s.out.SendFixed(ctx, chunk, s.size)
+			s.accepted += int64(n)
+			s.counted(n)
+			if err != nil {
+				if ctx.Err() != nil {
+					return true, nil
+				}
+				return true, &sendError{err}
 			}
-			return true, &sendError{err}
 		}
 		if limited {
 			return true, nil
