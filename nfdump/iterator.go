@@ -222,6 +222,12 @@ func (it *Iterator) nextBlock() bool {
 		it.free <- it.cur
 		it.cur = nil
 	}
+	// A select with a block ready and ctx done picks either: check first,
+	// so a cancelled iteration ends at this block boundary.
+	if err := it.ctx.Err(); err != nil {
+		it.fail(err)
+		return false
+	}
 	var job *blockJob
 	var ok bool
 	select {
