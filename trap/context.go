@@ -60,7 +60,12 @@ type options struct {
 	getenv       func(string) string
 	helpWidthSet bool
 	helpWidth    int
+	initExit     int // Run's exit code when TRAP cannot be set up; 0: 1
 }
+
+// WithInitExitCode sets the exit code Run returns when TRAP cannot be set
+// up (1 unless set): NEMEA modules differ, nfdump_reader returns 4.
+func WithInitExitCode(code int) Option { return func(o *options) { o.initExit = code } }
 
 // WithLogger sets the logger of the context and every interface. Without
 // it, messages go to stderr (see WithStderr) filtered by -v/-vv/-vvv as

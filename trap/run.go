@@ -17,9 +17,10 @@ type Body func(ctx context.Context, c *Context, args []string, stdout, stderr io
 
 // Run sets a module up the NEMEA way and runs body: -h and -h trap print
 // help and return 0; a TRAP setup error (bad or missing -i, wrong number of
-// IFCs) is printed to stderr and returns 1. After body, Finalize delivers
-// everything buffered to the module's clients; once ctx has ended (SIGTERM)
-// it gives up after DefaultShutdownGrace. Run suits tests; Main wraps it
+// IFCs) is printed to stderr and returns 1 (or WithInitExitCode's code).
+// After body, Finalize delivers everything buffered to the module's
+// clients; once ctx has ended (SIGTERM) it gives up after
+// DefaultShutdownGrace. Run suits tests; Main wraps it
 // for a module's main function.
 func Run(ctx context.Context, m Module, args []string, stdout, stderr io.Writer, body Body, opts ...Option) int {
 	opts = append([]Option{WithStdout(stdout), WithStderr(stderr)}, opts...)
@@ -29,6 +30,13 @@ func Run(ctx context.Context, m Module, args []string, stdout, stderr io.Writer,
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR in TRAP initialization: %v\n", err)
+		var o options
+		for _, opt := range opts {
+			opt(&o)
+		}
+		if o.initExit != 0 {
+			return o.initExit
+		}
 		return 1
 	}
 	defer c.FinalizeAfter(ctx, DefaultShutdownGrace)

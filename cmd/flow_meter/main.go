@@ -37,10 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"runtime/metrics"
-	"syscall"
 	"time"
 
 	"github.com/flowgate/flowgate/ingest/meter"
@@ -75,23 +72,15 @@ const (
 	exitTrapInit  = 4
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+func main() { trap.Main(module, body, trap.WithInitExitCode(exitTrapInit)) }
+
+// run is main with explicit arguments and streams; tests call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return trap.Run(ctx, module, args, stdout, stderr, body, trap.WithInitExitCode(exitTrapInit))
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	tc, rest, err := trap.Init(ctx, module, args, trap.WithStdout(stdout))
-	if errors.Is(err, trap.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ERROR in TRAP initialization: %v\n", err)
-		return exitTrapInit
-	}
-	defer tc.FinalizeAfter(ctx, trap.DefaultShutdownGrace)
-
+// body is flow_meter's work once TRAP is set up (trap.Run).
+func body(ctx context.Context, tc *trap.Context, rest []string, stdout, stderr io.Writer) int {
 	o, err := parseOptions(rest)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)

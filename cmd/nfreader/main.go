@@ -28,11 +28,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/flowgate/flowgate/converters"
 	"github.com/flowgate/flowgate/nfdump/filter"
@@ -79,9 +77,7 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+	trap.Main(module, body, trap.WithInitExitCode(exitTrapInit))
 }
 
 // options are nfreader's own command-line options.
@@ -164,18 +160,13 @@ func parseOptions(args []string) (options, error) {
 	return o, nil
 }
 
+// run is main with explicit arguments and streams; tests call it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	tc, rest, err := trap.Init(ctx, module, args, trap.WithStdout(stdout))
-	if errors.Is(err, trap.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ERROR in TRAP initialization: %v\n", err)
-		return exitTrapInit
-	}
-	// Deliver what is buffered; after SIGTERM give clients a grace period.
-	defer tc.FinalizeAfter(ctx, trap.DefaultShutdownGrace)
+	return trap.Run(ctx, module, args, stdout, stderr, body, trap.WithInitExitCode(exitTrapInit))
+}
 
+// body is nfreader's work once TRAP is set up (trap.Run).
+func body(ctx context.Context, tc *trap.Context, rest []string, stdout, stderr io.Writer) int {
 	o, err := parseOptions(rest)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
