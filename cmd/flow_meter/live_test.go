@@ -39,7 +39,7 @@ func TestFlowMeterLiveCaptureWithCount(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	got := readTrapcap(t, out)
-	if n := sum(t, got, "PACKETS", "PACKETS_REV"); n != 10 || got.eosLen != 1 {
-		t.Errorf("%d packets in %d flows, end of stream %d bytes; want 10 packets and the end of stream", n, len(got.records), got.eosLen)
+	if n := sum(t, got, "PACKETS", "PACKETS_REV"); n != 10 || got.EOSLen != 1 {
+		t.Errorf("%d packets in %d flows, end of stream %d bytes; want 10 packets and the end of stream", n, len(got.Records), got.EOSLen)
 	}
 }

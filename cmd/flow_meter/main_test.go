@@ -10,52 +10,14 @@ import (
 
 	"github.com/flowgate/flowgate/ingest/meter"
 	"github.com/flowgate/flowgate/internal/testutil"
-	"github.com/flowgate/flowgate/trap"
 	"github.com/flowgate/flowgate/unirec"
 )
 
 // trapcap is what a TRAP file input reads back from a flow_meter output.
-type trapcap struct {
-	tmpl    *unirec.Template
-	records []unirec.Record
-	eosLen  int // 1: flow_meter's end of stream; 0: just the file's end
-}
+// trapcap is what the module's f: output holds, read back.
+type trapcap = testutil.Trapcap
 
-func readTrapcap(t *testing.T, path string) trapcap {
-	t.Helper()
-	sp, err := trap.ParseIFCSpec("f:" + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := trap.OpenInput(sp[0], "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	in.SetRequiredFormat(trap.FormatUniRec, "")
-	var tc trapcap
-	for {
-		msg, changed, err := in.Recv(context.Background())
-		if err != nil {
-			t.Fatalf("read back %s: %v", path, err)
-		}
-		if changed {
-			_, spec := in.DataFormat()
-			if tc.tmpl, err = unirec.ParseTemplate(spec); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if trap.IsEOS(msg) {
-			tc.eosLen = len(msg)
-			return tc
-		}
-		rec, err := tc.tmpl.Wrap(msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tc.records = append(tc.records, rec.Clone())
-	}
-}
+func readTrapcap(t *testing.T, path string) trapcap { return testutil.ReadTrapcap(t, path) }
 
 func runMeter(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -68,11 +30,11 @@ func sum(t *testing.T, tc trapcap, names ...string) uint64 {
 	t.Helper()
 	var n uint64
 	for _, name := range names {
-		id, ok := tc.tmpl.Lookup(name)
+		id, ok := tc.Tmpl.Lookup(name)
 		if !ok {
-			t.Fatalf("no %s in %s", name, tc.tmpl.Spec())
+			t.Fatalf("no %s in %s", name, tc.Tmpl.Spec())
 		}
-		for _, r := range tc.records {
+		for _, r := range tc.Records {
 			n += uint64(r.Uint32(id))
 		}
 	}
@@ -94,16 +56,16 @@ func TestFlowMeterOutputIFCkCarriesPluginK(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !got.tmpl.Equal(want) {
-			t.Errorf("%s output template %s, want %s", tc.plugin, got.tmpl.Spec(), want.Spec())
+		if !got.Tmpl.Equal(want) {
+			t.Errorf("%s output template %s, want %s", tc.plugin, got.Tmpl.Spec(), want.Spec())
 		}
-		if len(got.records) != 9 || got.eosLen != 1 {
-			t.Errorf("%s output: %d records, end of stream %d bytes; want 9 and 1", tc.plugin, len(got.records), got.eosLen)
+		if len(got.Records) != 9 || got.EOSLen != 1 {
+			t.Errorf("%s output: %d records, end of stream %d bytes; want 9 and 1", tc.plugin, len(got.Records), got.EOSLen)
 		}
 	}
 	http := readTrapcap(t, a)
-	id, _ := http.tmpl.Lookup("HTTP_REQUEST_HOST")
-	if host := string(http.records[0].Var(id)); host != "httpbin.org" {
+	id, _ := http.Tmpl.Lookup("HTTP_REQUEST_HOST")
+	if host := string(http.Records[0].Var(id)); host != "httpbin.org" {
 		t.Errorf("HTTP_REQUEST_HOST %q, want httpbin.org", host)
 	}
 }
@@ -118,7 +80,7 @@ func TestFlowMeterCountAndNoEOF(t *testing.T) {
 	if n := sum(t, got, "PACKETS", "PACKETS_REV"); n != 7 {
 		t.Errorf("flows hold %d packets, want the 7 of -c", n)
 	}
-	if got.eosLen != 0 {
+	if got.EOSLen != 0 {
 		t.Errorf("end-of-stream message sent despite -n")
 	}
 }
@@ -149,8 +111,8 @@ func TestFlowMeterCorruptFileExportsWhatItRead(t *testing.T) {
 	if code != exitRead || !strings.Contains(stderr, meter.ErrCorrupt.Error()) {
 		t.Errorf("exit %d, stderr %q; want %d and a corruption error", code, stderr, exitRead)
 	}
-	if got := readTrapcap(t, out); len(got.records) == 0 || got.eosLen != 1 {
-		t.Errorf("%d records, end of stream %d bytes: the packets before the damage must be exported", len(got.records), got.eosLen)
+	if got := readTrapcap(t, out); len(got.Records) == 0 || got.EOSLen != 1 {
+		t.Errorf("%d records, end of stream %d bytes: the packets before the damage must be exported", len(got.Records), got.EOSLen)
 	}
 }
 

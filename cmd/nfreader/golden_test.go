@@ -15,54 +15,13 @@ import (
 	"time"
 
 	"github.com/flowgate/flowgate/internal/testutil"
-	"github.com/flowgate/flowgate/trap"
 	"github.com/flowgate/flowgate/unirec"
 )
 
-// trapcap is what a TRAP file input reads back from an nfreader output.
-type trapcap struct {
-	spec    string
-	tmpl    *unirec.Template
-	records []unirec.Record
-	eosLen  int // length of the end-of-stream message: 1 sent by nfreader, 0 the file's end
-}
+// trapcap is what the module's f: output holds, read back.
+type trapcap = testutil.Trapcap
 
-// readTrapcap reads a .trapcap file through a TRAP file input.
-func readTrapcap(t *testing.T, path string) trapcap {
-	t.Helper()
-	sp, err := trap.ParseIFCSpec("f:" + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := trap.OpenInput(sp[0], "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	in.SetRequiredFormat(trap.FormatUniRec, "")
-	var tc trapcap
-	for {
-		msg, changed, err := in.Recv(context.Background())
-		if err != nil {
-			t.Fatalf("read back %s: %v", path, err)
-		}
-		if changed {
-			_, tc.spec = in.DataFormat()
-			if tc.tmpl, err = unirec.ParseTemplate(tc.spec); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if trap.IsEOS(msg) {
-			tc.eosLen = len(msg)
-			return tc
-		}
-		rec, err := tc.tmpl.Wrap(msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tc.records = append(tc.records, rec.Clone())
-	}
-}
+func readTrapcap(t *testing.T, path string) trapcap { return testutil.ReadTrapcap(t, path) }
 
 // runNfreader runs the module with args (without argv[0]) and returns the
 // exit code, stdout and stderr.
@@ -253,19 +212,19 @@ func TestNfreaderGoldenFiles(t *testing.T) {
 			if want := fmt.Sprintf("%d flow records sent\n", g.total); stdout != want {
 				t.Errorf("stdout %q, want %q", stdout, want)
 			}
-			if got.spec != canonicalBasic(t) {
-				t.Fatalf("template %q, want %q", got.spec, canonicalBasic(t))
+			if got.Spec != canonicalBasic(t) {
+				t.Fatalf("template %q, want %q", got.Spec, canonicalBasic(t))
 			}
-			if got.eosLen != 1 {
-				t.Errorf("stream ends with a %d-byte message, want the 1-byte end of stream", got.eosLen)
+			if got.EOSLen != 1 {
+				t.Errorf("stream ends with a %d-byte message, want the 1-byte end of stream", got.EOSLen)
 			}
-			if len(got.records) != g.total || len(firsts) != g.total {
-				t.Fatalf("read back %d records, golden csv %d, golden fmt %d", len(got.records), g.total, len(firsts))
+			if len(got.Records) != g.total || len(firsts) != g.total {
+				t.Fatalf("read back %d records, golden csv %d, golden fmt %d", len(got.Records), g.total, len(firsts))
 			}
-			id := lookup(t, got.tmpl)
+			id := lookup(t, got.Tmpl)
 			_, v178 := g.col["firstSeen"]
 			bad := 0
-			for i, rec := range got.records {
+			for i, rec := range got.Records {
 				if f := millis(rec.Time(id("TIME_FIRST"))); f != firsts[i] {
 					bad++
 					t.Errorf("record %d TIME_FIRST %d ms, golden %d", i, f, firsts[i])

@@ -42,11 +42,11 @@ func TestNfreaderOptions(t *testing.T) {
 				want = append(want, col(i, "sa"))
 			}
 		}
-		if len(want) == 0 || len(got.records) != len(want) {
-			t.Fatalf("sent %d records, golden has %d matching", len(got.records), len(want))
+		if len(want) == 0 || len(got.Records) != len(want) {
+			t.Fatalf("sent %d records, golden has %d matching", len(got.Records), len(want))
 		}
-		id := lookup(t, got.tmpl)
-		for i, rec := range got.records {
+		id := lookup(t, got.Tmpl)
+		for i, rec := range got.Records {
 			if sa := rec.IP(id("SRC_IP")).String(); sa != want[i] {
 				t.Errorf("record %d SRC_IP %s, want %s", i, sa, want[i])
 			}
@@ -63,26 +63,26 @@ func TestNfreaderOptions(t *testing.T) {
 	})
 	t.Run("count limits the records sent", func(t *testing.T) {
 		got, code, stdout, _ := sendAndRead(t, []string{"-c", "7"}, v9, v9)
-		if code != exitOK || len(got.records) != 7 || stdout != "7 flow records sent\n" || got.eosLen != 1 {
-			t.Errorf("exit %d, %d records, eos %d, stdout %q; want 7 records and the end of stream", code, len(got.records), got.eosLen, stdout)
+		if code != exitOK || len(got.Records) != 7 || stdout != "7 flow records sent\n" || got.EOSLen != 1 {
+			t.Errorf("exit %d, %d records, eos %d, stdout %q; want 7 records and the end of stream", code, len(got.Records), got.EOSLen, stdout)
 		}
 	})
 	t.Run("count spans files", func(t *testing.T) {
 		got, _, _, _ := sendAndRead(t, []string{"-c", "250"}, v9, v9)
-		if len(got.records) != 250 {
-			t.Errorf("%d records, want 250", len(got.records))
+		if len(got.Records) != 250 {
+			t.Errorf("%d records, want 250", len(got.Records))
 		}
 	})
 	t.Run("no EOF", func(t *testing.T) {
 		got, code, _, _ := sendAndRead(t, []string{"-n"}, v9)
-		if code != exitOK || len(got.records) != len(g.rows) || got.eosLen != 0 {
-			t.Errorf("exit %d, %d records, final message of %d bytes; want %d records and no end-of-stream message", code, len(got.records), got.eosLen, len(g.rows))
+		if code != exitOK || len(got.Records) != len(g.rows) || got.EOSLen != 0 {
+			t.Errorf("exit %d, %d records, final message of %d bytes; want %d records and no end-of-stream message", code, len(got.Records), got.EOSLen, len(g.rows))
 		}
 	})
 	t.Run("rate limit still sends every record", func(t *testing.T) {
 		got, code, _, stderr := sendAndRead(t, []string{"-r", "1000000"}, v9)
-		if code != exitOK || len(got.records) != len(g.rows) {
-			t.Errorf("exit %d, %d records (%s); want all %d", code, len(got.records), stderr, len(g.rows))
+		if code != exitOK || len(got.Records) != len(g.rows) {
+			t.Errorf("exit %d, %d records (%s); want all %d", code, len(got.Records), stderr, len(g.rows))
 		}
 	})
 	t.Run("progress dots", func(t *testing.T) {
@@ -100,8 +100,8 @@ func TestNfreaderOptions(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("-l %s: exit %d: %s", tc.arg, code, stderr)
 			}
-			id := lookup(t, got.tmpl)
-			for _, rec := range got.records {
+			id := lookup(t, got.Tmpl)
+			for _, rec := range got.Records {
 				if v := rec.Uint64(id("LINK_BIT_FIELD")); v != tc.want {
 					t.Errorf("-l %s: LINK_BIT_FIELD %#x, want %#x", tc.arg, v, tc.want)
 				}
@@ -110,9 +110,9 @@ func TestNfreaderOptions(t *testing.T) {
 	})
 	t.Run("direction bits from the input interface", func(t *testing.T) {
 		got, _, _, _ := sendAndRead(t, []string{"-D"}, v9)
-		id := lookup(t, got.tmpl)
+		id := lookup(t, got.Tmpl)
 		seen := map[uint8]bool{}
-		for i, rec := range got.records {
+		for i, rec := range got.Records {
 			in, _ := strconv.Atoi(col(i, "in"))
 			var want uint8
 			if in > 0 && in < 8 {
@@ -133,8 +133,8 @@ func TestNfreaderOptions(t *testing.T) {
 		before := time.Now().Unix()
 		got, _, _, _ := sendAndRead(t, []string{"-T"}, v9)
 		after := time.Now().Unix()
-		id := lookup(t, got.tmpl)
-		for i, rec := range got.records {
+		id := lookup(t, got.Tmpl)
+		for i, rec := range got.Records {
 			first, last := rec.Time(id("TIME_FIRST")), rec.Time(id("TIME_LAST"))
 			if s := int64(last.Sec()); s < before || s > after {
 				t.Fatalf("record %d TIME_LAST %d s, not between %d and %d", i, s, before, after)
@@ -154,11 +154,11 @@ func TestNfreaderOptions(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 		want, _ := unirec.ParseTemplate(converters.NfdumpRichTemplate)
-		if got.spec != want.Spec() {
-			t.Fatalf("template %q, want the rich template", got.spec)
+		if got.Spec != want.Spec() {
+			t.Fatalf("template %q, want the rich template", got.Spec)
 		}
-		id := lookup(t, got.tmpl)
-		for i, rec := range got.records {
+		id := lookup(t, got.Tmpl)
+		for i, rec := range got.Records {
 			for name, c := range map[string]string{"SRC_AS": "sas", "DST_AS": "das", "INPUT_INTERFACE": "in", "OUTPUT_INTERFACE": "out"} {
 				if v := strconv.FormatUint(uint64(rec.Uint32(id(name))), 10); v != col(i, c) {
 					t.Errorf("record %d %s = %s, golden %s %s", i, name, v, c, col(i, c))
@@ -227,25 +227,25 @@ func TestNfreaderCorruptFileThenNextFile(t *testing.T) {
 	if !strings.Contains(stderr, cut) || !strings.Contains(stderr, "offset") || !strings.Contains(stderr, missing) {
 		t.Errorf("stderr does not name the files and the offset: %q", stderr)
 	}
-	if got.eosLen != 1 {
+	if got.EOSLen != 1 {
 		t.Errorf("no end of stream after the last file")
 	}
-	leading := len(got.records) - 200
+	leading := len(got.Records) - 200
 	if leading <= 0 || leading >= 21000 {
 		t.Fatalf("%d records from the truncated file, want some but not all", leading)
 	}
-	if !strings.HasPrefix(stdout, strconv.Itoa(len(got.records))+" flow records sent") {
+	if !strings.HasPrefix(stdout, strconv.Itoa(len(got.Records))+" flow records sent") {
 		t.Errorf("stdout %q", stdout)
 	}
-	id := lookup(t, got.tmpl)
+	id := lookup(t, got.Tmpl)
 	firsts, _ := goldenTimes(t, dir, "gen_ipfix_multiblock_lz4")
 	for i := 0; i < leading; i++ {
-		if f := millis(got.records[i].Time(id("TIME_FIRST"))); f != firsts[i] {
+		if f := millis(got.Records[i].Time(id("TIME_FIRST"))); f != firsts[i] {
 			t.Fatalf("truncated file record %d: TIME_FIRST %d, golden %d", i, f, firsts[i])
 		}
 	}
 	g := readGoldenCSV(t, dir, "gen_v9_v4v6_none")
-	for i, rec := range got.records[leading:] {
+	for i, rec := range got.Records[leading:] {
 		if sa := rec.IP(id("SRC_IP")).String(); sa != strings.TrimSpace(g.rows[i][g.col["sa"]]) {
 			t.Fatalf("next file record %d: SRC_IP %s, golden %s", i, sa, g.rows[i][g.col["sa"]])
 		}
