@@ -25,6 +25,14 @@ type Counters struct {
 	// sequence number). Backward jumps (exporter restart) only count as errors.
 	SequenceErrors atomic.Uint64
 	SequenceLost   atomic.Uint64
+	// ExportersRefused counts messages from a new exporter address dropped
+	// because the decoder already tracks MaxExporters (decoder-wide only).
+	ExportersRefused atomic.Uint64
+	// ExportersEvicted counts exporters forgotten after being idle for the
+	// template lifetime while the table was full (decoder-wide only).
+	ExportersEvicted atomic.Uint64
+
+	lastSeen atomic.Int64 // Unix ns of the exporter's last message
 }
 
 // CountersSnapshot is a plain copy of Counters.
@@ -32,6 +40,7 @@ type CountersSnapshot struct {
 	Packets, Records, DecodeErrors, OptionsRecords                          uint64
 	TemplatesAdded, TemplateRefreshes, TemplatesWithdrawn, TemplatesExpired uint64
 	MissingTemplate, SequenceErrors, SequenceLost                           uint64
+	ExportersRefused, ExportersEvicted                                      uint64
 }
 
 // Snapshot copies the current values.
@@ -42,6 +51,7 @@ func (c *Counters) Snapshot() CountersSnapshot {
 		TemplateRefreshes: c.TemplateRefreshes.Load(), TemplatesWithdrawn: c.TemplatesWithdrawn.Load(),
 		TemplatesExpired: c.TemplatesExpired.Load(), MissingTemplate: c.MissingTemplate.Load(),
 		SequenceErrors: c.SequenceErrors.Load(), SequenceLost: c.SequenceLost.Load(),
+		ExportersRefused: c.ExportersRefused.Load(), ExportersEvicted: c.ExportersEvicted.Load(),
 	}
 }
 

@@ -51,7 +51,21 @@ type Config struct {
 	ApplySampling bool
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// MaxExporters bounds the exporter addresses the decoder keeps state
+	// for (templates, sequence numbers, counters), so a flood of spoofed
+	// sources cannot grow it without end; 0 means DefaultMaxExporters.
+	// When the table is full, exporters idle for the template lifetime are
+	// forgotten; if none is, a new address's messages are refused
+	// (ErrTooManyExporters, Counters.ExportersRefused).
+	MaxExporters int
 }
+
+// DefaultMaxExporters is the exporter table's default size.
+const DefaultMaxExporters = 4096
+
+// ErrTooManyExporters is returned (wrapped) for a message from a new
+// exporter address while MaxExporters others are active.
+var ErrTooManyExporters = errors.New("collector: exporter table full")
 
 // Decoder decodes export messages of any number of exporters. Decode may be
 // called from several goroutines; calls are serialised internally (the
@@ -63,8 +77,11 @@ type Decoder struct {
 	sessions map[sessionKey]*session
 	perExp   map[netip.Addr]*Counters
 	total    Counters
-	rec      unirec.Record
-	v5tmpl   *Template
+	// lastEvict is when the full table was last searched for idle
+	// exporters (Unix ns); a flood of new addresses searches once a second.
+	lastEvict int64
+	rec       unirec.Record
+	v5tmpl    *Template
 }
 
 // NewDecoder returns a decoder that hands records to sink.
@@ -86,6 +103,9 @@ func NewDecoder(cfg Config, sink Sink) (*Decoder, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxExporters <= 0 {
+		cfg.MaxExporters = DefaultMaxExporters
 	}
 	d := &Decoder{
 		cfg:      cfg,
@@ -140,11 +160,17 @@ func (d *Decoder) decode(from netip.AddrPort, msg []byte, lifetime time.Duration
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	addr := from.Addr().Unmap()
+	now := d.cfg.Now().UnixNano()
 	stats, ok := d.perExp[addr]
 	if !ok {
+		if len(d.perExp) >= d.cfg.MaxExporters && !d.evictIdleLocked(now) {
+			d.total.ExportersRefused.Add(1)
+			return fmt.Errorf("exporter %s: %w (%d exporters)", from, ErrTooManyExporters, len(d.perExp))
+		}
 		stats = new(Counters)
 		d.perExp[addr] = stats
 	}
+	stats.lastSeen.Store(now)
 	p := pair{exp: stats, all: &d.total}
 	p.exp.Packets.Add(1)
 	p.all.Packets.Add(1)
@@ -159,6 +185,40 @@ func (d *Decoder) decode(from netip.AddrPort, msg []byte, lifetime time.Duration
 		return fmt.Errorf("exporter %s: %w", from, err)
 	}
 	return nil
+}
+
+// evictIdleLocked forgets the exporters (and their sessions) that sent
+// nothing for the template lifetime (30 minutes when UDP templates never
+// expire) and reports whether the table has room now. Exporters with an
+// open TCP session stay. It searches at most once a second.
+func (d *Decoder) evictIdleLocked(now int64) bool {
+	if now-d.lastEvict < int64(time.Second) {
+		return false
+	}
+	d.lastEvict = now
+	idle := d.cfg.TemplateLifetime
+	if idle <= 0 {
+		idle = DefaultTemplateLifetime
+	}
+	cutoff := now - int64(idle)
+	streaming := make(map[netip.Addr]bool)
+	for k := range d.sessions {
+		if k.port != 0 {
+			streaming[k.addr] = true
+		}
+	}
+	for a, c := range d.perExp {
+		if c.lastSeen.Load() < cutoff && !streaming[a] {
+			delete(d.perExp, a)
+			d.total.ExportersEvicted.Add(1)
+		}
+	}
+	for k := range d.sessions {
+		if _, ok := d.perExp[k.addr]; !ok {
+			delete(d.sessions, k)
+		}
+	}
+	return len(d.perExp) < d.cfg.MaxExporters
 }
 
 func (d *Decoder) session(k sessionKey, stats *Counters) *session {

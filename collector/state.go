@@ -119,6 +119,7 @@ func (d *Decoder) LoadTemplates(r io.Reader) error {
 		stats, ok := d.perExp[l.key.addr]
 		if !ok {
 			stats = new(Counters)
+			stats.lastSeen.Store(now.UnixNano()) // idle from the load on
 			d.perExp[l.key.addr] = stats
 		}
 		s := d.session(l.key, stats)

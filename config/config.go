@@ -57,6 +57,7 @@ type SourceConfig struct {
 	Sockets          int           `mapstructure:"sockets"`
 	ReceiveBuffer    int           `mapstructure:"receive_buffer"`
 	TemplateLifetime time.Duration `mapstructure:"template_lifetime"`
+	MaxExporters     int           `mapstructure:"max_exporters"`  // 0 = collector default
 	ApplySampling    *bool         `mapstructure:"apply_sampling"` // default true
 	ElementTable     string        `mapstructure:"element_table"`  // ipfixcol2 unirec-elements.txt; "" = built-in
 	StateFile        string        `mapstructure:"state_file"`     // collector: template persistence; nfdump: files already read; "" = off

@@ -170,6 +170,7 @@ func TestLoadRejectsWithKeyAndAllowedValues(t *testing.T) {
 		{"file source without paths", "sources:\n  - type: pcap\n", nil, []string{"sources[0].paths"}},
 		{"unknown pcap plugin", "sources:\n  - type: pcap\n    paths: [a]\n    plugins: [ftp]\n", nil, []string{`sources[0].plugins[0]: "ftp" is not one of`, "http"}},
 		{"negative receive buffer", "sources:\n  - type: collector\n    listen: [udp://:1]\n    receive_buffer: -1\n", nil, []string{"sources[0].receive_buffer: -1 is not from 0"}},
+		{"negative exporter table", "sources:\n  - type: collector\n    listen: [udp://:1]\n    max_exporters: -5\n", nil, []string{"sources[0].max_exporters: -5 is negative"}},
 		{"duplicate names", "sources:\n  - {type: csv, name: a, paths: [x]}\n  - {type: csv, name: a, paths: [y]}\n", nil, []string{`sources[1].name: "a" is already the name of sources[0]`}},
 		{"no outputs", "outputs: []\n", nil, []string{"outputs: at least one output"}},
 		{"bad IFC", "outputs:\n  - ifc: 'x:1'\n", nil, []string{"outputs[0].ifc"}},

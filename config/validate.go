@@ -29,7 +29,7 @@ var (
 	outputKeys  = []string{"ifc", "template"}
 	commonKeys  = []string{"type", "name"}
 	sourceKeys  = map[string][]string{
-		TypeCollector: {"listen", "sockets", "receive_buffer", "template_lifetime", "apply_sampling", "element_table", "state_file"},
+		TypeCollector: {"listen", "sockets", "receive_buffer", "template_lifetime", "max_exporters", "apply_sampling", "element_table", "state_file"},
 		TypeNfdump:    {"paths", "follow", "state_file"},
 		TypePcap:      {"paths", "plugins"},
 		TypeCSV:       {"paths"},
@@ -247,6 +247,9 @@ func (s *SourceConfig) validateCollector(key string) []error {
 	}
 	if s.ReceiveBuffer < 0 || s.ReceiveBuffer > MaxReceiveBuffer {
 		errs = append(errs, fmt.Errorf("%s.receive_buffer: %d is not from 0 (system default) to %d bytes", key, s.ReceiveBuffer, MaxReceiveBuffer))
+	}
+	if s.MaxExporters < 0 {
+		errs = append(errs, fmt.Errorf("%s.max_exporters: %d is negative (0 = the collector's default, 4096)", key, s.MaxExporters))
 	}
 	if s.TemplateLifetime < 0 {
 		errs = append(errs, fmt.Errorf("%s.template_lifetime: %v is negative; use a duration such as 30m (0 = collector default)", key, s.TemplateLifetime))

@@ -52,8 +52,10 @@ type CollectorConfig struct {
 	// TemplateLifetime, ApplySampling and Table are passed to the decoder
 	// (see collector.Config).
 	TemplateLifetime time.Duration
-	ApplySampling    bool
-	Table            *converters.Table
+	// MaxExporters bounds the exporter table (collector.Config.MaxExporters).
+	MaxExporters  int
+	ApplySampling bool
+	Table         *converters.Table
 	// Drain is how long to keep reading after stop, or after the last
 	// datagram read since (see DefaultDrain); 0 means DefaultDrain.
 	Drain time.Duration
@@ -210,6 +212,7 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 			Table:            c.cfg.Table,
 			TemplateLifetime: c.cfg.TemplateLifetime,
 			ApplySampling:    c.cfg.ApplySampling,
+			MaxExporters:     c.cfg.MaxExporters,
 		}, collector.SinkFunc(func(_ collector.Exporter, rec unirec.Record) { tg.Emit(emitCtx, rec.Data) }))
 		if err != nil {
 			c.Close()
@@ -359,7 +362,11 @@ func (c *CollectorSource) decode(from netip.AddrPort, msg []byte, decs []*collec
 		}
 		// Every decoder sees the same bytes; report the first one's verdict.
 		if err != nil && i == 0 {
-			c.errLog.Warn("malformed export message", zap.Stringer("exporter", from), zap.Error(err))
+			if errors.Is(err, collector.ErrTooManyExporters) {
+				c.errLog.Warn("exporter table full: message of a new exporter dropped", zap.Stringer("exporter", from), zap.Error(err))
+			} else {
+				c.errLog.Warn("malformed export message", zap.Stringer("exporter", from), zap.Error(err))
+			}
 		}
 	}
 }

@@ -30,13 +30,16 @@ var (
 	descSeqLost    = prometheus.NewDesc("flowgate_sequence_lost_total", "Records (v9: export packets) missed according to sequence numbers.", exporterLabels, nil)
 	descSockDrops  = prometheus.NewDesc("flowgate_socket_drops_total", "Datagrams the kernel dropped because a receive buffer was full (SO_RXQ_OVFL).", []string{"source"}, nil)
 	descReadErrors = prometheus.NewDesc("flowgate_read_errors_total", "Socket read and accept errors.", []string{"source"}, nil)
+	descRefused    = prometheus.NewDesc("flowgate_exporters_refused_total", "Messages of new exporter addresses dropped because the exporter table was full.", []string{"source"}, nil)
+	descEvicted    = prometheus.NewDesc("flowgate_exporters_evicted_total", "Idle exporters forgotten to make room in a full exporter table.", []string{"source"}, nil)
 	descOutSent    = prometheus.NewDesc("flowgate_output_records_total", "Records an output accepted.", []string{"output"}, nil)
 	descOutDrops   = prometheus.NewDesc("flowgate_output_drops_total", "Records an output refused (dropped).", []string{"output"}, nil)
 )
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPackets, descRecords, descErrors, descTemplates, descRefreshes, descWithdrawn,
-		descExpired, descMissing, descSeqErrors, descSeqLost, descSockDrops, descReadErrors, descOutSent, descOutDrops} {
+		descExpired, descMissing, descSeqErrors, descSeqLost, descSockDrops, descReadErrors, descRefused, descEvicted,
+		descOutSent, descOutDrops} {
 		ch <- d
 	}
 }
@@ -71,6 +74,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		})
 		counter(descSockDrops, c.SocketDrops(), name)
 		counter(descReadErrors, c.ReadErrors(), name)
+		if tot := c.Totals(); tot != nil {
+			counter(descRefused, tot.ExportersRefused.Load(), name)
+			counter(descEvicted, tot.ExportersEvicted.Load(), name)
+		}
 	}
 	for _, st := range in.pipeline.OutputStats() {
 		counter(descOutSent, st.Sent, st.Name)
