@@ -21,8 +21,8 @@
 //     files, pcap captures (through the flow meter in ingest/meter) and
 //     logger CSV archives.
 //
-// The UDP and TCP listeners are written here rather than taken from
-// collector.Listener: one socket has to feed several Decoders (one per output
+// The UDP and TCP listeners live here, not in collector (which only
+// decodes): one socket has to feed several Decoders (one per output
 // template), and on shutdown the sockets are drained (read until the kernel
 // queue is empty) instead of being closed with datagrams still queued.
 package ingest
