@@ -24,9 +24,8 @@
 //   - options.go, v5.go: options data (sampling interval, system init
 //     time) and NetFlow v5, which is decoded through a built-in template of
 //     IPFIX elements so it shares the plan machinery.
-//   - stream.go: splitting an IPFIX-over-TCP byte stream into messages.
-//   - listener.go: UDP sockets (SO_REUSEPORT, receive buffer, IPv4 and
-//     IPv6) and the IPFIX TCP listener, living as long as a context.
+//   - stream.go: splitting an IPFIX-over-TCP byte stream into messages
+//     (the sockets themselves are package ingest's collector source).
 //   - state.go: template persistence to a JSON state file, so templates
 //     survive restarts.
 //
