@@ -7,35 +7,16 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
 
-// testdataDir walks up from the working directory until it finds the
-// shared/testdata folder that sits beside the repository; it skips the test
-// when there is none.
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "testdata")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared/testdata not found beside the repository; golden tests skipped")
-		}
-		dir = parent
-	}
-}
+// testdataDir is shared/testdata beside the repository (skipped when absent).
+func testdataDir(t testing.TB) string { return testutil.SharedTestdata(t, "") }
 
 // packet is one captured export message with its sender.
 type packet struct {

@@ -11,25 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/nfdump"
 	"github.com/flowgate/flowgate/unirec"
 )
 
-// nfdumpGoldenDir finds shared/testdata/nfdump above the working directory.
-func nfdumpGoldenDir(t testing.TB) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		p := filepath.Join(dir, "shared", "testdata", "nfdump")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("golden data shared/testdata/nfdump not found above the working directory")
-		}
-		dir = filepath.Dir(dir)
-	}
-}
+// nfdumpGoldenDir is ../shared/testdata/nfdump (skipped when absent).
+func nfdumpGoldenDir(t testing.TB) string { return testutil.SharedTestdata(t, "nfdump") }
 
 // goldenRows reads nfdump 1.7.1 -o csv output: header and rows.
 func goldenRows(t *testing.T, path string) (map[string]int, [][]string) {

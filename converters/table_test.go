@@ -7,27 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/unirec"
 )
 
-// findIPFIXcol2Table walks up from the working directory to the
-// shared/testdata folder beside the repository; "" when there is none.
+// findIPFIXcol2Table is ipfixcol2's element file in shared/testdata, or "".
 func findIPFIXcol2Table() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		p := filepath.Join(dir, "shared", "testdata", "ipfixcol2", "unirec-elements.txt")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
+	p, _ := testutil.FindShared(filepath.Join("ipfixcol2", "unirec-elements.txt"))
+	return p
 }
 
 func ipfixcol2Table(t testing.TB) string {

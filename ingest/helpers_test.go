@@ -5,18 +5,18 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"github.com/flowgate/flowgate/collector"
 	"io"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/flowgate/flowgate/collector"
 	"github.com/flowgate/flowgate/converters"
 	"github.com/flowgate/flowgate/ingest/meter"
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/unirec"
 )
 
@@ -114,23 +114,8 @@ func totals(t testing.TB, recs []unirec.Record, name string) uint64 {
 	return n
 }
 
-// sharedTestdata finds ../shared/testdata/<sub> above the working directory.
-func sharedTestdata(t testing.TB, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, "shared", "testdata", sub)
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		if filepath.Dir(d) == d {
-			t.Skipf("golden data shared/testdata/%s not found beside the repository", sub)
-		}
-	}
-}
+// sharedTestdata is ../shared/testdata/<sub> (skipped when absent).
+func sharedTestdata(t testing.TB, sub string) string { return testutil.SharedTestdata(t, sub) }
 
 // capturePayloads returns the L4 payloads of a capture's UDP datagrams, or
 // of its TCP segments concatenated (the byte stream) when tcp is set.

@@ -3,43 +3,18 @@ package nfdump
 import (
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
-// testdataDir finds the shared golden data: walking up from the working
-// directory, the first ancestor with a shared/testdata/SUB folder. The
-// test is skipped when there is none.
-func testdataDir(t testing.TB, sub string) string {
-	t.Helper()
-	p, ok := findTestdata(sub)
-	if !ok {
-		t.Skipf("golden data shared/testdata/%s not found above the working directory", sub)
-	}
-	return p
-}
+// testdataDir is ../shared/testdata/<sub> (skipped when absent).
+func testdataDir(t testing.TB, sub string) string { return testutil.SharedTestdata(t, sub) }
 
 // findTestdata is testdataDir for callers that can do without the data.
-func findTestdata(sub string) (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		p := filepath.Join(dir, "shared", "testdata", sub)
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
+func findTestdata(sub string) (string, bool) { return testutil.FindShared(sub) }
 
 // The helpers below render a Record the way nfdump 1.7.1 prints it, so the
 // golden text can be compared field by field.

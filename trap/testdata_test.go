@@ -5,28 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
-// goldenDir finds shared/testdata/trap next to the repository by walking up
-// from the test's working directory; it skips the test when it is absent.
-func goldenDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "testdata", "trap")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("golden data shared/testdata/trap not found above the working directory")
-		}
-		dir = parent
-	}
-}
+// goldenDir is ../shared/testdata/trap (skipped when absent).
+func goldenDir(t testing.TB) string { return testutil.SharedTestdata(t, "trap") }
 
 func readGolden(t testing.TB, name string) []byte {
 	t.Helper()

@@ -9,24 +9,8 @@ import (
 	"testing"
 )
 
-// sharedTestdata returns ../shared/testdata/trap relative to the repository,
-// or skips the test when the shared folder is absent.
-func sharedTestdata(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, "shared", "testdata", "trap")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		if filepath.Dir(d) == d {
-			t.Skip("shared/testdata/trap not found beside the repository: golden TRAP data unavailable")
-		}
-	}
-}
+// sharedTestdata is goldenDir.
+func sharedTestdata(t testing.TB) string { return goldenDir(t) }
 
 // The captured basic_flows session (sessions.md): hello of type UniRec with
 // a 149-byte spec, one container of 1363 bytes holding 21 messages, EOS last.

@@ -6,26 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
-// findTrapDir returns shared/testdata/trap by walking up from the working
-// directory until a directory has a "shared/testdata/trap" entry, or "".
+// findTrapDir is shared/testdata/trap beside the repository, or "".
 func findTrapDir() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "testdata", "trap")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
+	p, _ := testutil.FindShared("trap")
+	return p
 }
 
 // trapDir is findTrapDir that skips the test when the golden data is absent.

@@ -10,14 +10,14 @@ import (
 
 	"github.com/flowgate/flowgate/ingest/meter"
 	"github.com/flowgate/flowgate/internal/testutil"
+	"github.com/flowgate/flowgate/internal/testutil/trapcap"
 	"github.com/flowgate/flowgate/unirec"
 )
 
-// trapcap is what a TRAP file input reads back from a flow_meter output.
-// trapcap is what the module's f: output holds, read back.
-type trapcap = testutil.Trapcap
+// capture is what the module's f: output holds, read back.
+type capture = trapcap.Capture
 
-func readTrapcap(t *testing.T, path string) trapcap { return testutil.ReadTrapcap(t, path) }
+func readTrapcap(t *testing.T, path string) capture { return trapcap.Read(t, path) }
 
 func runMeter(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -26,7 +26,7 @@ func runMeter(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, o.String(), e.String()
 }
 
-func sum(t *testing.T, tc trapcap, names ...string) uint64 {
+func sum(t *testing.T, tc capture, names ...string) uint64 {
 	t.Helper()
 	var n uint64
 	for _, name := range names {

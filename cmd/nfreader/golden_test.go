@@ -15,13 +15,14 @@ import (
 	"time"
 
 	"github.com/flowgate/flowgate/internal/testutil"
+	"github.com/flowgate/flowgate/internal/testutil/trapcap"
 	"github.com/flowgate/flowgate/unirec"
 )
 
-// trapcap is what the module's f: output holds, read back.
-type trapcap = testutil.Trapcap
+// capture is what the module's f: output holds, read back.
+type capture = trapcap.Capture
 
-func readTrapcap(t *testing.T, path string) trapcap { return testutil.ReadTrapcap(t, path) }
+func readTrapcap(t *testing.T, path string) capture { return trapcap.Read(t, path) }
 
 // runNfreader runs the module with args (without argv[0]) and returns the
 // exit code, stdout and stderr.

@@ -15,12 +15,12 @@ import (
 
 // sendAndRead runs nfreader into a fresh .trapcap with extra args before
 // the files, and reads the output back.
-func sendAndRead(t *testing.T, args []string, files ...string) (trapcap, int, string, string) {
+func sendAndRead(t *testing.T, args []string, files ...string) (capture, int, string, string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "out.trapcap")
 	code, stdout, stderr := runNfreader(t, append(append([]string{"-i", "f:" + out}, args...), files...)...)
 	if code == exitBadParams || code == exitTrapInit {
-		return trapcap{}, code, stdout, stderr
+		return capture{}, code, stdout, stderr
 	}
 	return readTrapcap(t, out), code, stdout, stderr
 }

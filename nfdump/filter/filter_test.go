@@ -3,29 +3,16 @@ package filter
 import (
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/nfdump"
 )
 
-func goldenDir(t testing.TB) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		p := filepath.Join(dir, "shared", "testdata", "nfdump")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("golden data shared/testdata/nfdump not found above the working directory")
-		}
-		dir = filepath.Dir(dir)
-	}
-}
+func goldenDir(t testing.TB) string { return testutil.SharedTestdata(t, "nfdump") }
 
 func count(t *testing.T, path string, f *Filter) int {
 	t.Helper()

@@ -1,4 +1,7 @@
-package testutil
+// Package trapcap reads a module's f: output back in tests. It is apart
+// from testutil so that testutil imports nothing of the project and every
+// package's tests (trap and unirec included) can use it.
+package trapcap
 
 import (
 	"context"
@@ -8,18 +11,17 @@ import (
 	"github.com/flowgate/flowgate/unirec"
 )
 
-// Trapcap is what a TRAP file input reads back from a module's f: output.
-type Trapcap struct {
+// Capture is what a TRAP file input reads back from a module's f: output.
+type Capture struct {
 	Spec    string // the UniRec template the file announces
 	Tmpl    *unirec.Template
 	Records []unirec.Record
 	EOSLen  int // length of the end-of-stream message: 1 sent by the module, 0 the file's end
 }
 
-// ReadTrapcap reads a .trapcap file through a TRAP file input, up to its
-// end-of-stream message or its end. The package trap and unirec tests
-// cannot use it (it imports both).
-func ReadTrapcap(t testing.TB, path string) Trapcap {
+// Read reads a .trapcap file through a TRAP file input, up to its
+// end-of-stream message or its end.
+func Read(t testing.TB, path string) Capture {
 	t.Helper()
 	sp, err := trap.ParseIFCSpec("f:" + path)
 	if err != nil {
@@ -31,7 +33,7 @@ func ReadTrapcap(t testing.TB, path string) Trapcap {
 	}
 	defer in.Close()
 	in.SetRequiredFormat(trap.FormatUniRec, "")
-	var tc Trapcap
+	var tc Capture
 	for {
 		msg, changed, err := in.Recv(context.Background())
 		if err != nil {
