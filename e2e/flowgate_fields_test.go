@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"encoding/csv"
 	"fmt"
 	"net"
@@ -14,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/flowgate/flowgate/internal/testutil"
-	"github.com/flowgate/flowgate/trap"
+	"github.com/flowgate/flowgate/internal/testutil/trapcap"
 	"github.com/flowgate/flowgate/unirec"
 )
 
@@ -115,55 +114,25 @@ func readNfcapd(t *testing.T, dir, name string) []nfcapdFlow {
 // readTrapcap reads the daemon's f: output through our TRAP input.
 func readTrapcap(t *testing.T, path string) []nfcapdFlow {
 	t.Helper()
-	sp, err := trap.ParseIFCSpec("f:" + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := trap.OpenInput(sp[0], "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	in.SetRequiredFormat(trap.FormatUniRec, "")
-	var (
-		tmpl *unirec.Template
-		ids  = map[string]unirec.FieldID{}
-		out  []nfcapdFlow
-	)
-	for {
-		msg, changed, err := in.Recv(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if changed {
-			_, spec := in.DataFormat()
-			if tmpl, err = unirec.ParseTemplate(spec); err != nil {
-				t.Fatal(err)
+	var out []nfcapdFlow
+	for _, r := range trapcap.Read(t, path).Records {
+		id := func(n string) unirec.FieldID {
+			id, ok := r.T.Lookup(n)
+			if !ok {
+				t.Fatalf("output template %q lacks %s", r.T.Spec(), n)
 			}
-			for _, n := range []string{"SRC_IP", "DST_IP", "SRC_PORT", "DST_PORT", "PROTOCOL", "TCP_FLAGS", "PACKETS", "BYTES", "TIME_FIRST", "TIME_LAST"} {
-				id, ok := tmpl.Lookup(n)
-				if !ok {
-					t.Fatalf("output template %q lacks %s", spec, n)
-				}
-				ids[n] = id
-			}
-		}
-		if trap.IsEOS(msg) {
-			return out
-		}
-		r, err := tmpl.Wrap(msg)
-		if err != nil {
-			t.Fatal(err)
+			return id
 		}
 		ms := func(tm unirec.Time) uint64 { return uint64(tm.Sec())*1000 + uint64(tm.Msec()) }
 		out = append(out, nfcapdFlow{
-			src: r.IP(ids["SRC_IP"]).String(), dst: r.IP(ids["DST_IP"]).String(),
-			sport: uint64(r.Uint16(ids["SRC_PORT"])), dport: uint64(r.Uint16(ids["DST_PORT"])),
-			proto: uint64(r.Uint8(ids["PROTOCOL"])), flags: uint64(r.Uint8(ids["TCP_FLAGS"])),
-			packets: uint64(r.Uint32(ids["PACKETS"])), bytes: r.Uint64(ids["BYTES"]),
-			firstMs: ms(r.Time(ids["TIME_FIRST"])), lastMs: ms(r.Time(ids["TIME_LAST"])),
+			src: r.IP(id("SRC_IP")).String(), dst: r.IP(id("DST_IP")).String(),
+			sport: uint64(r.Uint16(id("SRC_PORT"))), dport: uint64(r.Uint16(id("DST_PORT"))),
+			proto: uint64(r.Uint8(id("PROTOCOL"))), flags: uint64(r.Uint8(id("TCP_FLAGS"))),
+			packets: uint64(r.Uint32(id("PACKETS"))), bytes: r.Uint64(id("BYTES")),
+			firstMs: ms(r.Time(id("TIME_FIRST"))), lastMs: ms(r.Time(id("TIME_LAST"))),
 		})
 	}
+	return out
 }
 
 // Every UDP capture replayed into a running flowgate (output f:FILE) gives
