@@ -23,7 +23,7 @@ const DefaultSocketDir = "/var/run/libtrap"
 // Param is one of a module's own command-line options, as libtrap's
 // module_info describes it for -h and the JSON module info.
 type Param struct {
-	Short       byte
+	Short       byte // 0 for an option with only a long name
 	Long        string
 	Description string
 	HasArg      bool

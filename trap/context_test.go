@@ -152,6 +152,21 @@ func TestVerbosityLevels(t *testing.T) {
 	}
 }
 
+func TestGetoptLongOnly(t *testing.T) {
+	m := Module{Params: []Param{{Short: 'n', Long: "num", HasArg: true}, {Long: "clock", HasArg: true}, {Long: "compat"}}}
+	opts, _, err := m.Getopt([]string{"--clock", "flow", "-n3", "--compat"})
+	want := []Opt{{'\x00', "clock", "flow"}, {'n', "num", "3"}, {'\x00', "compat", ""}}
+	if err != nil || !reflect.DeepEqual(opts, want) {
+		t.Fatalf("got %v %v, want %v", opts, err, want)
+	}
+	if _, _, err := m.Getopt([]string{"-\x00"}); err == nil {
+		t.Fatal("a NUL letter matched a long-only option")
+	}
+	if h := helpText(m, "x", "/tmp", 80); !strings.Contains(h, "    --clock <string>") {
+		t.Fatalf("help lacks the long-only option:\n%s", h)
+	}
+}
+
 func TestGetopt(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -160,10 +175,10 @@ func TestGetopt(t *testing.T) {
 		pos     []string
 		wantErr string
 	}{
-		{"bundled flags with argument in the next word", "-tc 5", []Opt{{'t', ""}, {'c', "5"}}, nil, ""},
-		{"argument glued to the letter", "-c5 -Tt", []Opt{{'c', "5"}, {'T', ""}, {'t', ""}}, nil, ""},
-		{"long with equals and separate value", "--cut=7 --write out.txt --title", []Opt{{'c', "7"}, {'w', "out.txt"}, {'t', ""}}, nil, ""},
-		{"positional and double dash", "a -t -- -c", []Opt{{'t', ""}}, []string{"a", "-c"}, ""},
+		{"bundled flags with argument in the next word", "-tc 5", []Opt{{'t', "", ""}, {'c', "", "5"}}, nil, ""},
+		{"argument glued to the letter", "-c5 -Tt", []Opt{{'c', "", "5"}, {'T', "", ""}, {'t', "", ""}}, nil, ""},
+		{"long with equals and separate value", "--cut=7 --write out.txt --title", []Opt{{'c', "", "7"}, {'w', "", "out.txt"}, {'t', "", ""}}, nil, ""},
+		{"positional and double dash", "a -t -- -c", []Opt{{'t', "", ""}}, []string{"a", "-c"}, ""},
 		{"unknown short", "-x", nil, nil, "unknown option -x"},
 		{"unknown long", "--nope", nil, nil, "unknown option --nope"},
 		{"missing argument", "-c", nil, nil, "requires an argument"},
@@ -172,6 +187,9 @@ func TestGetopt(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			opts, pos, err := loggerModule.Getopt(strings.Fields(tc.args))
+			for i := range opts {
+				opts[i].Long = "" // told apart by Short here; TestGetoptLongOnly checks Long
+			}
 			if tc.wantErr != "" {
 				if !errors.Is(err, ErrBadParams) || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("got %v, want %q", err, tc.wantErr)

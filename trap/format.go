@@ -87,3 +87,32 @@ func specItems(spec string) []string {
 	}
 	return out
 }
+
+// MissingFields returns the "type NAME" items of the required UniRec spec
+// reqSpec that the offered spec lacks, in reqSpec's order.
+func MissingFields(reqSpec, offered string) []string {
+	have := make(map[string]struct{})
+	for _, it := range specItems(offered) {
+		have[it] = struct{}{}
+	}
+	var miss []string
+	for _, it := range specItems(reqSpec) {
+		if _, ok := have[it]; !ok {
+			miss = append(miss, it)
+		}
+	}
+	return miss
+}
+
+// missingNote names, for a UniRec mismatch, the required fields the sender
+// lacks: "; missing field(s) uint16 DST_PORT".
+func missingNote(reqFmt Format, reqSpec string, h Hello) string {
+	if reqFmt != FormatUniRec || h.Format != FormatUniRec {
+		return ""
+	}
+	miss := MissingFields(reqSpec, h.Spec)
+	if len(miss) == 0 {
+		return ""
+	}
+	return "; missing field(s) " + strings.Join(miss, ", ")
+}

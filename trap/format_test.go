@@ -33,3 +33,24 @@ func TestNegotiate(t *testing.T) {
 		})
 	}
 }
+
+func TestMismatchNamesMissingFields(t *testing.T) {
+	const basic = "ipaddr DST_IP,ipaddr SRC_IP,uint64 BYTES,uint16 DST_PORT"
+	tests := []struct {
+		name, req string
+		h         Hello
+		want      string
+	}{
+		{"absent field", "ipaddr SRC_IP,uint16 SRC_PORT,uint8 PROTOCOL", Hello{FormatUniRec, basic}, "; missing field(s) uint16 SRC_PORT, uint8 PROTOCOL"},
+		{"other type counts as missing", "uint32 BYTES", Hello{FormatUniRec, basic}, "; missing field(s) uint32 BYTES"},
+		{"nothing missing", "uint64 BYTES", Hello{FormatUniRec, basic}, ""},
+		{"not unirec", "uint64 BYTES", Hello{FormatJSON, "x"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := missingNote(FormatUniRec, tt.req, tt.h); got != tt.want {
+				t.Errorf("missingNote = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 // options with an argument, the value.
 type Opt struct {
 	Short byte
+	Long  string // the option's long name; options without a letter (Short 0) are told apart by it
 	Value string
 }
 
@@ -40,7 +41,7 @@ func (m Module) Getopt(args []string) (opts []Opt, positional []string, err erro
 				i++
 				val = args[i]
 			}
-			opts = append(opts, Opt{Short: p.Short, Value: val})
+			opts = append(opts, Opt{Short: p.Short, Long: p.Long, Value: val})
 		case len(a) > 1 && a[0] == '-':
 			for j := 1; j < len(a); j++ {
 				p, ok := m.shortParam(a[j])
@@ -48,7 +49,7 @@ func (m Module) Getopt(args []string) (opts []Opt, positional []string, err erro
 					return nil, nil, fmt.Errorf("%w: unknown option -%c", ErrBadParams, a[j])
 				}
 				if !p.HasArg {
-					opts = append(opts, Opt{Short: p.Short})
+					opts = append(opts, Opt{Short: p.Short, Long: p.Long})
 					continue
 				}
 				val := a[j+1:]
@@ -59,7 +60,7 @@ func (m Module) Getopt(args []string) (opts []Opt, positional []string, err erro
 					i++
 					val = args[i]
 				}
-				opts = append(opts, Opt{Short: p.Short, Value: val})
+				opts = append(opts, Opt{Short: p.Short, Long: p.Long, Value: val})
 				break
 			}
 		default:
@@ -71,7 +72,7 @@ func (m Module) Getopt(args []string) (opts []Opt, positional []string, err erro
 
 func (m Module) shortParam(c byte) (Param, bool) {
 	for _, p := range m.Params {
-		if p.Short == c {
+		if p.Short == c && c != 0 {
 			return p, true
 		}
 	}

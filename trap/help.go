@@ -84,6 +84,9 @@ func helpText(m Module, prog, socketDir string, width int) string {
 		section(&b, "Parameters of module [OPTIONS]:")
 		for _, p := range m.Params {
 			head := fmt.Sprintf("-%c  --%s", p.Short, p.Long)
+			if p.Short == 0 { // a long-only option
+				head = "    --" + p.Long
+			}
 			if p.HasArg {
 				head += " <" + p.argType() + ">"
 			}
@@ -140,7 +143,11 @@ func moduleInfoJSON(m Module) string {
 			b.WriteByte(',')
 		}
 		b.WriteString(`{"short_opt":`)
-		jsonString(&b, string([]byte{p.Short}))
+		if p.Short == 0 {
+			jsonString(&b, "")
+		} else {
+			jsonString(&b, string([]byte{p.Short}))
+		}
 		b.WriteString(`,"long_opt":`)
 		jsonString(&b, p.Long)
 		b.WriteString(`,"description":`)

@@ -165,8 +165,9 @@ func (in *Input) Recv(ctx context.Context) (msg []byte, formatChanged bool, err 
 				continue
 			case negMismatch:
 				in.ifc.reject()
-				return nil, false, fmt.Errorf("%w: required %s %q, sender offers %s %q",
-					ErrFormatMismatch, in.reqFmt, in.reqSpec, hello.Format, hello.Spec)
+				return nil, false, fmt.Errorf("%w: required %s %q, sender offers %s %q%s",
+					ErrFormatMismatch, in.reqFmt, in.reqSpec, hello.Format, hello.Spec,
+					missingNote(in.reqFmt, in.reqSpec, *hello))
 			case negSubset:
 				in.changed = true
 			case negOK:

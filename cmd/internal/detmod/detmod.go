@@ -1,0 +1,116 @@
+// Package detmod runs a detector (package detectors) as a NEMEA module:
+// one UniRec input, one alert output, the detector's required fields as
+// the input's required format (the subset rule), alerts sent as the C
+// module's template. The cmd/<detector> binaries only parse their options
+// and call Run.
+package detmod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+
+	"github.com/flowgate/flowgate/detectors"
+	"github.com/flowgate/flowgate/trap"
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// ClockParam is the --clock option every detector module has.
+var ClockParam = trap.Param{Long: "clock", Description: detectors.ClockHelp, HasArg: true}
+
+// Options say how a module treats its streams where the C modules differ.
+type Options struct {
+	// ForwardEOS sends the end-of-stream message on after the input's
+	// (amplification_detection, ipblacklistfilter do; the others do not).
+	ForwardEOS bool
+}
+
+// Result is what a run counted besides the detector's own stats.
+type Result struct {
+	Malformed uint64 // messages too short for the template, skipped
+	Dropped   uint64 // alerts the output refused on timeout (non-blocking IFC)
+}
+
+// Run feeds the module's input 0 to det and sends its alerts to output
+// 0 until end of stream or ctx ends. A sender template without a field
+// the detector reads fails the negotiation with an error naming it.
+func Run(ctx context.Context, tc *trap.Context, det detectors.Detector, opts Options) (Result, error) {
+	in, out := tc.Input(0), tc.Output(0)
+	in.SetRequiredFormat(trap.FormatUniRec, det.InputSpec())
+	ot, err := unirec.ParseTemplate(det.OutputSpec())
+	if err != nil {
+		return Result{}, err
+	}
+	if err := out.SetDataFormat(trap.FormatUniRec, ot.Spec()); err != nil {
+		return Result{}, err
+	}
+	var res Result
+	emit := func(a unirec.Record) error {
+		err := out.Send(ctx, a.Data)
+		if errors.Is(err, trap.ErrTimeout) {
+			res.Dropped++
+			return nil
+		}
+		return err
+	}
+	var tmpl *unirec.Template
+	for {
+		msg, changed, err := in.Recv(ctx)
+		if err != nil {
+			switch {
+			case errors.Is(err, trap.ErrTimeout):
+				continue
+			case errors.Is(err, trap.ErrTerminated) || ctx.Err() != nil:
+				return res, nil
+			}
+			return res, err
+		}
+		if changed || (tmpl == nil && !trap.IsEOS(msg)) {
+			// An exact match of the required spec is not announced as a change.
+			_, spec := in.DataFormat()
+			t, err := unirec.ParseTemplate(spec)
+			if err != nil {
+				return res, fmt.Errorf("input template %q: %w", spec, err)
+			}
+			if err := det.Bind(t); err != nil {
+				return res, err
+			}
+			tmpl = t
+		}
+		if trap.IsEOS(msg) {
+			if err := det.Finish(emit); err != nil {
+				return res, err
+			}
+			if opts.ForwardEOS {
+				return res, out.SendEOS(ctx)
+			}
+			return res, nil
+		}
+		rec, err := tmpl.Wrap(msg)
+		if err != nil {
+			res.Malformed++
+			continue
+		}
+		if err := det.Process(rec, emit); err != nil {
+			return res, err
+		}
+	}
+}
+
+// Report prints the run's counters to w: always when something was lost
+// or skipped, otherwise only when verbose.
+func Report(w io.Writer, name string, st detectors.Stats, res Result, verbose bool) {
+	lossy := res.Malformed+res.Dropped+st.Evicted+st.IPv6Skipped > 0
+	if !lossy && !verbose {
+		return
+	}
+	fmt.Fprintf(w, "%s: records %d, alerts %d, IPv6 skipped %d, malformed %d, alerts dropped %d, entries %d, evicted %d, expired %d",
+		name, st.Records, st.Alerts, st.IPv6Skipped, res.Malformed, res.Dropped, st.Entries, st.Evicted, st.Expired)
+	for _, k := range slices.Sorted(maps.Keys(st.Extra)) {
+		fmt.Fprintf(w, ", %s %d", k, st.Extra[k])
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/flowgate/flowgate/cmd/internal/dettest"
+)
+
+// Every golden scenario, with the wall clock (as C ran) and the flow clock.
+func TestGoldenScenarios(t *testing.T) {
+	for _, clock := range []string{"wall", "flow"} {
+		t.Run(clock, func(t *testing.T) { dettest.Check(t, run, module.Name, "--clock", clock) })
+	}
+}
+
+// A sender template without a field the detector reads fails at
+// negotiation, naming the field (haddrscan's input has no SRC_PORT).
+func TestMissingFieldNamed(t *testing.T) {
+	for _, s := range dettest.Scenarios(t, "haddrscan_detector") {
+		if s.Name != "sweep_basic" {
+			continue
+		}
+		s.Params = nil
+		code, stderr, _ := s.Run(t, run, module.Name)
+		if code == 0 || !strings.Contains(stderr, "missing field(s) uint16 SRC_PORT") {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+		return
+	}
+	t.Fatal("haddrscan sweep_basic scenario not found")
+}
