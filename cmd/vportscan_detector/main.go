@@ -7,9 +7,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/flowgate/flowgate/cmd/internal/detmod"
 	"github.com/flowgate/flowgate/detectors"
@@ -41,37 +39,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func body(ctx context.Context, tc *trap.Context, args []string, _, stderr io.Writer) int {
+	return detmod.Body(ctx, tc, args, stderr, setup, detmod.Options{}, 1)
+}
+
+func setup(opts []trap.Opt, clock detectors.Clock) (detectors.Detector, error) {
 	cfg := vportscan.DefaultConfig()
-	clockName := ""
-	opts, _, err := module.Getopt(args)
 	for _, o := range opts {
-		if err != nil {
-			break
-		}
-		switch o.Long {
-		case "clock":
-			clockName = o.Value
-		case "max-pairs":
-			cfg.MaxPairs, err = strconv.Atoi(o.Value)
+		if o.Long == "max-pairs" {
+			v, err := detmod.Uint(o, 31)
+			if err != nil {
+				return nil, err
+			}
+			cfg.MaxPairs = int(v)
 		}
 	}
-	var clock detectors.Clock
-	if err == nil {
-		clock, err = detectors.ParseClock(clockName)
-	}
-	var det *vportscan.Detector
-	if err == nil {
-		det, err = vportscan.New(cfg, clock)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "Invalid arguments: %v\n", err)
-		return 1
-	}
-	res, err := detmod.Run(ctx, tc, det, detmod.Options{})
-	detmod.Report(stderr, module.Name, det.Stats(), res, tc.Verbosity() > 0)
-	if err != nil {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
-		return 1
-	}
-	return 0
+	return vportscan.New(cfg, clock)
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/flowgate/flowgate/detectors"
 	"github.com/flowgate/flowgate/trap"
@@ -113,4 +114,57 @@ func Report(w io.Writer, name string, st detectors.Stats, res Result, verbose bo
 		fmt.Fprintf(w, ", %s %d", k, st.Extra[k])
 	}
 	fmt.Fprintln(w)
+}
+
+// Setup builds a module's detector from its options (other than --clock,
+// which Body handles) and the clock.
+type Setup func(opts []trap.Opt, clock detectors.Clock) (detectors.Detector, error)
+
+// Body is the trap.Body of a detector module: it parses the options,
+// builds the detector with setup, runs it and reports its counters. An
+// option error prints "Invalid arguments" and returns badArgs (the C
+// modules differ: 1 or 255).
+func Body(ctx context.Context, tc *trap.Context, args []string, stderr io.Writer, setup Setup, opts Options, badArgs int) int {
+	name := tc.Module().Name
+	mopts, _, err := tc.Module().Getopt(args)
+	var det detectors.Detector
+	if err == nil {
+		clockName := ""
+		for _, o := range mopts {
+			if o.Short == 0 && o.Long == "clock" {
+				clockName = o.Value
+			}
+		}
+		var clock detectors.Clock
+		if clock, err = detectors.ParseClock(clockName); err == nil {
+			det, err = setup(mopts, clock)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "Invalid arguments: %v\n", err)
+		return badArgs
+	}
+	res, err := Run(ctx, tc, det, opts)
+	Report(stderr, name, det.Stats(), res, tc.Verbosity() > 0)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// Uint parses an option value as an unsigned integer of at most bits bits.
+func Uint(o trap.Opt, bits int) (uint64, error) {
+	v, err := strconv.ParseUint(o.Value, 10, bits)
+	if err != nil {
+		return 0, fmt.Errorf("option %s: %q is not an unsigned %d-bit integer", optName(o), o.Value, bits)
+	}
+	return v, nil
+}
+
+func optName(o trap.Opt) string {
+	if o.Short != 0 {
+		return "-" + string(rune(o.Short))
+	}
+	return "--" + o.Long
 }
