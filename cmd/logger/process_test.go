@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 		args := append([]string{"logger"}, os.Args[1:]...)
 		os.Exit(run(context.Background(), args, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	os.Exit(testutil.SocketDirMain(m))
 }
 
 // loggerProcess runs the logger module as a separate process, as an

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // TestMain lets the test binary act as the logreplay binary, with main's
@@ -23,7 +25,7 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	os.Exit(testutil.SocketDirMain(m))
 }
 
 // A real SIGTERM ends a logreplay process whose only client stopped

@@ -4,6 +4,7 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,4 +39,34 @@ func FindShared(sub string) (string, bool) {
 			return "", false
 		}
 	}
+}
+
+// SocketDirMain runs a package's tests (m.Run) with TRAP_SOCKET_DIR set to
+// a fresh temporary directory, removed afterwards, so that no test and no
+// process a test starts puts sockets in the machine's /var/run/libtrap or
+// depends on it existing. Use it from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(testutil.SocketDirMain(m)) }
+func SocketDirMain(m interface{ Run() int }) int {
+	dir, err := os.MkdirTemp("", "trapsock")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testutil: temporary socket directory:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Setenv("TRAP_SOCKET_DIR", dir); err != nil {
+		fmt.Fprintln(os.Stderr, "testutil: setting TRAP_SOCKET_DIR:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// SocketDir gives the test its own TRAP_SOCKET_DIR, a temporary directory,
+// for tests that want a socket directory nobody else shares. It uses
+// t.Setenv, so the test must not be parallel.
+func SocketDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("TRAP_SOCKET_DIR", dir)
+	return dir
 }
