@@ -21,6 +21,10 @@ type TrapOutputConfig struct {
 	SocketDir string
 	// DefaultTimeout applies when Spec has no timeout= of its own.
 	DefaultTimeout trap.Timeout
+	// Files, when set, lets an f: output in mode w continue the file an
+	// earlier output of the same path left (a restart within the process)
+	// instead of truncating it; see trap.FileSet.
+	Files *trap.FileSet
 }
 
 // TrapOutput is an Output on a TRAP interface. Concurrent senders are
@@ -48,7 +52,7 @@ func NewTrapOutput(cfg TrapOutputConfig, log *zap.Logger) (*TrapOutput, error) {
 	if !sp.TimeoutSet {
 		sp.Timeout = cfg.DefaultTimeout
 	}
-	out, err := trap.OpenOutput(sp, cfg.SocketDir, log)
+	out, err := trap.OpenOutputFiles(sp, cfg.SocketDir, log, cfg.Files)
 	if err != nil {
 		return nil, fmt.Errorf("trap output: %w", err)
 	}

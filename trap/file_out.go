@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,20 +41,88 @@ type fileOutput struct {
 	start    time.Time
 	idx      uint32
 
-	buf []byte // FileBufferHeaderSize reserved bytes, then messages
+	buf      []byte    // FileBufferHeaderSize reserved bytes, then messages
+	bufSince time.Time // when the first message entered buf
 
-	messages uint64
-	buffers  uint64
+	// files records where this output stopped, so that an output of the
+	// same PATH opened later in the process continues the file (nil: no
+	// record). contHello is the format of the continued file until the
+	// first setFormat: an equal format appends, another switches files.
+	files     *FileSet
+	contHello *Hello
+
+	autoflush time.Duration
+	done      chan struct{} // closed by close: ends the autoflush loop
+	loopDone  chan struct{}
+
+	bufMsgs     uint64 // messages in buf
+	messages    uint64 // messages accepted and not lost
+	dropped     uint64 // messages accepted, then lost to a failed write
+	buffers     uint64
+	autoflushes uint64
+}
+
+// FileSet remembers where the w-mode file outputs of a process stopped
+// writing: the file, its size and format. An output opened later on the
+// same PATH with the same FileSet (the flowgate daemon restarting an output
+// on a reload) appends to that file instead of truncating it, as long as
+// nobody else changed the file in between and the format is the same; a
+// different format switches files as a format change does (trap-wire.md
+// §8.3). Without a FileSet, mode w truncates as libtrap does. It is safe
+// for concurrent use.
+type FileSet struct {
+	mu sync.Mutex
+	m  map[string]fileMark
+}
+
+type fileMark struct {
+	name   string
+	idx    uint32
+	start  time.Time
+	size   int64
+	hello  Hello
+	header bool // the hello is in the file
+}
+
+// NewFileSet returns an empty FileSet.
+func NewFileSet() *FileSet { return &FileSet{m: map[string]fileMark{}} }
+
+func (fs *FileSet) key(base string) string {
+	if a, err := filepath.Abs(base); err == nil {
+		return a
+	}
+	return base
+}
+
+func (fs *FileSet) load(base string) (fileMark, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	m, ok := fs.m[fs.key(base)]
+	return m, ok
+}
+
+func (fs *FileSet) store(base string, m fileMark) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.m[fs.key(base)] = m
 }
 
 // newFileOutput opens the first file of an f: output. The file exists
 // (empty) from now on; the hello goes in with the first buffer.
+// Unless autoflush is off, a goroutine writes a buffer that has waited
+// autoflush long (libtrap's default 2 s) even though it is not full, so
+// records reach the file while the module runs, not only at exit.
 func newFileOutput(sp IfcSpec, e env) (outputIFC, error) {
-	return newFileOutputClock(sp, e, time.Now)
+	o, err := newFileOutputClock(sp, e, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	o.startAutoflush()
+	return o, nil
 }
 
 func newFileOutputClock(sp IfcSpec, e env, now func() time.Time) (*fileOutput, error) {
-	o := &fileOutput{log: e.log, now: now, buffered: sp.Buffer}
+	o := &fileOutput{log: e.log, now: now, buffered: sp.Buffer, autoflush: sp.Autoflush, files: e.files}
 	if o.log == nil {
 		o.log = zap.NewNop()
 	}
@@ -90,10 +159,77 @@ func newFileOutputClock(sp IfcSpec, e env, now func() time.Time) (*fileOutput, e
 	}
 	o.buf = make([]byte, FileBufferHeaderSize, FileBufferHeaderSize+MaxPayload)
 	o.start = o.roundedNow()
+	if o.continueFile() {
+		return o, nil
+	}
 	if err := o.open(); err != nil {
 		return nil, err
 	}
 	return o, nil
+}
+
+// continueFile reopens the file an earlier output of the same PATH and
+// FileSet stopped writing, in mode w, when it is still as that output left
+// it and still current (same time=MIN period). It reports whether it did.
+func (o *fileOutput) continueFile() bool {
+	if o.files == nil || o.stdout || o.appendM {
+		return false
+	}
+	m, ok := o.files.load(o.base)
+	if !ok || (o.rotTime > 0 && !m.start.Equal(o.start)) {
+		return false
+	}
+	st, err := os.Stat(m.name)
+	if err != nil || !st.Mode().IsRegular() || st.Size() != m.size {
+		return false
+	}
+	f, err := os.OpenFile(m.name, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return false
+	}
+	o.f, o.name, o.pos, o.wroteHdr, o.idx = f, m.name, m.size, m.header, m.idx
+	if m.header {
+		h := m.hello
+		o.contHello = &h
+	}
+	o.log.Debug("trap file output continues", zap.String("file", m.name), zap.Int64("size", m.size))
+	return true
+}
+
+// startAutoflush starts the autoflush loop (buffered outputs only: an
+// unbuffered one writes every message at once).
+func (o *fileOutput) startAutoflush() {
+	if o.autoflush <= 0 || !o.buffered {
+		return
+	}
+	o.done, o.loopDone = make(chan struct{}), make(chan struct{})
+	go o.autoflushLoop()
+}
+
+// autoflushLoop writes the active buffer once its first message has
+// waited the autoflush interval, checking four times per interval (at
+// most once a second).
+func (o *fileOutput) autoflushLoop() {
+	defer close(o.loopDone)
+	period := min(max(o.autoflush/4, time.Millisecond), time.Second)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.done:
+			return
+		case <-t.C:
+		}
+		o.mu.Lock()
+		if o.f != nil && len(o.buf) > FileBufferHeaderSize && o.now().Sub(o.bufSince) >= o.autoflush {
+			if err := o.writeBuffer(); err != nil {
+				o.log.Warn("trap file output: autoflush failed", zap.String("file", o.name), zap.Error(err))
+			} else {
+				o.autoflushes++
+			}
+		}
+		o.mu.Unlock()
+	}
 }
 
 // roundedNow is the current time rounded down to a multiple of time=MIN
@@ -190,6 +326,14 @@ func (o *fileOutput) setFormat(h Hello) error {
 	defer o.mu.Unlock()
 	if !o.hasFmt {
 		o.hello, o.hasFmt = h, true
+		if c := o.contHello; c != nil {
+			o.contHello = nil
+			if *c != h {
+				// The continued file carries another format: on to the
+				// next file, as a format change does.
+				return o.nextFile(false)
+			}
+		}
 		return nil
 	}
 	if h == o.hello {
@@ -241,10 +385,18 @@ func (o *fileOutput) sendLocked(msg []byte) error {
 			return err
 		}
 	}
+	if len(o.buf) == FileBufferHeaderSize {
+		o.bufSince = o.now()
+	}
 	o.buf = AppendMessage(o.buf, msg)
 	o.messages++
+	o.bufMsgs++
 	if !o.buffered {
-		return o.writeBuffer()
+		if err := o.writeBuffer(); err != nil {
+			// The caller learns of this message's loss from the error.
+			o.dropped--
+			return err
+		}
 	}
 	return nil
 }
@@ -273,21 +425,48 @@ func (o *fileOutput) writeBuffer() error {
 	if !o.wroteHdr {
 		var hb [HelloHeaderSize + 512]byte
 		h := AppendHello(hb[:0], o.hello)
-		if _, err := o.f.Write(h); err != nil {
-			return fmt.Errorf("%w: file output: writing hello to %q: %w", ErrIO, o.name, err)
+		if err := o.write(h); err != nil {
+			return o.lose(fmt.Errorf("%w: file output: writing hello to %q: %w", ErrIO, o.name, err))
 		}
-		o.pos += int64(len(h))
 		o.wroteHdr = true
 	}
 	binary.BigEndian.PutUint32(o.buf[:FileBufferHeaderSize], uint32(len(o.buf)-FileBufferHeaderSize))
-	n, err := o.f.Write(o.buf)
-	o.pos += int64(n)
-	o.buf = o.buf[:FileBufferHeaderSize]
-	if err != nil {
-		return fmt.Errorf("%w: file output: writing buffer to %q: %w", ErrIO, o.name, err)
+	if err := o.write(o.buf); err != nil {
+		return o.lose(fmt.Errorf("%w: file output: writing buffer to %q: %w", ErrIO, o.name, err))
 	}
+	o.buf, o.bufMsgs = o.buf[:FileBufferHeaderSize], 0
 	o.buffers++
 	return nil
+}
+
+// write writes b whole at the end of the file or, failing that (a full
+// disk), cuts off what part of it went in, so that the file stays a
+// sequence of whole buffers and writing resumes cleanly once it can.
+func (o *fileOutput) write(b []byte) error {
+	n, err := o.f.Write(b)
+	if err == nil {
+		o.pos += int64(n)
+		return nil
+	}
+	if n > 0 && !o.stdout {
+		if terr := o.f.Truncate(o.pos); terr != nil {
+			err = errors.Join(err, terr)
+		}
+		if _, serr := o.f.Seek(o.pos, io.SeekStart); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}
+	return err
+}
+
+// lose drops the active buffer after a failed write: its messages are
+// counted as dropped and the error says how many there were.
+func (o *fileOutput) lose(err error) error {
+	n := o.bufMsgs
+	o.dropped += n
+	o.messages -= n
+	o.buf, o.bufMsgs = o.buf[:FileBufferHeaderSize], 0
+	return fmt.Errorf("%w (%d messages lost)", err, n)
 }
 
 func (o *fileOutput) flush(context.Context) error {
@@ -297,17 +476,28 @@ func (o *fileOutput) flush(context.Context) error {
 }
 
 func (o *fileOutput) close(context.Context) error {
+	if o.done != nil {
+		select {
+		case <-o.done:
+		default:
+			close(o.done)
+		}
+		<-o.loopDone
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.f == nil {
 		return nil
 	}
 	err := o.writeBuffer()
+	if o.files != nil && !o.stdout && !o.appendM {
+		o.files.store(o.base, fileMark{name: o.name, idx: o.idx, start: o.start, size: o.pos, hello: o.hello, header: o.wroteHdr})
+	}
 	return errors.Join(err, o.closeFile())
 }
 
 func (o *fileOutput) stats() OutputStats {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return OutputStats{Kind: KindFile, ID: o.name, SentMessages: o.messages, Buffers: o.buffers}
+	return OutputStats{Kind: KindFile, ID: o.name, SentMessages: o.messages, DroppedMessages: o.dropped, Buffers: o.buffers, Autoflushes: o.autoflushes}
 }

@@ -84,6 +84,7 @@ type ClientStats struct {
 type env struct {
 	socketDir string
 	log       *zap.Logger
+	files     *FileSet // nil: f: outputs in mode w truncate (libtrap)
 }
 
 func newInputIFC(sp IfcSpec, e env) (inputIFC, error) {
@@ -295,10 +296,17 @@ func OpenInput(sp IfcSpec, socketDir string, log *zap.Logger) (*Input, error) {
 // OpenOutput creates an output interface from one IFC_SPEC entry outside a
 // module context. socketDir is where u: sockets live; log may be nil.
 func OpenOutput(sp IfcSpec, socketDir string, log *zap.Logger) (*Output, error) {
+	return OpenOutputFiles(sp, socketDir, log, nil)
+}
+
+// OpenOutputFiles is OpenOutput for a program that restarts outputs within
+// one process: an f: output in mode w continues the file an earlier output
+// of the same path left in files, instead of truncating it (see FileSet).
+func OpenOutputFiles(sp IfcSpec, socketDir string, log *zap.Logger, files *FileSet) (*Output, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	ifc, err := newOutputIFC(sp, env{socketDir: socketDir, log: log})
+	ifc, err := newOutputIFC(sp, env{socketDir: socketDir, log: log, files: files})
 	if err != nil {
 		return nil, fmt.Errorf("output %q: %w", sp.Raw, err)
 	}

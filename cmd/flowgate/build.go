@@ -13,12 +13,13 @@ import (
 	"github.com/flowgate/flowgate/converters"
 	"github.com/flowgate/flowgate/ingest"
 	"github.com/flowgate/flowgate/ingest/meter"
+	"github.com/flowgate/flowgate/trap"
 	"github.com/flowgate/flowgate/unirec"
 )
 
 // buildOutputs opens every output. On failure the ones already open are
 // closed.
-func buildOutputs(cfg config.Configuration, log *zap.Logger) ([]ingest.Output, error) {
+func buildOutputs(cfg config.Configuration, log *zap.Logger, files *trap.FileSet) ([]ingest.Output, error) {
 	dir := cfg.SocketDirectory()
 	var outs []ingest.Output
 	fail := func(err error) ([]ingest.Output, error) {
@@ -38,7 +39,7 @@ func buildOutputs(cfg config.Configuration, log *zap.Logger) ([]ingest.Output, e
 			return fail(fmt.Errorf("outputs[%d].template: %w", i, err))
 		}
 		out, err := ingest.NewTrapOutput(ingest.TrapOutputConfig{
-			Spec: o.IFC, Template: tmpl, SocketDir: dir, DefaultTimeout: config.DefaultOutputTimeout,
+			Spec: o.IFC, Template: tmpl, SocketDir: dir, DefaultTimeout: config.DefaultOutputTimeout, Files: files,
 		}, log.With(zap.String("output", o.IFC)))
 		if err != nil {
 			return fail(fmt.Errorf("outputs[%d]: %w", i, err))

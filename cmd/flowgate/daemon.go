@@ -18,6 +18,7 @@ import (
 
 	"github.com/flowgate/flowgate/config"
 	"github.com/flowgate/flowgate/ingest"
+	"github.com/flowgate/flowgate/trap"
 )
 
 // closeTimeout bounds the final delivery of buffered records to receivers.
@@ -27,6 +28,7 @@ const closeTimeout = 10 * time.Second
 type daemon struct {
 	log     *zap.Logger
 	reload  func() (config.Configuration, error)
+	files   *trap.FileSet            // w-mode files continue across output restarts
 	current atomic.Pointer[instance] // read by the metrics collector
 }
 
@@ -41,7 +43,10 @@ type instance struct {
 }
 
 func (d *daemon) start(cfg config.Configuration) (*instance, error) {
-	outs, err := buildOutputs(cfg, d.log)
+	if d.files == nil {
+		d.files = trap.NewFileSet()
+	}
+	outs, err := buildOutputs(cfg, d.log, d.files)
 	if err != nil {
 		return nil, err
 	}
