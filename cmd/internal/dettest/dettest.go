@@ -80,6 +80,20 @@ func (s Scenario) Run(t *testing.T, run RunFunc, module string, extra ...string)
 	return code, se.String(), LoggerText(t, out)
 }
 
+// RunCapture runs the module on the scenario like Run and returns its
+// output as read back, failing the test on a nonzero exit.
+func (s Scenario) RunCapture(t *testing.T, run RunFunc, module string, extra ...string) trapcap.Capture {
+	t.Helper()
+	t.Setenv("TRAP_SOCKET_DIR", t.TempDir())
+	out := filepath.Join(t.TempDir(), s.Name+".out.trapcap")
+	args := []string{module, "-i", "f:" + filepath.Join(s.Dir, s.Name+".trapcap") + ",f:" + out}
+	var so, se bytes.Buffer
+	if code := run(context.Background(), append(append(args, s.Params...), extra...), &so, &se); code != 0 {
+		t.Fatalf("exit %d: %s", code, se.String())
+	}
+	return trapcap.Read(t, out)
+}
+
 // LoggerText renders a trapcap as logger -t does: the template, then one
 // line per record.
 func LoggerText(t testing.TB, path string) string {
