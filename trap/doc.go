@@ -14,6 +14,7 @@
 //	f:PATH[:w|:a][:time=MIN][:size=MB]   .trapcap file output
 //	f:PATTERN                    .trapcap file input (~, globs, several words)
 //	b:                           blackhole output
+//	k:TOPIC:HOST:PORT[:...]      Kafka topic (Flowgate's extension, kafka_*.go)
 //
 // Every IFC also takes timeout=WAIT|NO_WAIT|HALF_WAIT|µs, and outputs take
 // buffer=on|off and autoflush=off|µs. "-h trap" prints the full help.
@@ -28,6 +29,8 @@
 //   - file_out.go, file_in.go: the f: IFC (rotation by time and size,
 //     append mode, a new file on format change, reading file lists).
 //   - socket*.go, tls*.go: the t:, u: and T: IFCs; blackhole.go: b:.
+//   - kafka_*.go: the k: IFC on franz-go: one record per container,
+//     format in record headers, keyed partitions, consumer groups.
 //   - context.go: Init (the NEMEA command line: -h, -i, -v), Finalize;
 //     shutdown.go: ShutdownContext and FinalizeAfter, so that SIGTERM ends
 //     a module even when a client stalls or never connects (the C modules

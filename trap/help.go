@@ -108,8 +108,9 @@ func helpText(m Module, prog, socketDir string, width int) string {
 	return b.String()
 }
 
-// trapHelpText is the -h trap output: the banner and the IFC_SPEC help.
-func trapHelpText() string { return helpBanner + ifcSpecHelp }
+// trapHelpText is the -h trap output: the banner, the IFC_SPEC help and
+// the k: extension.
+func trapHelpText() string { return helpBanner + ifcSpecHelp + ifcSpecHelpKafka }
 
 // jsonString quotes s the way libtrap's trap_convert_module_info_to_json
 // does: newlines become \n and tabs spaces, and nothing else is escaped.

@@ -58,6 +58,7 @@ type InputStats struct {
 	Connected bool
 	Messages  uint64
 	Buffers   uint64
+	Kafka     *KafkaInputStats // k: inputs only
 }
 
 // OutputStats are an output interface's counters (service IFC "out" entries).
@@ -70,6 +71,7 @@ type OutputStats struct {
 	Buffers         uint64
 	Autoflushes     uint64
 	PerClient       []ClientStats
+	Kafka           *KafkaOutputStats // k: outputs only
 }
 
 // ClientStats are one connected client's counters on a socket output.
@@ -93,6 +95,8 @@ func newInputIFC(sp IfcSpec, e env) (inputIFC, error) {
 		return newSocketInput(sp, e)
 	case KindFile:
 		return newFileInput(sp, e)
+	case KindKafka:
+		return newKafkaInput(sp, e)
 	}
 	return nil, fmt.Errorf("%w: interface type %q cannot be an input", ErrBadParams, sp.Kind)
 }
@@ -105,6 +109,8 @@ func newOutputIFC(sp IfcSpec, e env) (outputIFC, error) {
 		return newFileOutput(sp, e)
 	case KindBlackhole:
 		return newBlackholeOutput(sp), nil
+	case KindKafka:
+		return newKafkaOutput(sp, e)
 	}
 	return nil, fmt.Errorf("%w: interface type %q cannot be an output", ErrBadParams, sp.Kind)
 }
@@ -311,4 +317,31 @@ func OpenOutputFiles(sp IfcSpec, socketDir string, log *zap.Logger, files *FileS
 		return nil, fmt.Errorf("output %q: %w", sp.Raw, err)
 	}
 	return newOutput(ifc, sp), nil
+}
+
+// KafkaInputStats are the extra counters of a k: input.
+type KafkaInputStats struct {
+	Topic string `json:"topic"`
+	Group string `json:"group"`
+	// BadRecords counts records skipped because they were no valid TRAP
+	// container (missing or unknown format header, truncated, bad framing).
+	BadRecords uint64 `json:"bad_records"`
+	// Lag is, per assigned partition, the records between the last one
+	// delivered and the partition's high watermark at the last fetch.
+	Lag map[int32]int64 `json:"lag"`
+}
+
+// KafkaOutputStats are the extra counters of a k: output.
+type KafkaOutputStats struct {
+	Topic      string `json:"topic"`
+	Partitions int    `json:"partitions"`
+	// DeliveredMessages were acknowledged by the brokers (acks=all).
+	DeliveredMessages uint64 `json:"delivered_messages"`
+	// FailedContainers were given up by the producer (their messages are
+	// in DroppedMessages).
+	FailedContainers uint64 `json:"failed_containers"`
+	InFlight         int    `json:"in_flight"`
+	// Retries counts failed produce requests and broker dials, each of
+	// which the producer retries.
+	Retries uint64 `json:"retries"`
 }

@@ -1,6 +1,7 @@
 package trap
 
 import (
+	_ "embed"
 	"fmt"
 	"strconv"
 	"strings"
@@ -48,7 +49,14 @@ const (
 	KindFile      = 'f'
 	KindBlackhole = 'b'
 	KindGenerator = 'g'
+	KindKafka     = 'k' // Flowgate's extension: a Kafka topic (kafka_spec.go)
 )
+
+// ifcSpecHelpKafka documents the k: interface; -h trap prints it after
+// libtrap's own IFC_SPEC help, which stays byte-exact.
+//
+//go:embed ifcspec_help_kafka.txt
+var ifcSpecHelpKafka string
 
 // IfcSpec is one interface of an IFC_SPEC with libtrap's common setters
 // (timeout=, buffer=, autoflush=) already taken out. Params holds the
@@ -89,9 +97,9 @@ func parseIfc(ifc string) (IfcSpec, error) {
 	}
 	sp.Kind = ifc[0]
 	switch sp.Kind {
-	case KindTCP, KindTLS, KindUNIX, KindFile, KindBlackhole, KindGenerator:
+	case KindTCP, KindTLS, KindUNIX, KindFile, KindBlackhole, KindGenerator, KindKafka:
 	default:
-		return sp, fmt.Errorf("%w: unknown interface type %q (want one of t T u f b)", ErrBadParams, ifc[0])
+		return sp, fmt.Errorf("%w: unknown interface type %q (want one of t T u f b k)", ErrBadParams, ifc[0])
 	}
 	if len(ifc) == 1 || ifc[1] != ':' {
 		// libtrap: no ':' after the letter means an empty parameter string.

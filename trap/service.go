@@ -166,6 +166,8 @@ type serviceIn struct {
 	Buffers    uint64 `json:"buffers"`
 	DelayLast  uint64 `json:"delay_last"`
 	DelayTotal uint64 `json:"delay_total"`
+	// Flowgate's addition for k: inputs (a supervisor ignores unknown keys).
+	Kafka *KafkaInputStats `json:"kafka,omitempty"`
 }
 
 type serviceOut struct {
@@ -177,6 +179,8 @@ type serviceOut struct {
 	Buffers     uint64          `json:"buffers"`
 	Autoflushes uint64          `json:"autoflushes"`
 	ClientStats []serviceClient `json:"client_stats_arr"`
+	// Flowgate's addition for k: outputs.
+	Kafka *KafkaOutputStats `json:"kafka,omitempty"`
 }
 
 type serviceClient struct {
@@ -201,7 +205,7 @@ func (c *Context) statsJSON() ([]byte, error) {
 	st := serviceStats{InCnt: len(c.inputs), OutCnt: len(c.outputs), In: []serviceIn{}, Out: []serviceOut{}}
 	for _, in := range c.inputs {
 		s := in.Stats()
-		e := serviceIn{ID: s.ID, Type: int(s.Kind), Messages: s.Messages, Buffers: s.Buffers}
+		e := serviceIn{ID: s.ID, Type: int(s.Kind), Messages: s.Messages, Buffers: s.Buffers, Kafka: s.Kafka}
 		if s.Connected {
 			e.State = 1
 		}
@@ -213,7 +217,7 @@ func (c *Context) statsJSON() ([]byte, error) {
 	for _, out := range c.outputs {
 		s := out.Stats()
 		e := serviceOut{ID: s.ID, Type: int(s.Kind), Clients: s.Clients, Sent: s.SentMessages,
-			Dropped: s.DroppedMessages, Buffers: s.Buffers, Autoflushes: s.Autoflushes}
+			Dropped: s.DroppedMessages, Buffers: s.Buffers, Autoflushes: s.Autoflushes, Kafka: s.Kafka}
 		if e.ID == "" {
 			e.ID = "none"
 		}
