@@ -1,0 +1,266 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// v5Datagram builds a NetFlow v5 export packet of the flows first..first+n-1:
+// flow i comes from 10.1.0.(i%srcs) port 1024+i/srcs... so that SRC_IP and
+// SRC_PORT together name it.
+func v5Datagram(first, n, srcs int, seq uint32, now time.Time) []byte {
+	b := make([]byte, 24, 24+48*n)
+	binary.BigEndian.PutUint16(b[0:], 5)
+	binary.BigEndian.PutUint16(b[2:], uint16(n))
+	binary.BigEndian.PutUint32(b[4:], 600000) // sysUptime, ms
+	binary.BigEndian.PutUint32(b[8:], uint32(now.Unix()))
+	binary.BigEndian.PutUint32(b[16:], seq)
+	for i := first; i < first+n; i++ {
+		r := make([]byte, 48)
+		copy(r[0:], []byte{10, 1, 0, byte(i % srcs)})
+		copy(r[4:], []byte{192, 0, 2, 7})
+		binary.BigEndian.PutUint32(r[16:], 3)                   // dPkts
+		binary.BigEndian.PutUint32(r[20:], uint32(100+i))       // dOctets
+		binary.BigEndian.PutUint32(r[24:], 590000)              // First
+		binary.BigEndian.PutUint32(r[28:], 599000)              // Last
+		binary.BigEndian.PutUint16(r[32:], uint16(1024+i/srcs)) // srcport
+		binary.BigEndian.PutUint16(r[34:], 80)
+		r[38] = 6 // TCP
+		b = append(b, r...)
+	}
+	return b
+}
+
+// partialTrapcap reads the complete buffers of a .trapcap file that may
+// still be being written, and returns each record's "SRC_IP:SRC_PORT".
+func partialTrapcap(t *testing.T, path string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil || len(raw) < 8 {
+		return nil
+	}
+	sl := int(binary.BigEndian.Uint32(raw[4:8]))
+	if len(raw) < 8+sl {
+		return nil
+	}
+	tm, err := unirec.ParseTemplate(string(raw[8 : 8+sl]))
+	if err != nil {
+		t.Fatalf("%s: template: %v", path, err)
+	}
+	src, _ := tm.Lookup("SRC_IP")
+	port, _ := tm.Lookup("SRC_PORT")
+	var out []string
+	for rest := raw[8+sl:]; len(rest) >= 4; {
+		p := int(binary.BigEndian.Uint32(rest))
+		if len(rest) < 4+p {
+			break
+		}
+		payload := rest[4 : 4+p]
+		rest = rest[4+p:]
+		for len(payload) >= 2 {
+			m := int(binary.BigEndian.Uint16(payload))
+			msg := payload[2 : 2+m]
+			payload = payload[2+m:]
+			if m <= 1 {
+				continue
+			}
+			r, err := tm.Wrap(msg)
+			if err != nil {
+				t.Fatalf("%s: record: %v", path, err)
+			}
+			out = append(out, fmt.Sprintf("%s:%d", r.IP(src), r.Uint16(port)))
+		}
+	}
+	return out
+}
+
+type repeaterProc struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	file   string
+}
+
+func startRepeater(t *testing.T, spec, file string) *repeaterProc {
+	t.Helper()
+	p := &repeaterProc{stderr: &lockedBuffer{}, file: file}
+	// buffer=off: each record is in the file before the repeater asks for
+	// the next container, so a commit never covers a record still in a
+	// memory buffer when the process is killed.
+	p.cmd = exec.Command(filepath.Join(binaries(t), "traffic_repeater"), "-vv", "-i", spec+",f:"+file+":buffer=off")
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	})
+	return p
+}
+
+func (p *repeaterProc) assigned() bool {
+	return strings.Contains(p.stderr.String(), "assigned partitions")
+}
+
+// flowgate collects NetFlow into a k: output keyed by SRC_IP; two
+// traffic_repeaters of one consumer group write the topic into two files.
+// Every record arrives, and no source IP is in both files. Then one
+// repeater is killed mid-stream: the other takes over its partitions,
+// nothing is lost, and the records the group repeats are counted.
+func TestFlowgateKafkaConsumerGroup(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(6, "flows"),
+		kfake.GroupMinSessionTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	broker := cluster.ListenAddrs()[0]
+	dir := t.TempDir()
+	in := "k:flows:" + broker + ":group=detectors:session=1500"
+	a := startRepeater(t, in, filepath.Join(dir, "a.trapcap"))
+	b := startRepeater(t, in, filepath.Join(dir, "b.trapcap"))
+
+	fg := startFlowgateArgs(t, "-i", "k:flows:"+broker+":key=SRC_IP:autoflush=100000")
+	conn, err := net.Dial("udp", "127.0.0.1:"+fg.port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const srcs, perPhase = 40, 3000
+	seq := uint32(0)
+	send := func(from, to int) {
+		for i := from; i < to; i += 30 {
+			if _, err := conn.Write(v5Datagram(i, min(30, to-i), srcs, seq, time.Now())); err != nil {
+				t.Error(err)
+				return
+			}
+			seq += uint32(min(30, to-i))
+			time.Sleep(500 * time.Microsecond)
+		}
+	}
+	waitAll := func(n int, what string) (ra, rb []string) {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			ra, rb = partialTrapcap(t, a.file), partialTrapcap(t, b.file)
+			seen := map[string]bool{}
+			for _, k := range append(append([]string(nil), ra...), rb...) {
+				seen[k] = true
+			}
+			if len(seen) >= n {
+				return ra, rb
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d of %d records arrived (a %d, b %d); flowgate: %s\na: %s\nb: %s", what, len(seen), n,
+					len(ra), len(rb), fg.stderr.String(), a.stderr.String(), b.stderr.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	srcIP := func(k string) string { return k[:strings.LastIndexByte(k, ':')] }
+
+	// Both members have partitions before the flows come.
+	deadline := time.Now().Add(15 * time.Second)
+	for !a.assigned() || !b.assigned() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the group did not form: a: %s\nb: %s", a.stderr.String(), b.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // let the second member's rebalance settle
+
+	send(0, perPhase)
+	ra, rb := waitAll(perPhase, "phase 1")
+	srcA, srcB := map[string]bool{}, map[string]bool{}
+	for _, k := range ra {
+		srcA[srcIP(k)] = true
+	}
+	for _, k := range rb {
+		srcB[srcIP(k)] = true
+		if srcA[srcIP(k)] {
+			t.Fatalf("SRC_IP %s reached both consumers", srcIP(k))
+		}
+	}
+	if len(srcA) == 0 || len(srcB) == 0 || len(srcA)+len(srcB) != srcs {
+		t.Fatalf("sources split %d/%d, want all %d over both", len(srcA), len(srcB), srcs)
+	}
+	if len(ra)+len(rb) != perPhase {
+		t.Errorf("phase 1 delivered %d records for %d flows", len(ra)+len(rb), perPhase)
+	}
+	t.Logf("phase 1: %d records to a (%d sources), %d to b (%d sources)", len(ra), len(srcA), len(rb), len(srcB))
+
+	// Phase 2: kill b mid-stream.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		send(perPhase, 2*perPhase)
+	}()
+	time.Sleep(150 * time.Millisecond)
+	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	b.cmd.Wait()
+	wg.Wait()
+	ra, rb = waitAll(2*perPhase, "after the kill")
+	dup := len(ra) + len(rb) - 2*perPhase
+	takenOver := 0
+	for _, k := range ra {
+		if srcB[srcIP(k)] {
+			takenOver++
+		}
+	}
+	if takenOver == 0 {
+		t.Fatal("a never received the sources of the killed consumer")
+	}
+	t.Logf("after killing b: a %d records (%d of b's sources' records), b %d; duplicates %d", len(ra), takenOver, len(rb), dup)
+
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	if err := a.cmd.Wait(); err != nil {
+		t.Errorf("traffic_repeater exit: %v: %s", err, a.stderr.String())
+	}
+	fg.stop(t)
+}
+
+// startFlowgateArgs runs flowgate collecting on a free UDP port with the
+// given extra arguments and waits until it is collecting.
+func startFlowgateArgs(t *testing.T, args ...string) *flowgateProc {
+	t.Helper()
+	bin := flowgateBinaries(t)
+	port := freePort(t)
+	p := &flowgateProc{stderr: &lockedBuffer{}, port: port}
+	p.cmd = exec.Command(filepath.Join(bin, "flowgate"), append([]string{"-l", "udp://127.0.0.1:" + port}, args...)...)
+	p.cmd.Env = append(os.Environ(), "FLOWGATE_METRICS_LISTEN=")
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(p.stderr.String(), "running") {
+		if time.Now().After(deadline) {
+			t.Fatalf("flowgate did not start: %s", p.stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return p
+}
