@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/flowgate/flowgate/internal/testutil"
+)
+
+func runReporter(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var so, se bytes.Buffer
+	code := run(context.Background(), append([]string{"report2idea"}, args...), &so, &se)
+	return code, so.String(), se.String()
+}
+
+func decode(t *testing.T, line string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(line), &m); err != nil {
+		t.Fatalf("%v: %s", err, line)
+	}
+	delete(m, "ID")
+	delete(m, "CreateTime")
+	return m
+}
+
+// Every reporter case of shared/testdata/idea, run as its README says,
+// equals the Python reporter's output line by line (ID and CreateTime
+// removed; times and everything else compared).
+func TestGoldenReporters(t *testing.T) {
+	dir := testutil.SharedTestdata(t, "idea")
+	for _, name := range []string{"vportscan", "haddrscan", "amplificationdetector", "bruteforce", "blacklist"} {
+		t.Run(name, func(t *testing.T) {
+			args := []string{"--reporter", name, "-i", "f:" + filepath.Join(dir, name, "in.trapcap"), "--config", filepath.Join(dir, "harness-config.yml"), "-D"}
+			if name == "blacklist" {
+				args = append(args, "--blacklist-config", filepath.Join(dir, name, "bl_downloader_config.xml"))
+			}
+			code, out, stderr := runReporter(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			ref, err := os.ReadFile(filepath.Join(dir, name, "reference.idea.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := strings.Split(strings.TrimSpace(out), "\n"), strings.Split(strings.TrimSpace(string(ref)), "\n")
+			if len(got) != len(want) {
+				t.Fatalf("%d alerts, want %d:\n%s", len(got), len(want), out)
+			}
+			for i := range want {
+				if g, w := decode(t, got[i]), decode(t, want[i]); !reflect.DeepEqual(g, w) {
+					t.Errorf("alert %d:\n got %s\nwant %s", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
