@@ -129,6 +129,7 @@ type Input struct {
 	changed  bool
 	pending  []byte
 	messages atomic.Uint64
+	delay    recvDelay // service IFC delay_last/delay_total (service.go)
 }
 
 func newInput(ifc inputIFC, sp IfcSpec) *Input {
@@ -160,6 +161,10 @@ func (in *Input) Spec() IfcSpec { return in.spec }
 // TRAP_E_FORMAT_CHANGED): read DataFormat and rebuild the template before
 // using msg. A message of length <= 1 is end of stream (IsEOS).
 func (in *Input) Recv(ctx context.Context) (msg []byte, formatChanged bool, err error) {
+	if len(in.pending) == 0 {
+		in.delay.enter()
+		defer in.delay.leave()
+	}
 	for len(in.pending) == 0 {
 		payload, hello, err := in.ifc.recv(ctx, in.timeout)
 		if err != nil {

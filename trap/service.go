@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -23,6 +25,9 @@ const (
 	serviceHdrSize  = 8  // {uint8 com; 3 padding; uint32 LE size}
 	serviceMaxBody  = 1 << 16
 	serviceBacklogN = 64
+	// serviceIOTimeout bounds the rest of a request once its first byte
+	// arrived, and the reply: libtrap gives up after 8 tries 25 ms apart.
+	serviceIOTimeout = 200 * time.Millisecond
 )
 
 // ServiceSocketPath is the path of a module's service socket:
@@ -102,7 +107,16 @@ func (s *service) serve(conn net.Conn) {
 	}()
 	var hdr [serviceHdrSize]byte
 	for {
-		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+		// A client may stay idle between requests as long as it likes, but
+		// a request that has begun must complete within serviceIOTimeout,
+		// as in libtrap: a partial header does not hold the connection.
+		conn.SetDeadline(time.Time{})
+		if _, err := io.ReadFull(conn, hdr[:1]); err != nil {
+			return
+		}
+		conn.SetDeadline(time.Now().Add(serviceIOTimeout))
+		if _, err := io.ReadFull(conn, hdr[1:]); err != nil {
+			s.log.Debug("trap: service IFC closing client after a partial request", zap.Error(err))
 			return
 		}
 		size := binary.LittleEndian.Uint32(hdr[4:])
@@ -149,8 +163,8 @@ func (s *service) stop() error {
 	return nil
 }
 
-// The statistics JSON of libtrap's encode_cnts_to_json. Counters in
-// client_stats_arr are strings, elsewhere numbers.
+// The statistics JSON of libtrap's encode_cnts_to_json (spec
+// supervisor.md §1.9.4).
 type serviceStats struct {
 	InCnt  int          `json:"in_cnt"`
 	OutCnt int          `json:"out_cnt"`
@@ -171,41 +185,114 @@ type serviceIn struct {
 }
 
 type serviceOut struct {
-	ID          string          `json:"ifc_id"`
-	Type        int             `json:"ifc_type"`
-	Clients     int             `json:"num_clients"`
-	Sent        uint64          `json:"sent-messages"`
-	Dropped     uint64          `json:"dropped-messages"`
-	Buffers     uint64          `json:"buffers"`
-	Autoflushes uint64          `json:"autoflushes"`
-	ClientStats []serviceClient `json:"client_stats_arr"`
+	ID          string `json:"ifc_id"`
+	Type        int    `json:"ifc_type"`
+	Clients     int    `json:"num_clients"`
+	Sent        uint64 `json:"sent-messages"`
+	Dropped     uint64 `json:"dropped-messages"`
+	Buffers     uint64 `json:"buffers"`
+	Autoflushes uint64 `json:"autoflushes"`
+	// serviceClient (TCP, UNIX) or serviceTLSClient (TLS) entries.
+	ClientStats []any `json:"client_stats_arr"`
 	// Flowgate's addition for k: outputs.
 	Kafka *KafkaOutputStats `json:"kafka,omitempty"`
 }
 
+// serviceClient is a client entry of a TCP or UNIX output: the counters
+// are decimal strings, the id an integer (peer PID or port).
 type serviceClient struct {
-	ID              string  `json:"id"`
+	ID              any     `json:"id"`
 	SentContainers  string  `json:"sent_containers"`
 	SentMessages    string  `json:"sent_messages"`
 	SkippedMessages string  `json:"skipped_messages"`
 	SkippedPercent  float64 `json:"skipped_percentage"`
 }
 
-func clientEntry(id string, containers, sent, skipped uint64) serviceClient {
-	var pct float64
-	if sent+skipped > 0 {
-		pct = float64(skipped) * 100 / float64(sent+skipped)
-	}
-	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
-	return serviceClient{ID: id, SentContainers: u(containers), SentMessages: u(sent), SkippedMessages: u(skipped), SkippedPercent: pct}
+// serviceTLSClient is a client entry of a TLS output: integers throughout.
+type serviceTLSClient struct {
+	ID              int     `json:"id"`
+	SentContainers  uint64  `json:"sent_containers"`
+	SentMessages    uint64  `json:"sent_messages"`
+	SkippedMessages uint64  `json:"skipped_messages"`
+	SkippedPercent  float64 `json:"skipped_percentage"`
 }
 
-// statsJSON encodes the module's interface counters for the service IFC.
+func skippedPercent(sent, skipped uint64) float64 {
+	if sent+skipped == 0 {
+		return 0
+	}
+	return float64(skipped) * 100 / float64(sent+skipped)
+}
+
+func clientEntry(id any, containers, sent, skipped uint64) serviceClient {
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	return serviceClient{ID: id, SentContainers: u(containers), SentMessages: u(sent), SkippedMessages: u(skipped),
+		SkippedPercent: skippedPercent(sent, skipped)}
+}
+
+// serviceClientID is a client's id as the integer libtrap reports (0 when the
+// transport gave none).
+func serviceClientID(id string) int {
+	n, _ := strconv.Atoi(id)
+	return n
+}
+
+// recvDelay measures, as libtrap's delay_last and delay_total do, the time
+// a module spends outside Recv. It is sampled when Recv has to go to the
+// transport for the next buffer (not for every message of a buffer, which
+// would put two clock reads on the per-record path): delay_last is the
+// time outside Recv before the latest such call, in µs, and delay_total
+// their sum in whole seconds. The time Recv spends splitting a buffer into
+// messages is counted as outside, which is a few nanoseconds per message.
+type recvDelay struct {
+	left    int64 // monotonic ns of the last return from the transport, 0 before the first
+	lastUS  atomic.Uint64
+	totalNS atomic.Uint64
+}
+
+// delayEpoch is the origin of the monotonic readings of recvDelay.
+var delayEpoch = time.Now()
+
+// enter is called when Recv goes to the transport.
+func (d *recvDelay) enter() {
+	if d.left == 0 {
+		return
+	}
+	gap := int64(time.Since(delayEpoch)) - d.left
+	if gap < 0 {
+		gap = 0
+	}
+	d.lastUS.Store(uint64(gap) / 1000)
+	d.totalNS.Add(uint64(gap))
+}
+
+// leave is called when the transport returned.
+func (d *recvDelay) leave() { d.left = max(int64(time.Since(delayEpoch)), 1) }
+
+// inputSummary is libtrap's "extended_input_interface_info": what the
+// module's TCP and UNIX inputs received, repeated on every TCP and UNIX
+// output. Flowgate does not count messages missed through sequence gaps,
+// so skipped_messages is 0.
+func (c *Context) inputSummary() serviceClient {
+	var conts, msgs uint64
+	for _, in := range c.inputs {
+		s := in.Stats()
+		if s.Kind == KindTCP || s.Kind == KindUNIX {
+			conts += s.Buffers
+			msgs += s.Messages
+		}
+	}
+	return clientEntry("extended_input_interface_info", conts, msgs, 0)
+}
+
+// statsJSON encodes the module's interface counters for the service IFC
+// with libtrap's keys, types and per-kind conventions.
 func (c *Context) statsJSON() ([]byte, error) {
 	st := serviceStats{InCnt: len(c.inputs), OutCnt: len(c.outputs), In: []serviceIn{}, Out: []serviceOut{}}
 	for _, in := range c.inputs {
 		s := in.Stats()
-		e := serviceIn{ID: s.ID, Type: int(s.Kind), Messages: s.Messages, Buffers: s.Buffers, Kafka: s.Kafka}
+		e := serviceIn{ID: s.ID, Type: int(s.Kind), Messages: s.Messages, Buffers: s.Buffers, Kafka: s.Kafka,
+			DelayLast: in.delay.lastUS.Load(), DelayTotal: in.delay.totalNS.Load() / uint64(time.Second)}
 		if s.Connected {
 			e.State = 1
 		}
@@ -214,22 +301,35 @@ func (c *Context) statsJSON() ([]byte, error) {
 		}
 		st.In = append(st.In, e)
 	}
+	var summary *serviceClient
 	for _, out := range c.outputs {
 		s := out.Stats()
 		e := serviceOut{ID: s.ID, Type: int(s.Kind), Clients: s.Clients, Sent: s.SentMessages,
-			Dropped: s.DroppedMessages, Buffers: s.Buffers, Autoflushes: s.Autoflushes, Kafka: s.Kafka}
+			Dropped: s.DroppedMessages, Buffers: s.Buffers, Autoflushes: s.Autoflushes, ClientStats: []any{}, Kafka: s.Kafka}
+		switch s.Kind {
+		case KindBlackhole:
+			// libtrap: a blackhole has no id and counts as one client.
+			e.ID, e.Clients = "none", 1
+		case KindFile:
+			e.Clients = 1
+		case KindTLS:
+			for _, cl := range s.PerClient {
+				e.ClientStats = append(e.ClientStats, serviceTLSClient{ID: serviceClientID(cl.ID), SentContainers: cl.SentContainers,
+					SentMessages: cl.SentMessages, SkippedMessages: cl.SkippedMessages,
+					SkippedPercent: skippedPercent(cl.SentMessages, cl.SkippedMessages)})
+			}
+		case KindTCP, KindUNIX:
+			if summary == nil {
+				sm := c.inputSummary()
+				summary = &sm
+			}
+			e.ClientStats = append(e.ClientStats, *summary)
+			for _, cl := range s.PerClient {
+				e.ClientStats = append(e.ClientStats, clientEntry(serviceClientID(cl.ID), cl.SentContainers, cl.SentMessages, cl.SkippedMessages))
+			}
+		}
 		if e.ID == "" {
 			e.ID = "none"
-		}
-		// The first entry sums the clients (libtrap's
-		// "extended_input_interface_info"), one entry per client follows.
-		var tc, tm, ts uint64
-		for _, cl := range s.PerClient {
-			tc, tm, ts = tc+cl.SentContainers, tm+cl.SentMessages, ts+cl.SkippedMessages
-		}
-		e.ClientStats = append(e.ClientStats, clientEntry("extended_input_interface_info", tc, tm, ts))
-		for _, cl := range s.PerClient {
-			e.ClientStats = append(e.ClientStats, clientEntry(cl.ID, cl.SentContainers, cl.SentMessages, cl.SkippedMessages))
 		}
 		st.Out = append(st.Out, e)
 	}

@@ -87,14 +87,17 @@ func TestServiceIFCAnswersStatistics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	// The first Recv had nothing before it; the time outside Recv is
+	// measured from the second transport read on.
+	delayLast := float64(in.delay.lastUS.Load())
 	want := map[string]any{
 		"in_cnt": 1.0, "out_cnt": 1.0,
 		"in": []any{map[string]any{"ifc_state": 1.0, "ifc_id": golden, "ifc_type": 102.0,
-			"messages": 3.0, "buffers": 1.0, "delay_last": 0.0, "delay_total": 0.0}},
-		"out": []any{map[string]any{"ifc_id": "blackhole", "ifc_type": 98.0, "num_clients": 0.0,
+			"messages": 3.0, "buffers": 1.0, "delay_last": delayLast, "delay_total": 0.0}},
+		// libtrap: a blackhole has the id "none", one client and no client entries.
+		"out": []any{map[string]any{"ifc_id": "none", "ifc_type": 98.0, "num_clients": 1.0,
 			"sent-messages": 1.0, "dropped-messages": 0.0, "buffers": 0.0, "autoflushes": 0.0,
-			"client_stats_arr": []any{map[string]any{"id": "extended_input_interface_info",
-				"sent_containers": "0", "sent_messages": "0", "skipped_messages": "0", "skipped_percentage": 0.0}}}},
+			"client_stats_arr": []any{}}},
 	}
 	// Several requests on one connection.
 	for i := 0; i < 2; i++ {
@@ -165,5 +168,119 @@ func TestServiceReplyHasGoldenShape(t *testing.T) {
 	sort.Strings(b)
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("keys differ:\n got %v\nwant %v", b, a)
+	}
+}
+
+// TestServicePartialRequestIsDropped: a client that sends part of a header
+// is disconnected after about 200 ms, as libtrap does, while an idle
+// client between requests is kept.
+func TestServicePartialRequestIsDropped(t *testing.T) {
+	dir := shortTempDir(t)
+	c, _, err := Init(context.Background(), Module{Name: "svc", Outputs: 1}, []string{"svc", "-i", "b:"}, WithSocketDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Finalize(context.Background())
+	path := ServiceSocketPath(dir, os.Getpid())
+	idle, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	partial, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer partial.Close()
+	partial.Write([]byte{10, 0, 0, 0, 0})
+	start := time.Now()
+	partial.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := partial.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("partial header: read %d, %v; want EOF", n, err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("partial header held the connection for %v", el)
+	}
+	time.Sleep(300 * time.Millisecond) // longer than the request timeout
+	askService(t, idle, serviceRequest)
+}
+
+// TestServiceSocketOutputClients: a UNIX output reports the process-wide
+// input summary first, then each client with an integer id (the peer PID).
+func TestServiceSocketOutputClients(t *testing.T) {
+	dir := shortTempDir(t)
+	c, _, err := Init(context.Background(), Module{Name: "svc", Outputs: 2}, []string{"svc", "-i", "u:svcclients,f:" + filepath.Join(dir, "out.trapcap")}, WithSocketDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Finalize(context.Background())
+	out := c.Output(0)
+	out.SetDataFormat(FormatRaw, "")
+	sps, _ := ParseIFCSpec("u:svcclients")
+	in, err := OpenInput(sps[0], dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	in.SetRequiredFormat(FormatRaw, "")
+	got := make(chan error, 1)
+	go func() {
+		_, _, err := in.Recv(context.Background())
+		got <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for out.Stats().Clients == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	out.Send(context.Background(), []byte("hello"))
+	out.Flush(context.Background())
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	body, err := c.statsJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Out []struct {
+			ID      string           `json:"ifc_id"`
+			Clients int              `json:"num_clients"`
+			Stats   []map[string]any `json:"client_stats_arr"`
+		} `json:"out"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatal(err)
+	}
+	u, f := st.Out[0], st.Out[1]
+	if len(u.Stats) != 2 || u.Stats[0]["id"] != "extended_input_interface_info" {
+		t.Fatalf("unix output client_stats_arr %v", u.Stats)
+	}
+	if id, ok := u.Stats[1]["id"].(float64); !ok || int(id) != os.Getpid() {
+		t.Errorf("client id %#v, want the integer peer PID %d", u.Stats[1]["id"], os.Getpid())
+	}
+	if u.Stats[1]["sent_messages"] != "1" {
+		t.Errorf("client sent_messages %#v, want the string \"1\"", u.Stats[1]["sent_messages"])
+	}
+	if f.Clients != 1 || len(f.Stats) != 0 {
+		t.Errorf("file output: num_clients %d, client_stats_arr %v; want 1 and []", f.Clients, f.Stats)
+	}
+}
+
+// TestRecvDelay: the time spent outside Recv between transport reads.
+func TestRecvDelay(t *testing.T) {
+	var d recvDelay
+	d.enter() // first call: nothing before it
+	d.leave()
+	if d.lastUS.Load() != 0 {
+		t.Fatal("delay before the first receive")
+	}
+	time.Sleep(20 * time.Millisecond)
+	d.enter()
+	d.leave()
+	if us := d.lastUS.Load(); us < 20000 || us > 5000000 {
+		t.Errorf("delay_last %d µs after a 20 ms pause", us)
+	}
+	if d.totalNS.Load() < uint64(20*time.Millisecond) {
+		t.Errorf("delay total %d ns", d.totalNS.Load())
 	}
 }
