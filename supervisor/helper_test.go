@@ -45,6 +45,7 @@ func fakeModule(mode string, argv []string) int {
 	case "ignore":
 		stop()
 		signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+		fmt.Println("fake module ignoring SIGINT")
 		time.Sleep(time.Hour)
 		return 0
 	case "serve":

@@ -91,7 +91,10 @@ func TestModuleIgnoringSIGINTIsKilled(t *testing.T) {
 `+fakeYAML("stubborn", "ignore", "", ""))
 	var pid int
 	e.waitFor("stubborn running", 5*time.Second, func() bool { pid = e.module("stubborn").PID; return pid != 0 })
-	time.Sleep(200 * time.Millisecond) // let it install its signal handling
+	e.waitFor("stubborn ignoring SIGINT", 5*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(e.dir, "logs", "modules_logs", "stubborn_stdout"))
+		return bytes.Contains(b, []byte("fake module ignoring SIGINT"))
+	})
 	start := time.Now()
 	if err := e.sup.Disable("stubborn"); err != nil {
 		t.Fatal(err)
@@ -114,7 +117,8 @@ func TestRestartRequestDoesNotCount(t *testing.T) {
     modules:
 `+fakeYAML("r", "serve", "        interfaces: [{dir: out, type: blackhole}]\n", ""))
 	var pid int
-	e.waitFor("r running", 5*time.Second, func() bool { pid = e.module("r").PID; return pid != 0 })
+	// Polled: the module has set up its signal handling by then.
+	e.waitFor("r running", 5*time.Second, func() bool { m := e.module("r"); pid = m.PID; return m.ServiceIFC.Connected })
 	if err := e.sup.Restart("r"); err != nil {
 		t.Fatal(err)
 	}
