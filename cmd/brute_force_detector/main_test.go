@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flowgate/flowgate/cmd/internal/dettest"
+	"github.com/flowgate/flowgate/detectors/bruteforce"
+	"github.com/flowgate/flowgate/internal/testutil"
+	"github.com/flowgate/flowgate/unirec"
+)
+
+func TestMain(m *testing.M) { os.Exit(testutil.SocketDirMain(m)) }
+
+func TestGoldenScenarios(t *testing.T) { dettest.Check(t, run, module.Name) }
+
+// The whitelist is applied: whitelisting the attackers' victims (dst
+// rules on the service port) silences every scenario.
+func TestWhitelistSilences(t *testing.T) {
+	wl := filepath.Join(t.TempDir(), "wl")
+	if err := os.WriteFile(wl, []byte("# victims\ndst 192.168.30.0/24/22,23,3389\ndst 2001:db8:30::/48\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range dettest.Scenarios(t, module.Name) {
+		if s.Name != "ssh_attack" {
+			continue
+		}
+		s.Params = append(s.Params, "-w", wl)
+		code, stderr, got := s.Run(t, run, module.Name)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if got != "" && strings.Count(got, "\n") > 1 {
+			t.Fatalf("whitelisted victims still alerted:\n%s", got)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	s := dettest.Scenarios(t, module.Name)[0]
+	tests := []struct {
+		params []string
+		code   int
+		msg    string
+	}{
+		{nil, 3, "Detection mode is not set."},
+		{[]string{"-S", "-x"}, 3, "unknown option"},
+		{[]string{"-S", "-c", "/nonexistent/config.conf"}, 5, "configuration file"},
+		{[]string{"-S", "-w", "/nonexistent/whitelist.wl"}, 5, "whitelist file"},
+		{[]string{"-S", "--max-hosts", "0"}, 3, "at least 1"},
+	}
+	for _, tt := range tests {
+		s.Params = tt.params
+		code, stderr, _ := s.Run(t, run, module.Name)
+		if code != tt.code || !strings.Contains(stderr, tt.msg) {
+			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", tt.params, code, tt.code, stderr, tt.msg)
+		}
+	}
+}
+
+// A sender template without a field the detector reads fails at
+// negotiation, naming it (ddos's input has no ports).
+func TestMissingFieldNamed(t *testing.T) {
+	for _, s := range dettest.Scenarios(t, "ddos_detector") {
+		if s.Name != "flood_basic" {
+			continue
+		}
+		s.Params = []string{"-S"}
+		code, stderr, _ := s.Run(t, run, module.Name)
+		if code == 0 || !strings.Contains(stderr, "uint16 SRC_PORT") {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+		return
+	}
+	t.Fatal("ddos flood_basic scenario not found")
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// SIGUSR1 reloads the configuration and SIGUSR2 the whitelist; a file
+// that cannot be read keeps what is in force, a bad line is named with
+// its file and line and the rest loads.
+func TestReload(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath, wlPath := filepath.Join(dir, "bf.conf"), filepath.Join(dir, "bf.wl")
+	write := func(p, s string) {
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(cfgPath, "SSH_LIST_THRESHOLD = 40\n")
+	write(wlPath, "src 10.0.0.0/8\n")
+	var stderr syncBuf
+	l := &loader{s: settings{opts: bruteforce.DefaultOptions(), config: cfgPath, wlist: wlPath}, stderr: &stderr}
+	l.s.opts.Protocols[bruteforce.SSH] = true
+	cfg, err := l.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wl, err := l.whitelist()
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err := bruteforce.New(cfg, l.s.opts, wl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, done := make(chan os.Signal), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { l.reload(det, sigs, done) })
+	defer func() { close(done); wg.Wait() }()
+
+	ten, _ := unirec.ParseIP("10.1.2.3")
+	other, _ := unirec.ParseIP("192.0.2.1")
+	wait := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s; stderr:\n%s", what, stderr.String())
+			}
+		}
+	}
+	if det.Config().Proto[bruteforce.SSH].ListThreshold != 40 || !wlOf(det).Whitelisted(ten, other, 1, 22) {
+		t.Fatal("start-up files not applied")
+	}
+
+	write(cfgPath, "SSH_LIST_THRESHOLD = 12\nSSH_BOGUS = 1\n")
+	sigs <- syscall.SIGUSR1
+	wait("config not reloaded", func() bool { return det.Config().Proto[bruteforce.SSH].ListThreshold == 12 })
+	wait("bad line not named", func() bool { return strings.Contains(stderr.String(), "bf.conf:2: unknown keyword SSH_BOGUS") })
+
+	write(wlPath, "src 192.0.2.0/24\nsrc 10.0.0.0/33\n")
+	sigs <- syscall.SIGUSR2
+	wait("whitelist not reloaded", func() bool { return wlOf(det).Whitelisted(other, ten, 1, 22) && !wlOf(det).Whitelisted(ten, other, 1, 22) })
+	wait("bad whitelist line not named", func() bool { return strings.Contains(stderr.String(), "bf.wl:2: bad prefix length") })
+
+	os.Remove(cfgPath)
+	os.Remove(wlPath)
+	sigs <- syscall.SIGUSR1
+	sigs <- syscall.SIGUSR2
+	wait("failed reloads not reported", func() bool { return strings.Count(stderr.String(), "stays") == 2 })
+	if det.Config().Proto[bruteforce.SSH].ListThreshold != 12 || !wlOf(det).Whitelisted(other, ten, 1, 22) {
+		t.Fatal("a failed reload changed the settings")
+	}
+}
+
+func wlOf(d *bruteforce.Detector) *bruteforce.Whitelist { return d.Whitelist() }

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flowgate/flowgate/cmd/internal/dettest"
+	"github.com/flowgate/flowgate/internal/testutil"
+	"github.com/flowgate/flowgate/internal/testutil/trapcap"
+)
+
+func TestMain(m *testing.M) { os.Exit(testutil.SocketDirMain(m)) }
+
+// Every golden scenario, with longest-prefix match (the default) and
+// with the C search. The .cmd lines name the list files relative to the
+// scenario's directory.
+func TestGoldenScenarios(t *testing.T) {
+	t.Chdir(dettest.Scenarios(t, module.Name)[0].Dir)
+	dettest.Check(t, run, module.Name)
+	t.Run("c-search", func(t *testing.T) { dettest.Check(t, run, module.Name, "--c-search") })
+}
+
+// The filter forwards the end of stream unless -n is given.
+func TestEndOfStream(t *testing.T) {
+	s := dettest.Scenarios(t, module.Name)[0]
+	for _, noEOS := range []bool{false, true} {
+		params := s.Params
+		if noEOS {
+			params = append(append([]string(nil), params...), "-n")
+		}
+		out := filepath.Join(t.TempDir(), "out.trapcap")
+		args := append([]string{module.Name, "-i", "f:" + filepath.Join(s.Dir, s.Name+".trapcap") + ",f:" + out}, params...)
+		var so, se strings.Builder
+		t.Chdir(s.Dir) // the .cmd names files relative to the scenario
+		code := run(t.Context(), args, &so, &se)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, se.String())
+		}
+		c := trapcap.Read(t, out)
+		if want := map[bool]int{false: 1, true: 0}[noEOS]; c.EOSLen != want {
+			t.Errorf("-n %v: end-of-stream message of %d bytes, want %d", noEOS, c.EOSLen, want)
+		}
+	}
+}
+
+func TestStartupErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.blist")
+	os.WriteFile(bad, []byte("1.2.3.4,8\nnot-an-ip,1\n5.6.7.0/24,2\n"), 0o644)
+	s := dettest.Scenarios(t, module.Name)[0]
+	tests := []struct {
+		params []string
+		code   int
+		msg    string
+	}{
+		{[]string{"-4", filepath.Join(dir, "missing"), "--watch", "false"}, 1, "downloader running"},
+		{[]string{"-4", bad, "-6", filepath.Join(dir, "none6"), "--watch", "false"}, 0, "bad.blist:2: bad address"},
+		{[]string{"-4", bad, "-6", filepath.Join(dir, "none6"), "--watch", "false"}, 0, "the IPv6 list is empty"},
+		{[]string{"-4", bad, "--watch", "maybe"}, 1, "want true or false"},
+		{[]string{"-c", filepath.Join(dir, "missing.xml")}, 1, "configuration"},
+	}
+	for _, tt := range tests {
+		s.Params = tt.params
+		code, stderr, _ := s.Run(t, run, module.Name)
+		if code != tt.code || !strings.Contains(stderr, tt.msg) {
+			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", tt.params, code, tt.code, stderr, tt.msg)
+		}
+	}
+}
+
+// A sender template without a field the filter reads fails at
+// negotiation, naming it (ddos's input has no ports).
+func TestMissingFieldNamed(t *testing.T) {
+	for _, s := range dettest.Scenarios(t, "ddos_detector") {
+		if s.Name != "flood_basic" {
+			continue
+		}
+		list := filepath.Join(t.TempDir(), "l.blist")
+		os.WriteFile(list, []byte("192.168.50.10,1\n"), 0o644)
+		s.Params = []string{"-4", list, "--watch", "false"}
+		code, stderr, _ := s.Run(t, run, module.Name)
+		if code == 0 || !strings.Contains(stderr, "uint16 SRC_PORT") {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+		return
+	}
+	t.Fatal("ddos flood_basic scenario not found")
+}
