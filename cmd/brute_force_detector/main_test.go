@@ -152,7 +152,9 @@ func TestReload(t *testing.T) {
 
 	write(wlPath, "src 192.0.2.0/24\nsrc 10.0.0.0/33\n")
 	sigs <- syscall.SIGUSR2
-	wait("whitelist not reloaded", func() bool { return wlOf(det).Whitelisted(other, ten, 1, 22) && !wlOf(det).Whitelisted(ten, other, 1, 22) })
+	wait("whitelist not reloaded", func() bool {
+		return wlOf(det).Whitelisted(other, ten, 1, 22) && !wlOf(det).Whitelisted(ten, other, 1, 22)
+	})
 	wait("bad whitelist line not named", func() bool { return strings.Contains(stderr.String(), "bf.wl:2: bad prefix length") })
 
 	os.Remove(cfgPath)
