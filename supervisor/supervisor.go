@@ -413,7 +413,7 @@ func (s *Supervisor) handleExit(ev exitEvent) {
 	m.svc = svcState{}
 	stopped := m.stopping
 	m.cmd, m.pid, m.stopping, m.killed = nil, 0, false, false
-	m.cpuU, m.cpuS = 0, 0
+	m.cpuU, m.cpuS, m.vms, m.rss = 0, 0, 0, 0
 	m.restartReq = false
 	if stopped {
 		// Stopped on purpose (disable, profile, restart, reload): the next

@@ -61,6 +61,16 @@ function sparkline(values) {
   return svg;
 }
 
+function fmtRate(r) {
+  if (r >= 1e6) return (r / 1e6).toFixed(1) + " M/s";
+  if (r >= 1e3) return (r / 1e3).toFixed(1) + " k/s";
+  return r.toFixed(0) + " /s";
+}
+
+function rateCell(r) {
+  return el("td", {class: "rate"}, sparkline(r), el("div", {class: "ratev"}, r.length ? fmtRate(r[r.length - 1]) + " msg" : "–"));
+}
+
 function ifcCell(m) {
   const td = el("td", {class: "ifc"});
   for (const i of m.inputs || []) {
@@ -94,8 +104,10 @@ function row(m) {
   else if (!m.effective_enabled) stateTd.append(el("div", {class: "reason"}, m.enabled ? "profile disabled" : "disabled"));
   const svcTd = el("td", {class: svcCls, title: svc.error || ""}, svc.state);
   if (svc.error && svc.state !== "ok") svcTd.append(el("div", {class: "reason"}, svc.error));
+  const restart = el("button", {"data-action": "restart", onclick: () => act(m.name, "restart")}, "restart");
+  if (!m.pid) restart.disabled = true;
   const actions = el("td", {},
-    el("button", {"data-action": "restart", onclick: () => act(m.name, "restart")}, "restart"),
+    restart,
     m.enabled && !m.auto_disabled.disabled
       ? el("button", {"data-action": "disable", onclick: () => act(m.name, "disable")}, "disable")
       : el("button", {"data-action": "enable", onclick: () => act(m.name, "enable")}, "enable"));
@@ -111,7 +123,7 @@ function row(m) {
     el("td", {class: "num"}, fmtBytes(m.mem.rss)),
     svcTd,
     ifcCell(m),
-    el("td", {}, sparkline(rates(m.name))),
+    rateCell(rates(m.name)),
     actions);
 }
 
