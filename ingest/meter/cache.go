@@ -1,8 +1,12 @@
 package meter
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // Cache defaults, those of ipfixprobe's cache storage plugin.
@@ -10,6 +14,10 @@ const (
 	DefaultActive    = 300 * time.Second
 	DefaultInactive  = 30 * time.Second
 	DefaultCacheSize = 1 << 17
+	// cacheLineSize is ipfixprobe's default line (bucket) length; a new
+	// flow that finds its line full replaces the line's last flow and goes
+	// in at cacheLineNew.
+	cacheLineSize = 16
 )
 
 // TCP flag bits.
@@ -28,8 +36,10 @@ const (
 	// Flush exports the flow. Returned before the update (PreUpdate) the
 	// packet is not counted in it; returned after, it is.
 	Flush
-	// FlushReinsert exports the flow and starts a new one with this packet;
-	// only meaningful from PreUpdate.
+	// FlushReinsert exports the flow and starts a new one from a copy of
+	// it (same key and direction, counters reset, TIME_FIRST = the old
+	// flow's TIME_LAST) that this packet is counted in; only meaningful
+	// from PreUpdate.
 	FlushReinsert
 )
 
@@ -38,37 +48,59 @@ const (
 type CacheConfig struct {
 	Active   time.Duration // a flow older than this is exported at its next packet
 	Inactive time.Duration // a flow idle this long is exported
-	Size     int           // maximum number of flows held
+	// Size is the number of flows held, rounded up to a power of two. The
+	// cache is split in lines of 16 (fewer if Size is smaller).
+	Size int
 }
 
 // CacheStats counts what the cache did.
 type CacheStats struct {
 	Created  uint64 // flows started
 	Exported uint64 // flows handed to the export callback
-	Evicted  uint64 // flows exported early because the cache was full
+	Evicted  uint64 // flows exported early because their cache line was full
 }
 
-// Cache holds the flows being metered. Timeouts are compared on whole
-// seconds of packet time, as ipfixprobe does (pkt.tv_sec - time_last.tv_sec
-// >= inactive). A packet with SYN on a direction that has already seen FIN or
-// RST ends the old flow and starts a new one (ipfixprobe's rule; FIN/RST
-// alone keeps the flow so that the closing ACKs stay in it). When the cache
-// is full the least recently used flow of the whole cache is evicted;
-// ipfixprobe evicts the least recently used flow of the hash row the new key
-// falls in, so under memory pressure the two may pick different victims.
+// Cache holds the flows being metered. It is ipfixprobe's "NHT" cache:
+//
+//   - A flow is found by the XXH64 hash of its packed key (ports, protocol,
+//     IP version, addresses, VLAN id), first in the packet's direction and
+//     then reversed; the hash picks a line of 16 slots. The flow's direction
+//     is that of the first packet the cache saw. A hit moves the flow to the
+//     front of its line; a new flow takes the line's first free slot, or,
+//     when the line is full, the line's last flow is exported (EndEvicted)
+//     and the new one goes in at slot 8.
+//   - A packet with SYN on a direction that has already seen FIN or RST ends
+//     the flow (EndEOF) and starts a new one whose source is the SYN's
+//     sender. FIN or RST alone never end a flow.
+//   - A packet of a flow idle for the inactive timeout ends it (EndInactive,
+//     or EndEOF when FIN or RST were seen) and starts a new one; one whose
+//     flow started the active timeout ago ends it (EndActive) likewise.
+//     Times are compared in whole, signed seconds of packet time, as
+//     ipfixprobe does: a packet whose time goes backwards never expires.
+//   - After each packet the next 8 slots of a rotating sweep are checked
+//     and their idle flows exported, so idle flows leave the cache slowly
+//     (a full pass takes Size/8 packets); Expire checks all of them.
+//   - Plugins may flush a flow (Flush) or flush it and start its successor
+//     with the packet (FlushReinsert).
+//   - Flush exports the rest in slot order (EndForced).
 //
 // The export callback runs synchronously; the *Flow (and the plugins' slot
 // state) is reused as soon as it returns. Cache is not safe for concurrent
 // use.
 type Cache struct {
 	active, inactive int64
-	flows            []Flow
-	index            map[FlowKey]int32 // canonical key -> slot
+	flows            []Flow  // record storage; Flow.Slot is the index here
+	table            []int32 // slot -> flow index, -1 when empty
 	free             []int32
-	head, tail       int32
+	lineMask         uint64 // hash -> first slot of its line
+	lineSize         int
+	lineNew          int
+	sweep            int
+	n                int
 	hooks            []Plugin
 	export           func(*Flow)
 	stats            CacheStats
+	keyBuf           [40]byte
 }
 
 // NewCache makes a cache that passes finished flows to export. plugins are
@@ -92,22 +124,26 @@ func NewCache(cfg CacheConfig, plugins []Plugin, export func(*Flow)) (*Cache, er
 	if export == nil {
 		return nil, fmt.Errorf("meter: cache needs an export callback")
 	}
+	size := 1 << bits.Len(uint(cfg.Size-1))
+	line := min(cacheLineSize, size)
 	c := &Cache{
 		active:   int64(cfg.Active / time.Second),
 		inactive: int64(cfg.Inactive / time.Second),
-		flows:    make([]Flow, cfg.Size),
-		index:    make(map[FlowKey]int32, cfg.Size),
-		free:     make([]int32, cfg.Size),
-		head:     -1,
-		tail:     -1,
+		flows:    make([]Flow, size),
+		table:    make([]int32, size),
+		free:     make([]int32, size),
+		lineMask: uint64(size-1) &^ uint64(line-1),
+		lineSize: line,
+		lineNew:  line / 2,
 		hooks:    plugins,
 		export:   export,
 	}
-	for i := range c.free {
-		c.free[i] = int32(cfg.Size - 1 - i)
+	for i := range c.table {
+		c.table[i] = -1
+		c.free[i] = int32(size - 1 - i)
 	}
 	for _, pl := range plugins {
-		pl.Init(cfg.Size)
+		pl.Init(size)
 	}
 	return c, nil
 }
@@ -116,145 +152,229 @@ func NewCache(cfg CacheConfig, plugins []Plugin, export func(*Flow)) (*Cache, er
 func (c *Cache) Stats() CacheStats { return c.stats }
 
 // Len is the number of flows in the cache.
-func (c *Cache) Len() int { return len(c.index) }
+func (c *Cache) Len() int { return c.n }
+
+// keyHash is XXH64 (seed 0) of ipfixprobe's packed flow key: ports in host
+// (little-endian) order, protocol, IP version, the addresses as on the wire,
+// VLAN id little-endian.
+func (c *Cache) keyHash(p *Packet, reverse bool) uint64 {
+	b := &c.keyBuf
+	sip, dip := &p.SrcIP, &p.DstIP
+	sp, dp := p.SrcPort, p.DstPort
+	if reverse {
+		sip, dip, sp, dp = dip, sip, dp, sp
+	}
+	binary.LittleEndian.PutUint16(b[0:], sp)
+	binary.LittleEndian.PutUint16(b[2:], dp)
+	b[4], b[5] = p.Proto, p.IPVersion
+	if p.IPVersion == 4 {
+		copy(b[6:10], sip[8:12])
+		copy(b[10:14], dip[8:12])
+		binary.LittleEndian.PutUint16(b[14:], p.VLANID)
+		return xxhash.Sum64(b[:16])
+	}
+	copy(b[6:22], sip[:])
+	copy(b[22:38], dip[:])
+	binary.LittleEndian.PutUint16(b[38:], p.VLANID)
+	return xxhash.Sum64(b[:40])
+}
+
+// find returns the slot holding the flow with hash h, or -1.
+func (c *Cache) find(h uint64) int {
+	start := int(h & c.lineMask)
+	for i := start; i < start+c.lineSize; i++ {
+		if idx := c.table[i]; idx >= 0 && c.flows[idx].hash == h {
+			return i
+		}
+	}
+	return -1
+}
 
 // Add accounts one parsed IP packet.
 func (c *Cache) Add(p *Packet) {
-	key := FlowKey{
-		SrcIP: p.SrcIP, DstIP: p.DstIP,
-		SrcPort: p.SrcPort, DstPort: p.DstPort,
-		VLANID: p.VLANID, Proto: p.Proto, IPVersion: p.IPVersion,
-	}
-	idx, ok := c.index[key.canonical()]
-	if !ok {
-		c.expire(int64(p.TsSec))
-		c.create(p)
-		return
-	}
-	f := &c.flows[idx]
-	fwd := f.Key.SrcPort == key.SrcPort && f.Key.SrcIP == key.SrcIP
-	seen := f.TCPFlags
-	if !fwd {
-		seen = f.TCPFlagsRev
-	}
 	now := int64(p.TsSec)
-	switch {
-	case p.TCPFlags&tcpSYN != 0 && seen&(tcpFIN|tcpRST) != 0:
-		c.remove(idx, EndEOF)
-		c.create(p)
-	case now-int64(f.LastSec) >= c.inactive:
-		c.remove(idx, EndInactive)
-		c.create(p)
-	case now-int64(f.FirstSec) >= c.active:
-		c.remove(idx, EndActive)
-		c.create(p)
-	default:
+	for {
+		h := c.keyHash(p, false)
+		fwd := true
+		slot := c.find(h)
+		if slot < 0 {
+			if hr := c.keyHash(p, true); hr != h {
+				if slot = c.find(hr); slot >= 0 {
+					fwd = false
+				}
+			}
+		}
+		if slot < 0 {
+			slot = c.place(h)
+			if !c.create(slot, h, p) {
+				c.expireSweep(now)
+			}
+			return
+		}
+		slot = c.toFront(slot)
+		f := &c.flows[c.table[slot]]
+		seen := f.TCPFlags
+		if !fwd {
+			seen = f.TCPFlagsRev
+		}
+		switch {
+		case p.TCPFlags&tcpSYN != 0 && seen&(tcpFIN|tcpRST) != 0:
+			c.remove(slot, EndEOF)
+			continue // the SYN starts a new flow
+		case now-int64(f.LastSec) >= c.inactive:
+			c.remove(slot, f.idleReason())
+			continue
+		case now-int64(f.FirstSec) >= c.active:
+			c.remove(slot, EndActive)
+			continue
+		}
 		act := Continue
 		for _, pl := range c.hooks {
 			act = max(act, pl.PreUpdate(f, p, fwd))
 		}
 		if act != Continue {
-			c.remove(idx, EndForced)
-			if act == FlushReinsert {
-				c.create(p)
-			}
-			break
+			c.flush(slot, act, p, fwd)
+			return
 		}
 		f.update(p, fwd)
-		c.touch(idx)
 		for _, pl := range c.hooks {
 			act = max(act, pl.PostUpdate(f, p, fwd))
 		}
 		if act != Continue {
-			c.remove(idx, EndForced)
+			c.flush(slot, Flush, p, fwd)
+			return
+		}
+		c.expireSweep(now)
+		return
+	}
+}
+
+// idleReason is ipfixprobe's end reason for an idle flow.
+func (f *Flow) idleReason() EndReason {
+	if (f.TCPFlags|f.TCPFlagsRev)&(tcpFIN|tcpRST) != 0 {
+		return EndEOF
+	}
+	return EndInactive
+}
+
+// toFront moves the flow at slot to the front of its line and returns its
+// new slot.
+func (c *Cache) toFront(slot int) int {
+	start := slot &^ (c.lineSize - 1)
+	if slot == start {
+		return slot
+	}
+	idx := c.table[slot]
+	copy(c.table[start+1:slot+1], c.table[start:slot])
+	c.table[start] = idx
+	return start
+}
+
+// place returns the slot for a new flow with hash h: the first free slot of
+// its line, or, when the line is full, the line's new-flow position after
+// its last flow was exported.
+func (c *Cache) place(h uint64) int {
+	start := int(h & c.lineMask)
+	end := start + c.lineSize
+	for i := start; i < end; i++ {
+		if c.table[i] < 0 {
+			return i
 		}
 	}
-	c.expire(now)
+	c.stats.Evicted++
+	c.remove(end-1, EndEvicted)
+	pos := start + c.lineNew
+	copy(c.table[pos+1:end], c.table[pos:end-1])
+	c.table[pos] = -1
+	return pos
 }
 
-// Flush exports every flow (end of input).
-func (c *Cache) Flush() {
-	for c.tail >= 0 {
-		c.remove(c.tail, EndForced)
-	}
-}
-
-// Expire exports the flows idle for the inactive timeout at now (whole
-// seconds, like packet times).
-func (c *Cache) Expire(now time.Time) { c.expire(now.Unix()) }
-
-// expire exports flows idle for the inactive timeout, oldest first.
-func (c *Cache) expire(now int64) {
-	for c.tail >= 0 && now-int64(c.flows[c.tail].LastSec) >= c.inactive {
-		c.remove(c.tail, EndInactive)
-	}
-}
-
-func (c *Cache) create(p *Packet) {
-	if len(c.free) == 0 {
-		c.stats.Evicted++
-		c.remove(c.tail, EndEvicted)
-	}
-	idx := c.free[len(c.free)-1]
-	c.free = c.free[:len(c.free)-1]
+// create starts a flow at the free slot and runs the plugins' Create hooks;
+// it reports whether a plugin flushed the flow.
+func (c *Cache) create(slot int, h uint64, p *Packet) bool {
+	idx := c.take(slot)
 	f := &c.flows[idx]
 	f.create(p, int(idx))
-	c.index[f.Key.canonical()] = idx
-	c.pushHead(idx)
+	f.hash = h
+	return c.created(slot, f, p)
+}
+
+func (c *Cache) take(slot int) int32 {
+	idx := c.free[len(c.free)-1]
+	c.free = c.free[:len(c.free)-1]
+	c.table[slot] = idx
+	c.n++
 	c.stats.Created++
+	return idx
+}
+
+func (c *Cache) created(slot int, f *Flow, p *Packet) bool {
 	act := Continue
 	for _, pl := range c.hooks {
 		act = max(act, pl.Create(f, p))
 	}
 	if act != Continue {
-		c.remove(idx, EndForced)
+		c.remove(slot, EndForced)
+		return true
+	}
+	return false
+}
+
+// flush carries out a plugin's Flush or FlushReinsert for the flow at slot.
+func (c *Cache) flush(slot int, act Action, p *Packet, fwd bool) {
+	old := c.flows[c.table[slot]]
+	c.remove(slot, EndForced)
+	if act != FlushReinsert {
+		return
+	}
+	idx := c.take(slot)
+	f := &c.flows[idx]
+	f.reinsert(&old, int(idx))
+	f.update(p, fwd)
+	c.created(slot, f, p)
+}
+
+// Flush exports every flow in slot order (end of input).
+func (c *Cache) Flush() {
+	for i := range c.table {
+		if c.table[i] >= 0 {
+			c.remove(i, EndForced)
+		}
 	}
 }
 
-func (c *Cache) remove(idx int32, why EndReason) {
+// Expire exports every flow idle for the inactive timeout at now (whole
+// seconds, like packet times).
+func (c *Cache) Expire(now time.Time) {
+	t := now.Unix()
+	for i := range c.table {
+		if idx := c.table[i]; idx >= 0 && t-int64(c.flows[idx].LastSec) >= c.inactive {
+			c.remove(i, c.flows[idx].idleReason())
+		}
+	}
+}
+
+// expireSweep checks the next lineNew slots of the rotating sweep.
+func (c *Cache) expireSweep(now int64) {
+	end := c.sweep + max(c.lineNew, 1)
+	for i := c.sweep; i < end; i++ {
+		if idx := c.table[i]; idx >= 0 && now-int64(c.flows[idx].LastSec) >= c.inactive {
+			c.remove(i, c.flows[idx].idleReason())
+		}
+	}
+	c.sweep = end & (len(c.table) - 1)
+}
+
+func (c *Cache) remove(slot int, why EndReason) {
+	idx := c.table[slot]
 	f := &c.flows[idx]
 	f.End = why
-	c.unlink(idx)
-	delete(c.index, f.Key.canonical())
+	c.table[slot] = -1
+	c.n--
 	c.stats.Exported++
 	c.export(f)
 	for _, pl := range c.hooks {
 		pl.Release(f)
 	}
 	c.free = append(c.free, idx)
-}
-
-func (c *Cache) pushHead(idx int32) {
-	f := &c.flows[idx]
-	f.prev, f.next = -1, c.head
-	if c.head >= 0 {
-		c.flows[c.head].prev = idx
-	}
-	c.head = idx
-	if c.tail < 0 {
-		c.tail = idx
-	}
-}
-
-func (c *Cache) unlink(idx int32) {
-	f := &c.flows[idx]
-	if f.prev >= 0 {
-		c.flows[f.prev].next = f.next
-	} else {
-		c.head = f.next
-	}
-	if f.next >= 0 {
-		c.flows[f.next].prev = f.prev
-	} else {
-		c.tail = f.prev
-	}
-	f.prev, f.next = -1, -1
-}
-
-func (c *Cache) touch(idx int32) {
-	if c.head == idx {
-		return
-	}
-	c.unlink(idx)
-	c.pushHead(idx)
 }

@@ -1,7 +1,5 @@
 package meter
 
-import "bytes"
-
 // FlowKey identifies a biflow. Its direction is that of the flow's first
 // packet; the reverse key finds the same flow. VLAN ID and IP version are
 // part of the key like in ipfixprobe (vlan.pcap has one 5-tuple on three
@@ -14,17 +12,6 @@ type FlowKey struct {
 	IPVersion        uint8
 }
 
-// canonical orders the endpoints (lower address/port first) so that both
-// directions of a biflow map to one index entry: one hash lookup per packet.
-func (k FlowKey) canonical() FlowKey {
-	c := bytes.Compare(k.SrcIP[:], k.DstIP[:])
-	if c > 0 || (c == 0 && k.SrcPort > k.DstPort) {
-		k.SrcIP, k.DstIP = k.DstIP, k.SrcIP
-		k.SrcPort, k.DstPort = k.DstPort, k.SrcPort
-	}
-	return k
-}
-
 // EndReason says why a flow left the cache.
 type EndReason uint8
 
@@ -34,7 +21,7 @@ const (
 	EndActive   EndReason = 2 // active timeout
 	EndEOF      EndReason = 3 // TCP connection ended (FIN/RST then a new SYN)
 	EndForced   EndReason = 4 // end of input or a plugin asked for export
-	EndEvicted  EndReason = 5 // cache full: the least recently used flow made room
+	EndEvicted  EndReason = 5 // the flow's cache line was full: its last flow made room
 )
 
 // Flow is one biflow record in the cache. Counters without the Rev suffix
@@ -55,7 +42,7 @@ type Flow struct {
 	// slot-indexed tables so that the cache never allocates per flow.
 	Slot int
 
-	prev, next int32 // LRU list, most recently used at the head
+	hash uint64 // of the key; the cache compares flows by it
 }
 
 func (f *Flow) create(p *Packet, slot int) {
@@ -67,9 +54,20 @@ func (f *Flow) create(p *Packet, slot int) {
 		},
 		SrcMAC: p.SrcMAC, DstMAC: p.DstMAC,
 		FirstSec: p.TsSec, FirstUsec: p.TsUsec,
-		Slot: slot, prev: -1, next: -1,
+		Slot: slot,
 	}
 	f.update(p, true)
+}
+
+// reinsert starts f as the successor of old (a plugin's FlushReinsert):
+// same key, direction and MACs, counters reset, TIME_FIRST = old's
+// TIME_LAST.
+func (f *Flow) reinsert(old *Flow, slot int) {
+	*f = Flow{
+		Key: old.Key, SrcMAC: old.SrcMAC, DstMAC: old.DstMAC,
+		FirstSec: old.LastSec, FirstUsec: old.LastUsec,
+		Slot: slot, hash: old.hash,
+	}
 }
 
 func (f *Flow) update(p *Packet, fwd bool) {

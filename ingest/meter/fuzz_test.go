@@ -98,47 +98,60 @@ func FuzzHTTPParser(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var s httpState
 		s.reset()
-		if k := httpKind(b); k != 0 {
-			s.parse(k, b)
-		}
-		if s.method.n > httpMaxMethod || s.url.n > httpMaxURL || s.cookies.n > httpMaxCookies {
+		s.parse(b)
+		s.parse(b)
+		if s.method.n > httpMaxMethod || s.url.n > httpMaxURL || s.cookies.n > httpMaxCookies ||
+			s.host.n > httpMaxHost || s.contentType.n > httpMaxCType {
 			t.Fatal("value exceeds its limit")
 		}
 	})
 }
 
 func FuzzDNSParser(f *testing.F) {
-	f.Add(dnsMsg(7, false))
-	f.Add(dnsMsg(7, true))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		s, _, _ := parseDNSMessage(b)
-		if s.name.n > dnsMaxName || s.rdata.n > dnsMaxRData {
+	f.Add(dnsMsg(7, false), false)
+	f.Add(dnsMsg(7, true), false)
+	f.Add(append([]byte{0, byte(len(dnsMsg(7, true)))}, dnsMsg(7, true)...), true)
+	f.Fuzz(func(t *testing.T, b []byte, tcp bool) {
+		var d dnsPlugin
+		var s dnsState
+		s.reset()
+		d.parse(&s, b, tcp)
+		if s.name.n > dnsMaxName || s.rdata.n > dnsMaxRData || int(s.rlength) != s.rdata.n {
 			t.Fatal("value exceeds its limit")
 		}
 	})
 }
 
 func FuzzTLSParser(f *testing.F) {
-	f.Add(clientHello())
-	f.Add(serverHello())
-	f.Fuzz(func(t *testing.T, b []byte) {
+	f.Add(clientHello(), false)
+	f.Add(serverHello(), false)
+	f.Add(clientHello(), true)
+	f.Fuzz(func(t *testing.T, b []byte, standard bool) {
+		x := &tlsPlugin{standardJA4: standard}
 		var s tlsState
 		s.reset()
-		_ = s.parseRecord(b)
-		if s.nExt > tlsMaxExt || s.ja4.n > 40 {
+		p := &Packet{Proto: protoTCP, Payload: b}
+		x.packet(&s, p)
+		x.packet(&s, p)
+		if s.nExt > tlsMaxExt || s.sni.n > tlsStrBuf-2 || s.alpn.n > tlsStrBuf-2 {
 			t.Fatal("value exceeds its limit")
+		}
+		if s.attached && (s.ja4n < 34 || s.ja4n > tlsJA4Len) {
+			t.Fatalf("JA4 of %d chars", s.ja4n)
 		}
 	})
 }
 
 func FuzzSSDPParser(f *testing.F) {
-	f.Add([]byte("NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\nLOCATION: http://[::1]:80/\r\nSERVER: s\r\n\r\n"))
-	f.Add([]byte("M-SEARCH * HTTP/1.1\r\nST: ssdp:all\r\nUSER-AGENT: u\r\n\r\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
+	f.Add([]byte("NOTIFY * HTTP/1.1\r\nNT: urn:x\r\nLOCATION: http://[::1]:80/\r\nSERVER: s\r\n\r\n"), true)
+	f.Add([]byte("NOTIFY * HTTP/1.1\r\nNT: urn:x\r\nLOCATION: http://1.2.3.4:0x50/\r\nSERVER: s\r\n\r\n"), false)
+	f.Add([]byte("M-SEARCH * HTTP/1.1\r\nST: urn:all\r\nUSER-AGENT: u\r\n\r\n"), false)
+	f.Fuzz(func(t *testing.T, b []byte, v6 bool) {
 		var s ssdpState
 		s.reset()
-		s.parse(b)
-		if s.nt.n > ssdpMaxList || s.st.n > ssdpMaxList {
+		s.parse(b, v6)
+		s.parse(b, v6)
+		if s.nt.n >= ssdpMaxList || s.st.n >= ssdpMaxList || s.server.n >= ssdpMaxServer || s.agent.n >= ssdpMaxAgent {
 			t.Fatal("value exceeds its limit")
 		}
 	})

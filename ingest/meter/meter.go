@@ -56,9 +56,11 @@ type Meter struct {
 	sink    RecordSink
 	rec     unirec.Record
 	pkt     Packet
+	frags   fragCache
 	ids     basicIDs
 	stats   Stats
-	err     error // first sink or fill error
+	err     error  // first sink or fill error
+	ext     uint64 // of the record being sunk: bit i = plugin i's record
 }
 
 type basicIDs struct {
@@ -74,12 +76,13 @@ func New(cfg Config, sink RecordSink) (*Meter, error) {
 	m := &Meter{cfg: cfg, sink: sink}
 	specs := []string{BasicSpec}
 	seen := map[string]bool{}
-	for _, name := range cfg.Plugins {
+	for _, spec := range cfg.Plugins {
+		name := PluginName(spec)
 		if seen[name] {
 			continue
 		}
 		seen[name] = true
-		pl, err := NewPlugin(name)
+		pl, err := NewPlugin(spec)
 		if err != nil {
 			return nil, err
 		}
@@ -125,6 +128,23 @@ func (m *Meter) bindBasic() error {
 	return nil
 }
 
+// PluginBit returns the bit of plugin name in Extensions, or 0 for a
+// plugin the meter does not run (or "basic", which has no record).
+func (m *Meter) PluginBit(name string) uint64 {
+	name = PluginName(name)
+	for i, pl := range m.plugins {
+		if pl.Name() == name {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+// Extensions tells, during a RecordSink call, which plugins' records the
+// flow carries (see PluginBit): ipfixprobe sends a flow to a plugin's
+// output only if it carries that plugin's record.
+func (m *Meter) Extensions() uint64 { return m.ext }
+
 // Template is the UniRec template of the exported records.
 func (m *Meter) Template() *unirec.Template { return m.tmpl }
 
@@ -160,6 +180,7 @@ func (m *Meter) Packet(link LinkType, data []byte, ts time.Time) error {
 		p.DstPort = uint16(p.ICMPType)<<8 | uint16(p.ICMPCode)
 	}
 	m.stats.IP++
+	m.frags.packet(p)
 	m.cache.Add(p)
 	return m.err
 }
@@ -253,9 +274,13 @@ func (m *Meter) exportFlow(f *Flow) {
 	r.SetMAC(id.dstMAC, unirec.MAC(f.DstMAC))
 	r.SetUint64(id.link, m.cfg.LinkBitField)
 	r.SetUint8(id.dir, m.cfg.DirBitField)
-	for _, pl := range m.plugins {
+	m.ext = 0
+	for i, pl := range m.plugins {
 		if err := pl.Fill(f, r); err != nil && m.err == nil {
 			m.err = fmt.Errorf("meter: %s plugin: %w", pl.Name(), err)
+		}
+		if pl.Has(f) {
+			m.ext |= 1 << i
 		}
 	}
 	if m.err != nil {

@@ -28,8 +28,14 @@ type Packet struct {
 	TCPFlags         uint8
 	ICMPType         uint8 // ICMP / ICMPv6 type and code when Proto is 1 or 58
 	ICMPCode         uint8
-	HasL4            bool   // the L4 header was present and parsed
-	Payload          []byte // L4 payload as captured (bounded by the IP length)
+	HasL4            bool // the L4 header was present and parsed
+	// Fragmentation: FragID is the IPv4 identification or the IPv6
+	// fragment header's; FragFirst marks a first fragment (offset 0, more
+	// fragments follow), FragLater a fragment with a non-zero offset (its
+	// ports come from the fragment cache, see Meter).
+	FragID               uint32
+	FragFirst, FragLater bool
+	Payload              []byte // L4 payload as captured (bounded by the IP length)
 }
 
 // Parse errors, counted by the meter and the packet skipped.
@@ -147,11 +153,15 @@ func parseIPv4(data []byte, p *Packet) error {
 	if len(data) > total {
 		data = data[:total] // Ethernet padding
 	}
-	if binary.BigEndian.Uint16(data[6:8])&0x1fff != 0 {
-		// Non-first fragment: no L4 header, ports stay 0.
+	frag := binary.BigEndian.Uint16(data[6:8])
+	p.FragID = uint32(binary.BigEndian.Uint16(data[4:6]))
+	if frag&0x1fff != 0 {
+		// Non-first fragment: no L4 header; ports from the fragment cache.
+		p.FragLater = true
 		p.Payload = data[ihl:]
 		return nil
 	}
+	p.FragFirst = frag&0x2000 != 0
 	return parseL4(data[ihl:], p)
 }
 
@@ -198,13 +208,16 @@ func parseIPv6(data []byte, p *Packet) error {
 			if len(rest) < 8 {
 				return ErrTruncated
 			}
-			frag := binary.BigEndian.Uint16(rest[2:4]) &^ 7
+			frag := binary.BigEndian.Uint16(rest[2:4])
+			p.FragID = binary.BigEndian.Uint32(rest[4:8])
 			next, rest = rest[0], rest[8:]
-			if frag != 0 {
+			if frag&^7 != 0 {
+				p.FragLater = true
 				p.Proto = next
 				p.Payload = rest
 				return nil
 			}
+			p.FragFirst = frag&1 != 0
 		case 51: // AH: length in 4-byte units minus 2
 			if len(rest) < 8 {
 				return ErrTruncated
@@ -246,17 +259,17 @@ func parseL4(data []byte, p *Packet) error {
 		p.SrcPort = binary.BigEndian.Uint16(data[0:2])
 		p.DstPort = binary.BigEndian.Uint16(data[2:4])
 		p.HasL4 = true
+		// As in ipfixprobe, the payload runs to the IP length (the UDP
+		// length field is not consulted).
 		p.Payload = data[8:]
-		if ul := int(binary.BigEndian.Uint16(data[4:6])); ul >= 8 && ul < len(data) {
-			p.Payload = data[8:ul]
-		}
 	case protoICMP, protoICMPv6:
 		if len(data) < 4 {
 			return ErrTruncated
 		}
 		p.ICMPType, p.ICMPCode = data[0], data[1]
 		p.HasL4 = true
-		p.Payload = data[4:]
+		// ipfixprobe's payload starts after the 8-byte ICMP header.
+		p.Payload = data[min(8, len(data)):]
 	default:
 		p.Payload = data
 	}

@@ -2,6 +2,7 @@ package meter
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/flowgate/flowgate/unirec"
 )
@@ -25,8 +26,13 @@ type Plugin interface {
 	PostUpdate(f *Flow, p *Packet, fwd bool) Action
 	// Bind resolves the plugin's field ids in the export template.
 	Bind(t *unirec.Template) error
+	// Has reports whether the flow carries the plugin's record
+	// (ipfixprobe's extension): only such flows reach the plugin's output
+	// (spec §6).
+	Has(f *Flow) bool
 	// Fill writes the plugin's fields for a finished flow into r, a record
-	// freshly Reset (fixed fields zero, variable fields empty).
+	// freshly Reset (fixed fields zero, variable fields empty); it writes
+	// nothing when the flow has no record.
 	Fill(f *Flow, r *unirec.Record) error
 	// Release drops the flow's state; it runs after the flow was exported.
 	Release(f *Flow)
@@ -35,9 +41,21 @@ type Plugin interface {
 // PluginNames lists the plugins NewPlugin knows, in ipfixprobe's naming.
 func PluginNames() []string { return []string{"basic", "http", "vlan", "dns", "tls", "ssdp"} }
 
-// NewPlugin returns a fresh plugin by name. "basic" has no fields of its own
-// (the basic biflow fields are always exported) and returns nil, nil.
-func NewPlugin(name string) (Plugin, error) {
+// NewPlugin returns a fresh plugin from a -p entry: a name, optionally
+// followed by ":PARAM" parameters (only tls has one: "tls:ja4=standard").
+// "basic" has no fields of its own (the basic biflow fields are always
+// exported) and returns nil, nil.
+func NewPlugin(spec string) (Plugin, error) {
+	name, params := PluginName(spec), []string(nil)
+	if _, rest, ok := strings.Cut(spec, ":"); ok {
+		params = strings.Split(rest, ":")
+	}
+	if name == "tls" {
+		return newTLSPlugin(params)
+	}
+	if len(params) > 0 {
+		return nil, fmt.Errorf("meter: plugin %s takes no parameters (got %q)", name, spec)
+	}
 	switch name {
 	case "basic":
 		return nil, nil
@@ -47,12 +65,16 @@ func NewPlugin(name string) (Plugin, error) {
 		return &vlanPlugin{}, nil
 	case "dns":
 		return &dnsPlugin{}, nil
-	case "tls":
-		return &tlsPlugin{}, nil
 	case "ssdp":
 		return &ssdpPlugin{}, nil
 	}
 	return nil, fmt.Errorf("meter: unknown plugin %q (known: %v)", name, PluginNames())
+}
+
+// PluginName is the name part of a -p entry ("tls" of "tls:ja4=standard").
+func PluginName(spec string) string {
+	name, _, _ := strings.Cut(spec, ":")
+	return name
 }
 
 // noHooks provides Continue for the hooks a plugin does not need.
@@ -62,6 +84,7 @@ func (noHooks) Create(*Flow, *Packet) Action           { return Continue }
 func (noHooks) PreUpdate(*Flow, *Packet, bool) Action  { return Continue }
 func (noHooks) PostUpdate(*Flow, *Packet, bool) Action { return Continue }
 func (noHooks) Release(*Flow)                          {}
+func (noHooks) Has(*Flow) bool                         { return true }
 
 // lookup resolves several field names at once.
 func lookup(t *unirec.Template, plugin string, names []string, ids []unirec.FieldID) error {
@@ -123,7 +146,7 @@ type text struct {
 }
 
 func (x *text) set(max int, v []byte) {
-	if x.b == nil {
+	if cap(x.b) < max {
 		x.b = make([]byte, 0, max)
 	}
 	if len(v) > max {
@@ -133,46 +156,5 @@ func (x *text) set(max int, v []byte) {
 	x.n = len(x.b)
 }
 
-// add appends v separated by sep unless v is already one of the items.
-func (x *text) add(max int, sep byte, v []byte) {
-	if x.b == nil {
-		x.b = make([]byte, 0, max)
-	}
-	cur := x.b[:x.n]
-	for rest := cur; len(rest) > 0; {
-		i := indexByte(rest, sep)
-		item := rest
-		if i >= 0 {
-			item, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
-		if string(item) == string(v) {
-			return
-		}
-	}
-	need := len(v)
-	if x.n > 0 {
-		need++
-	}
-	if x.n+need > max {
-		return
-	}
-	if x.n > 0 {
-		cur = append(cur, sep)
-	}
-	x.b = append(cur, v...)
-	x.n = len(x.b)
-}
-
 func (x *text) bytes() []byte { return x.b[:x.n] }
 func (x *text) reset()        { x.n = 0; x.b = x.b[:0] }
-
-func indexByte(b []byte, c byte) int {
-	for i, v := range b {
-		if v == c {
-			return i
-		}
-	}
-	return -1
-}

@@ -2,41 +2,48 @@ package meter
 
 import (
 	"encoding/binary"
-	"errors"
 	"strconv"
 
 	"github.com/flowgate/flowgate/unirec"
 )
 
-// dnsPlugin follows ipfixprobe's dns plugin for DNS over UDP or TCP port 53:
-// the query fills DNS_ID, DNS_NAME, DNS_QTYPE, DNS_CLASS; the response
-// overwrites them and adds DNS_RCODE, DNS_ANSWERS (ANCOUNT) and, from the
-// first answer record, DNS_RR_TTL, DNS_RLENGTH (its RDLENGTH) and DNS_RDATA;
-// an EDNS0 OPT record gives DNS_PSIZE (UDP payload size) and DNS_DO. A flow
-// is exported as soon as its response has been seen.
+// dnsPlugin follows ipfixprobe's dns plugin (spec/ipfixprobe-plugins.md
+// §3) for packets from or to port 53, UDP or TCP (one message per segment,
+// its 2-byte length prefix equal to the rest of the payload):
 //
-// DNS_RDATA is the record data in text form (bytes in the template, so the
-// logger prints it as hex): A/AAAA as addresses, NS/CNAME/PTR/DNAME as names,
-// MX "preference name", SRV "priority weight port target", TXT the strings
-// joined, anything else the raw wire bytes.
+//   - Every DNS message that parses ends its flow: the flow gets a DNS
+//     record and is exported at once, with the packets before it (a UDP
+//     query and its response are two one-packet flows, the response's
+//     source being the server). A packet that does not parse leaves the flow
+//     as it is.
+//   - DNS_ID, DNS_ANSWERS (the header's ANCOUNT) and DNS_RCODE come from the
+//     header; DNS_NAME (at most 127 bytes), DNS_QTYPE and DNS_CLASS from the
+//     first question; DNS_RR_TTL, DNS_RDATA (the first answer's data as
+//     text, at most 159 bytes) and DNS_RLENGTH (the length of that text) from
+//     the first answer; DNS_PSIZE and DNS_DO from an OPT record.
+//   - A question or record that would run past the message ends the parse
+//     (what was read stays); a bad name makes the packet fail.
 type dnsPlugin struct {
 	noHooks
-	st  slotState[dnsState]
-	ids [11]unirec.FieldID
+	st   slotState[dnsState]
+	ids  [11]unirec.FieldID
+	name []byte // decoding scratch
+	text []byte
 }
 
 const (
-	dnsMaxName  = 255
-	dnsMaxRData = 255
+	dnsMaxName  = 127
+	dnsMaxRData = 159
+	dnsMaxSteps = 128
 	dnsPort     = 53
 )
 
 type dnsState struct {
+	attached                                  bool
 	id, answers, class, qtype, psize, rlength uint16
 	rcode, do                                 uint8
 	ttl                                       uint32
 	name, rdata                               text
-	response                                  bool
 }
 
 func (s *dnsState) reset() {
@@ -65,27 +72,52 @@ func isDNS(p *Packet) bool {
 }
 
 func (d *dnsPlugin) Create(f *Flow, p *Packet) Action {
-	if isDNS(p) {
-		d.parse(f, p)
+	if !isDNS(p) {
+		return Continue
 	}
-	return Continue
+	s := d.st.fresh(f.Slot)
+	s.reset()
+	return d.packet(s, p)
 }
 
 func (d *dnsPlugin) PostUpdate(f *Flow, p *Packet, _ bool) Action {
 	if !isDNS(p) {
 		return Continue
 	}
-	if d.parse(f, p) {
+	s := d.st.get(f.Slot)
+	if s == nil {
+		s = d.st.fresh(f.Slot)
+		s.reset()
+	}
+	if !s.attached {
+		s.reset()
+	}
+	return d.packet(s, p)
+}
+
+// packet parses a message into s; a parsed message flushes the flow.
+func (d *dnsPlugin) packet(s *dnsState, p *Packet) Action {
+	if d.parse(s, p.Payload, p.Proto == protoTCP) {
+		s.attached = true
 		return Flush
 	}
+	if s.attached {
+		return Flush
+	}
+	s.reset()
 	return Continue
 }
 
-// parse updates the slot state from p and reports whether p was a response.
-func (d *dnsPlugin) parse(f *Flow, p *Packet) bool {
-	msg := p.Payload
-	if p.Proto == protoTCP {
-		if len(msg) < 2 {
+// Has reports whether the flow carries a DNS record.
+func (d *dnsPlugin) Has(f *Flow) bool {
+	s := d.st.get(f.Slot)
+	return s != nil && s.attached
+}
+
+// parse reads one message into s and reports success.
+func (d *dnsPlugin) parse(s *dnsState, msg []byte, tcp bool) bool {
+	if tcp {
+		if len(msg) < 2 || int(binary.BigEndian.Uint16(msg)) != len(msg)-2 {
 			return false
 		}
 		msg = msg[2:]
@@ -93,90 +125,75 @@ func (d *dnsPlugin) parse(f *Flow, p *Packet) bool {
 	if len(msg) < 12 {
 		return false
 	}
-	s := d.st.get(f.Slot)
-	if s == nil {
-		s = d.st.fresh(f.Slot)
-		s.reset()
-	}
-	resp, err := s.parseMessage(msg)
-	return err == nil && resp
-}
-
-var errDNS = errors.New("malformed DNS message")
-
-// parseDNSMessage decodes a DNS message into a fresh state (tests, fuzzing).
-func parseDNSMessage(msg []byte) (*dnsState, bool, error) {
-	s := &dnsState{}
-	resp, err := s.parseMessage(msg)
-	return s, resp, err
-}
-
-// parseMessage reads a DNS message (without TCP length prefix).
-func (s *dnsState) parseMessage(msg []byte) (response bool, err error) {
-	if len(msg) < 12 {
-		return false, errDNS
-	}
-	flags := binary.BigEndian.Uint16(msg[2:4])
+	s.id = binary.BigEndian.Uint16(msg[0:2])
+	s.answers = binary.BigEndian.Uint16(msg[6:8])
+	s.rcode = msg[3] & 0x0f
 	qd := int(binary.BigEndian.Uint16(msg[4:6]))
-	an := int(binary.BigEndian.Uint16(msg[6:8]))
+	an := int(s.answers)
 	ns := int(binary.BigEndian.Uint16(msg[8:10]))
 	ar := int(binary.BigEndian.Uint16(msg[10:12]))
-	response = flags&0x8000 != 0
-	s.id = binary.BigEndian.Uint16(msg[0:2])
-	if response {
-		s.response = true
-		s.rcode = uint8(flags & 0x0f)
-		s.answers = uint16(an)
-	}
 	off := 12
-	var name [dnsMaxName]byte
 	for i := 0; i < qd; i++ {
-		n, next, ok := dnsName(msg, off, name[:0])
-		if !ok || next+4 > len(msg) {
-			return response, errDNS
+		name, next, ok := dnsName(msg, off, d.name[:0])
+		d.name = name
+		if !ok {
+			return false
+		}
+		if next+4 > len(msg) {
+			return true
 		}
 		if i == 0 {
-			s.name.set(dnsMaxName, n)
-			s.qtype = binary.BigEndian.Uint16(msg[next : next+2])
-			s.class = binary.BigEndian.Uint16(msg[next+2 : next+4])
+			s.name.set(dnsMaxName, name)
+			s.qtype = binary.BigEndian.Uint16(msg[next:])
+			s.class = binary.BigEndian.Uint16(msg[next+2:])
 		}
 		off = next + 4
 	}
 	for i := 0; i < an+ns+ar; i++ {
-		_, next, ok := dnsName(msg, off, name[:0])
-		if !ok || next+10 > len(msg) {
-			return response, errDNS
+		owner, next, ok := dnsName(msg, off, d.name[:0])
+		d.name = owner
+		if !ok {
+			return false
 		}
-		typ := binary.BigEndian.Uint16(msg[next : next+2])
-		class := binary.BigEndian.Uint16(msg[next+2 : next+4])
-		ttl := binary.BigEndian.Uint32(msg[next+4 : next+8])
-		rdlen := int(binary.BigEndian.Uint16(msg[next+8 : next+10]))
+		if next+10 > len(msg) {
+			return true
+		}
+		typ := binary.BigEndian.Uint16(msg[next:])
+		class := binary.BigEndian.Uint16(msg[next+2:])
+		ttl := binary.BigEndian.Uint32(msg[next+4:])
+		rdlen := int(binary.BigEndian.Uint16(msg[next+8:]))
 		rd := next + 10
 		if rd+rdlen > len(msg) {
-			return response, errDNS
+			return true
 		}
-		if i == 0 && an > 0 && response {
+		if i == 0 && an > 0 {
+			text, ok := d.rdata(msg, typ, rd, rdlen, owner)
+			if !ok {
+				return false
+			}
 			s.ttl = ttl
-			s.rlength = uint16(rdlen)
-			var buf [dnsMaxRData]byte
-			s.rdata.set(dnsMaxRData, dnsRData(msg, typ, rd, rdlen, buf[:0]))
+			s.rdata.set(dnsMaxRData, text)
+			s.rlength = uint16(s.rdata.n)
 		}
-		if typ == 41 && i >= an+ns { // EDNS0 OPT
+		if i >= an+ns && typ == 41 { // EDNS0 OPT
 			s.psize = class
 			s.do = uint8(ttl >> 15 & 1)
 		}
 		off = rd + rdlen
 	}
-	return response, nil
+	return true
 }
 
-// dnsName reads a possibly compressed name at off, appending its dotted
-// form (no trailing dot) to dst; next is the offset after the name.
+// dnsName decodes the (possibly compressed) name at off, appending its
+// labels joined by '.' to dst; next is the offset after the name. As in
+// ipfixprobe it fails after 128 labels and pointers, on a pointer past the
+// message, on a label length of 64..191 and when a label and the byte after
+// it do not fit.
 func dnsName(msg []byte, off int, dst []byte) (name []byte, next int, ok bool) {
 	next = -1
 	start := len(dst)
-	for jumps := 0; ; {
-		if off >= len(msg) {
+	for steps := 0; ; steps++ {
+		if off >= len(msg) || steps > dnsMaxSteps {
 			return dst, 0, false
 		}
 		l := int(msg[off])
@@ -186,82 +203,230 @@ func dnsName(msg []byte, off int, dst []byte) (name []byte, next int, ok bool) {
 				next = off + 1
 			}
 			return dst, next, true
-		case l&0xc0 == 0xc0:
-			if off+1 >= len(msg) || jumps > 32 {
+		case l >= 0xc0:
+			if off+1 >= len(msg) {
+				return dst, 0, false
+			}
+			target := int(binary.BigEndian.Uint16(msg[off:]) & 0x3fff)
+			if target > len(msg) {
 				return dst, 0, false
 			}
 			if next < 0 {
 				next = off + 2
 			}
-			off = int(binary.BigEndian.Uint16(msg[off:off+2]) & 0x3fff)
-			jumps++
-		case l&0xc0 != 0:
+			off = target
+		case l > 63 || off+l+2 > len(msg):
 			return dst, 0, false
 		default:
-			if off+1+l > len(msg) {
-				return dst, 0, false
-			}
-			if len(dst) > start && len(dst) < cap(dst) {
+			if len(dst) > start {
 				dst = append(dst, '.')
 			}
-			room := cap(dst) - len(dst)
-			dst = append(dst, msg[off+1:off+1+min(l, room)]...)
+			dst = append(dst, msg[off+1:off+1+l]...)
 			off += 1 + l
 		}
 	}
 }
 
-// dnsRData renders record data as described on dnsPlugin.
-func dnsRData(msg []byte, typ uint16, rd, rdlen int, dst []byte) []byte {
-	data := msg[rd : rd+rdlen]
+// be16/be32 read a big-endian value at off; bytes past the message read as
+// zero (ipfixprobe reads some fixed-size RDATA without a length check).
+func be16(msg []byte, off int) uint16 {
+	return uint16(byteAt(msg, off))<<8 | uint16(byteAt(msg, off+1))
+}
+
+func be32(msg []byte, off int) uint32 { return uint32(be16(msg, off))<<16 | uint32(be16(msg, off+2)) }
+
+func byteAt(msg []byte, off int) byte {
+	if off >= 0 && off < len(msg) {
+		return msg[off]
+	}
+	return 0
+}
+
+func appendUint(dst []byte, v uint64) []byte { return strconv.AppendUint(dst, v, 10) }
+
+// rdata renders the first answer's data as ipfixprobe does; ok is false
+// when a name in it does not decode.
+func (d *dnsPlugin) rdata(msg []byte, typ uint16, rd, rdlen int, owner []byte) ([]byte, bool) {
+	t := d.text[:0]
+	ok := true
 	switch typ {
 	case 1: // A
-		if rdlen == 4 {
-			return unirec.IPv4([4]byte(data)).AppendText(dst)
+		for i := 0; i < 4; i++ {
+			if i > 0 {
+				t = append(t, '.')
+			}
+			t = appendUint(t, uint64(byteAt(msg, rd+i)))
 		}
 	case 28: // AAAA
-		if rdlen == 16 {
-			return unirec.IPv6([16]byte(data)).AppendText(dst)
+		var a [16]byte
+		for i := range a {
+			a[i] = byteAt(msg, rd+i)
 		}
+		t = appendInet6(t, a)
 	case 2, 5, 12, 39: // NS, CNAME, PTR, DNAME
-		if n, _, ok := dnsName(msg, rd, dst); ok {
-			return n
+		t, _, ok = dnsName(msg, rd, t)
+	case 6: // SOA
+		var next int
+		t, next, ok = dnsName(msg, rd, t)
+		if ok {
+			t = append(t, ' ')
+			t, next, ok = dnsName(msg, next, t)
+		}
+		if ok {
+			for i := 0; i < 5; i++ {
+				t = append(t, ' ')
+				t = appendUint(t, uint64(be32(msg, next+4*i)))
+			}
 		}
 	case 15: // MX
-		if rdlen >= 3 {
-			dst = strconv.AppendUint(dst, uint64(binary.BigEndian.Uint16(data)), 10)
-			dst = append(dst, ' ')
-			if n, _, ok := dnsName(msg, rd+2, dst); ok {
-				return n
-			}
-		}
-	case 33: // SRV
-		if rdlen >= 7 {
-			for i := 0; i < 3; i++ {
-				dst = strconv.AppendUint(dst, uint64(binary.BigEndian.Uint16(data[2*i:])), 10)
-				dst = append(dst, ' ')
-			}
-			if n, _, ok := dnsName(msg, rd+6, dst); ok {
-				return n
-			}
+		t = appendUint(t, uint64(be16(msg, rd)))
+		t = append(t, ' ')
+		t, _, ok = dnsName(msg, rd+2, t)
+	case 33: // SRV: owner (service and protocol), target, priority, weight, port
+		t = appendSRVOwner(t, owner)
+		t = append(t, ' ')
+		t, _, ok = dnsName(msg, rd+6, t)
+		for i := 0; i < 3 && ok; i++ {
+			t = append(t, ' ')
+			t = appendUint(t, uint64(be16(msg, rd+2*i)))
 		}
 	case 16: // TXT
-		for len(data) > 0 {
-			l := int(data[0])
-			if 1+l > len(data) {
-				break
+		data := msg[rd : rd+rdlen]
+		for i := 0; i < len(data); {
+			l := int(data[i])
+			if i > 0 {
+				t = append(t, ' ')
 			}
-			dst = append(dst, data[1:1+l]...)
-			data = data[1+l:]
+			t = append(t, data[i+1:min(i+1+l, len(data))]...)
+			i += 1 + l
 		}
-		return dst
+	case 14: // MINFO: rmailbx and emailbx, no separator
+		var next int
+		t, next, ok = dnsName(msg, rd, t)
+		if ok {
+			t, _, ok = dnsName(msg, next, t)
+		}
+	case 13, 20: // HINFO, ISDN: the raw data
+		t = append(t, msg[rd:rd+rdlen]...)
+	case 43: // DS: ipfixprobe prints the key tag unswapped where the algorithm belongs
+		t = appendUint(t, uint64(be16(msg, rd)))
+		t = append(t, ' ')
+		t = appendUint(t, uint64(uint16(byteAt(msg, rd))|uint16(byteAt(msg, rd+1))<<8))
+		t = append(t, ' ')
+		t = appendUint(t, uint64(byteAt(msg, rd+3)))
+		t = append(t, " <key>"...)
+	case 46: // RRSIG
+		t = appendUint(t, uint64(be16(msg, rd)))
+		t = append(t, ' ')
+		t = appendUint(t, uint64(byteAt(msg, rd+2)))
+		t = append(t, ' ')
+		t = appendUint(t, uint64(byteAt(msg, rd+3)))
+		for _, o := range []int{4, 8, 12} {
+			t = append(t, ' ')
+			t = appendUint(t, uint64(be32(msg, rd+o)))
+		}
+		t = append(t, ' ')
+		t = appendUint(t, uint64(be16(msg, rd+16)))
+		var signer []byte
+		signer, _, ok = dnsName(msg, rd+18, d.name[:0])
+		d.name = signer
+		t = append(t, " <key>"...)
+	case 48: // DNSKEY
+		t = appendUint(t, uint64(be16(msg, rd)))
+		t = append(t, ' ')
+		t = appendUint(t, uint64(byteAt(msg, rd+2)))
+		t = append(t, ' ')
+		t = appendUint(t, uint64(byteAt(msg, rd+3)))
+		t = append(t, " <key>"...)
+	default:
+		t = append(t, "(not_impl)"...)
 	}
-	return append(dst[:0], msg[rd:rd+min(rdlen, cap(dst))]...)
+	d.text = t
+	return t, ok
+}
+
+// appendSRVOwner appends an SRV owner name with its first two '_' removed
+// and its first two '.' turned into spaces (_sip._tcp.example.com ->
+// "sip tcp example.com").
+func appendSRVOwner(dst, owner []byte) []byte {
+	under, dots := 0, 0
+	for _, c := range owner {
+		if c == '_' && under < 2 {
+			under++
+			continue
+		}
+		if c == '.' && dots < 2 {
+			dots++
+			c = ' '
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// appendInet6 formats an IPv6 address like glibc's inet_ntop: the first
+// longest run of two or more zero groups becomes "::", and ::a.b.c.d and
+// ::ffff:a.b.c.d keep their IPv4 part dotted.
+func appendInet6(dst []byte, a [16]byte) []byte {
+	var w [8]uint16
+	for i := range w {
+		w[i] = binary.BigEndian.Uint16(a[2*i:])
+	}
+	bestBase, bestLen, curBase, curLen := -1, 0, -1, 0
+	for i := 0; i <= 8; i++ {
+		if i < 8 && w[i] == 0 {
+			if curBase < 0 {
+				curBase, curLen = i, 0
+			}
+			curLen++
+			continue
+		}
+		if curBase >= 0 && curLen > bestLen {
+			bestBase, bestLen = curBase, curLen
+		}
+		curBase = -1
+	}
+	if bestLen < 2 {
+		bestBase = -1
+	}
+	const digits = "0123456789abcdef"
+	for i := 0; i < 8; i++ {
+		if bestBase >= 0 && i >= bestBase && i < bestBase+bestLen {
+			if i == bestBase {
+				dst = append(dst, ':')
+			}
+			continue
+		}
+		if i != 0 {
+			dst = append(dst, ':')
+		}
+		if i == 6 && bestBase == 0 && (bestLen == 6 || (bestLen == 5 && w[5] == 0xffff)) {
+			for j := 12; j < 16; j++ {
+				if j > 12 {
+					dst = append(dst, '.')
+				}
+				dst = appendUint(dst, uint64(a[j]))
+			}
+			return dst
+		}
+		v, started := w[i], false
+		for sh := 12; sh >= 0; sh -= 4 {
+			nib := v >> sh & 15
+			if nib != 0 || started || sh == 0 {
+				dst = append(dst, digits[nib])
+				started = true
+			}
+		}
+	}
+	if bestBase >= 0 && bestBase+bestLen == 8 {
+		dst = append(dst, ':')
+	}
+	return dst
 }
 
 func (d *dnsPlugin) Fill(f *Flow, r *unirec.Record) error {
 	s := d.st.get(f.Slot)
-	if s == nil {
+	if s == nil || !s.attached {
 		return nil
 	}
 	id := d.ids

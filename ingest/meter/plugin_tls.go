@@ -5,54 +5,114 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 
 	"github.com/flowgate/flowgate/unirec"
 )
 
-// tlsPlugin follows ipfixprobe's tls plugin for TLS over TCP. It reads the
-// first handshake message of a segment (no TCP reassembly):
+// tlsPlugin follows ipfixprobe's tls plugin (spec/ipfixprobe-plugins.md §1).
+// Every packet of a flow, any protocol and direction, is looked at until the
+// flow's ServerHello has been parsed; each packet is parsed on its own (no
+// TCP reassembly), and only a payload that starts with a TLS handshake
+// record carrying a ClientHello or ServerHello counts:
 //
-//   - ClientHello: TLS_SNI (server_name), TLS_ALPN (offered protocols joined
-//     by ';'), TLS_EXT_TYPE and TLS_EXT_LEN (every extension's type and
-//     length, in order, at most 30), TLS_JA3 (the 16-byte MD5 of the JA3
-//     string; GREASE values removed), TLS_JA4 (FoxIO JA4 "t13d1516h2_…"
-//     with sha256-truncated cipher and extension parts), TLS_VERSION (the
-//     highest supported_versions entry, else the legacy version).
-//   - ServerHello: TLS_VERSION becomes the negotiated version
-//     (supported_versions, else legacy) and TLS_ALPN the selected protocol.
+//   - A ClientHello gives the flow its TLS record (a flow without one sends
+//     nothing to a tls output) and sets TLS_SNI (the first server_name entry
+//     of at most 253 bytes), TLS_VERSION (the legacy version read
+//     little-endian, ipfixprobe's convention: 03 03 is 771 but 03 01 is
+//     259), TLS_JA3 (MD5 of the JA3 string), TLS_JA4 and, from the first
+//     ClientHello only, TLS_EXT_TYPE/TLS_EXT_LEN (the first 30 extensions,
+//     GREASE included).
+//   - A ServerHello sets TLS_ALPN (the protocol the server selected; empty
+//     when it selected none, as in TLS 1.3 where ALPN is encrypted) and, if
+//     it has supported_versions, TLS_VERSION (the negotiated version). After
+//     it nothing more of the flow is parsed.
+//
+// JA4 is ipfixprobe's by default (unpadded counts, GREASE extensions
+// counted, version labels from the little-endian legacy version, the c part
+// always hashed); "tls:ja4=standard" gives FoxIO's JA4 as published, for
+// matching against public fingerprint databases.
+//
+// Where ipfixprobe shares one scratch record between all flows of a worker,
+// so that a ServerHello seen in a flow without a ClientHello leaks its ALPN
+// into the next flow with a ClientHello (and that flow's own ServerHello is
+// then never parsed), the scratch state here belongs to the flow: a
+// ServerHello before any ClientHello applies to the same flow only.
 type tlsPlugin struct {
 	noHooks
-	st  slotState[tlsState]
-	ids [7]unirec.FieldID
+	standardJA4 bool
+	st          slotState[tlsState]
+	ids         [7]unirec.FieldID
+	ch          helloScratch// parse scratch, reset for every hello
 }
 
 const (
-	tlsMaxExt  = 30
-	tlsMaxSNI  = 255
-	tlsMaxALPN = 255
+	tlsMaxExt    = 30
+	tlsStrBuf    = 255 // ipfixprobe's SNI and ALPN buffers
+	tlsJA4Len    = 36
+	tlsMaxValues = 512 // ciphers, groups, ... kept per hello
 )
 
 type tlsState struct {
-	version         uint16
-	client, server  bool
-	sni, alpn, ja4  text
-	ja3             [16]byte
-	nExt            int
-	extType, extLen [tlsMaxExt]uint16
+	attached     bool // a ClientHello was parsed: the flow has a TLS record
+	serverParsed bool
+	version      uint16
+	sni, alpn    text
+	ja3          [16]byte
+	ja4          [tlsJA4Len]byte
+	ja4n         int
+	nExt         int
+	extType      [tlsMaxExt]uint16
+	extLen       [tlsMaxExt]uint16
 }
 
 func (s *tlsState) reset() {
-	s.version, s.client, s.server, s.nExt = 0, false, false, 0
+	s.attached, s.serverParsed, s.version, s.nExt, s.ja4n = false, false, 0, 0, 0
 	s.ja3 = [16]byte{}
 	s.sni.reset()
 	s.alpn.reset()
-	s.ja4.reset()
+}
+
+// helloScratch is what one ClientHello carries, in wire order.
+type helloScratch struct {
+	legacy                 uint16 // read little-endian, as ipfixprobe does
+	ciphers, groups        []uint16
+	points                 []byte
+	exts, extLens          []uint16 // every extension, GREASE included
+	sigs                   []uint16 // signature_algorithms after the list length
+	versions               []uint16 // supported_versions without GREASE
+	sniEntries             int
+	sni                    []byte // saved like ipfixprobe's buffer (see saveList)
+	alpnEntries            int
+	alpn                   []byte // saved list
+	firstALPN              []byte
+	sniBuf, alpnBuf, tmp   [tlsStrBuf]byte
+	ja3Buf                 []byte
+	sortBuf, hashBuf       []byte
+	sortVals               []uint16
+	fixedC, fixedG, fixedE [tlsMaxValues]uint16
 }
 
 var tlsFieldNames = []string{"TLS_VERSION", "TLS_ALPN", "TLS_JA3", "TLS_JA4", "TLS_SNI", "TLS_EXT_LEN", "TLS_EXT_TYPE"}
+
+// newTLSPlugin parses the tls plugin's parameters ("ja4=standard" or
+// "ja4=ipfixprobe", the default).
+func newTLSPlugin(params []string) (*tlsPlugin, error) {
+	x := &tlsPlugin{}
+	for _, p := range params {
+		switch p {
+		case "ja4=standard":
+			x.standardJA4 = true
+		case "ja4=ipfixprobe":
+			x.standardJA4 = false
+		default:
+			return nil, fmt.Errorf("meter: tls plugin: unknown parameter %q (known: ja4=standard, ja4=ipfixprobe)", p)
+		}
+	}
+	return x, nil
+}
 
 func (*tlsPlugin) Name() string { return "tls" }
 func (*tlsPlugin) Spec() string {
@@ -65,215 +125,278 @@ func (x *tlsPlugin) Bind(t *unirec.Template) error {
 }
 
 func (x *tlsPlugin) Create(f *Flow, p *Packet) Action {
-	x.packet(f, p)
+	if tlsCandidate(p.Payload) {
+		s := x.st.fresh(f.Slot)
+		s.reset()
+		x.packet(s, p)
+	}
 	return Continue
 }
 
-func (x *tlsPlugin) PostUpdate(f *Flow, p *Packet, _ bool) Action {
-	x.packet(f, p)
-	return Continue
-}
-
-func (x *tlsPlugin) packet(f *Flow, p *Packet) {
-	if p.Proto != protoTCP || len(p.Payload) < 6 || p.Payload[0] != 22 || p.Payload[5] > 2 || p.Payload[5] == 0 {
-		return
+func (x *tlsPlugin) PreUpdate(f *Flow, p *Packet, _ bool) Action {
+	if !tlsCandidate(p.Payload) {
+		return Continue
 	}
 	s := x.st.get(f.Slot)
 	if s == nil {
 		s = x.st.fresh(f.Slot)
 		s.reset()
 	}
-	_ = s.parseRecord(p.Payload)
+	if s.attached && s.serverParsed {
+		return Continue
+	}
+	x.packet(s, p)
+	return Continue
 }
 
-var errTLS = errors.New("malformed TLS handshake")
+// tlsCandidate is the first test of packet, so that flows without a
+// handshake take no state.
+func tlsCandidate(b []byte) bool { return len(b) >= 11 && b[0] == 22 && b[1] == 3 }
 
-func tlsGREASE(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>8 == v&0xff }
-
-// parseRecord reads a TLS record carrying a ClientHello or ServerHello.
-func (s *tlsState) parseRecord(b []byte) error {
-	if len(b) < 9 || b[0] != 22 {
-		return errTLS
-	}
-	rl := int(binary.BigEndian.Uint16(b[3:5]))
-	b = b[5:]
-	if rl < len(b) {
-		b = b[:rl]
-	}
-	if len(b) < 4 {
-		return errTLS
-	}
-	typ := b[0]
-	hl := int(b[1])<<16 | int(b[2])<<8 | int(b[3])
-	b = b[4:]
-	if hl < len(b) {
-		b = b[:hl]
-	}
-	switch typ {
-	case 1:
-		if s.client {
-			return nil
-		}
-		return s.clientHello(b)
-	case 2:
-		if s.server {
-			return nil
-		}
-		return s.serverHello(b)
-	}
-	return errTLS
+// Has reports whether the flow carries a TLS record.
+func (x *tlsPlugin) Has(f *Flow) bool {
+	s := x.st.get(f.Slot)
+	return s != nil && s.attached
 }
 
-// tlsReader is a bounds-checked cursor; any overrun sets bad.
-type tlsReader struct {
-	b   []byte
-	bad bool
+func tlsGREASE(v uint16) bool { return v != 0 && v&0x0505 == 0 && v>>8 == v&0xff }
+
+// packet parses one payload into the flow's state.
+func (x *tlsPlugin) packet(s *tlsState, p *Packet) {
+	b := p.Payload
+	n := len(b)
+	// Record header, then the handshake header; only the major versions
+	// are checked.
+	if n < 11 || b[0] != 22 || b[1] != 3 || b[9] != 3 || (b[5] != 1 && b[5] != 2) {
+		return
+	}
+	client := b[5] == 1
+	// Session id.
+	if 43 >= n {
+		return
+	}
+	off := 44 + int(b[43])
+	if off > n {
+		return
+	}
+	ch := &x.ch
+	if client {
+		ch.reset()
+		ch.legacy = uint16(b[9]) | uint16(b[10])<<8
+		if off+2 > n {
+			return
+		}
+		nc := int(binary.BigEndian.Uint16(b[off:]))
+		off += 2
+		if off+nc > n {
+			return
+		}
+		for i := 0; i+1 < nc; i += 2 {
+			if v := binary.BigEndian.Uint16(b[off+i:]); !tlsGREASE(v) && len(ch.ciphers) < cap(ch.ciphers) {
+				ch.ciphers = append(ch.ciphers, v)
+			}
+		}
+		off += nc
+		if off >= n {
+			return
+		}
+		off += 1 + int(b[off])
+	} else {
+		off += 3 // selected cipher suite, compression method
+	}
+	// Extensions block: its end may lie 2 bytes past the payload.
+	if off > n {
+		return
+	}
+	var blockEnd int
+	if n-off >= 2 {
+		e := int(binary.BigEndian.Uint16(b[off:]))
+		if off+e > n {
+			return // a hello split over segments: not parsed
+		}
+		blockEnd = min(off+2+e, n)
+		off += 2
+	} else {
+		blockEnd = off // no extensions
+	}
+	if client {
+		x.clientExtensions(b, off, blockEnd)
+		x.applyClient(s, p)
+		return
+	}
+	x.serverHello(s, b, off, blockEnd)
 }
 
-func (r *tlsReader) bytes(n int) []byte {
-	if r.bad || n > len(r.b) {
-		r.bad = true
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
+func (ch *helloScratch) reset() {
+	ch.ciphers = ch.fixedC[:0]
+	ch.groups = ch.fixedG[:0]
+	ch.exts = ch.fixedE[:0]
+	ch.extLens = ch.extLens[:0]
+	ch.points = ch.points[:0]
+	ch.sigs = ch.sigs[:0]
+	ch.versions = ch.versions[:0]
+	ch.sniEntries, ch.alpnEntries = 0, 0
+	ch.sni, ch.alpn, ch.firstALPN = nil, nil, nil
 }
 
-func (r *tlsReader) u8() int {
-	v := r.bytes(1)
-	if v == nil {
-		return 0
-	}
-	return int(v[0])
-}
-
-func (r *tlsReader) u16() int {
-	v := r.bytes(2)
-	if v == nil {
-		return 0
-	}
-	return int(binary.BigEndian.Uint16(v))
-}
-
-func (s *tlsState) clientHello(b []byte) error {
-	r := tlsReader{b: b}
-	legacy := uint16(r.u16())
-	r.bytes(32)
-	r.bytes(r.u8())
-	ciphers := r.bytes(r.u16())
-	r.bytes(r.u8())
-	var exts []byte
-	if len(r.b) >= 2 {
-		exts = r.bytes(r.u16())
-	}
-	if r.bad || len(ciphers)%2 != 0 {
-		return errTLS
-	}
-	s.client = true
-	s.version = legacy
-
-	var (
-		groups, points, sigs []byte
-		extList              [64]uint16
-		nList                int
-		sni, alpnSeen        bool
-		firstALPN            []byte
-		best                 uint16
-	)
-	er := tlsReader{b: exts}
-	for len(er.b) >= 4 && !er.bad {
-		typ := uint16(er.u16())
-		data := er.bytes(er.u16())
-		if er.bad {
-			return errTLS
+func (x *tlsPlugin) clientExtensions(b []byte, off, end int) {
+	ch := &x.ch
+	for off+4 <= end {
+		typ := binary.BigEndian.Uint16(b[off:])
+		l := int(binary.BigEndian.Uint16(b[off+2:]))
+		start := off + 4
+		if start+l > end {
+			return
 		}
-		if s.nExt < tlsMaxExt {
-			s.extType[s.nExt], s.extLen[s.nExt] = typ, uint16(len(data))
-			s.nExt++
+		d := b[start : start+l]
+		if len(ch.exts) < cap(ch.exts) {
+			ch.exts = append(ch.exts, typ)
+			ch.extLens = append(ch.extLens, uint16(l))
 		}
-		if tlsGREASE(typ) {
-			continue
-		}
-		if nList < len(extList) {
-			extList[nList] = typ
-			nList++
-		}
-		d := tlsReader{b: data}
 		switch typ {
 		case 0x0000: // server_name
-			sni = true
-			d.u16()
-			if d.u8() == 0 {
-				if name := d.bytes(d.u16()); !d.bad {
-					s.sni.set(tlsMaxSNI, name)
-				}
+			ch.sni, ch.sniEntries = saveSNI(d, ch.sniBuf[:0])
+		case 0x000a: // supported_groups
+			ch.groups = appendU16s(ch.groups, listU16(d, 2), true)
+		case 0x000b: // ec_point_formats
+			if len(d) >= 1 {
+				ch.points = append(ch.points, d[1:min(1+int(d[0]), len(d))]...)
 			}
 		case 0x0010: // ALPN
-			alpnSeen = true
-			list := tlsReader{b: d.bytes(d.u16())}
-			for len(list.b) > 0 && !list.bad {
-				proto := list.bytes(list.u8())
-				if list.bad || len(proto) == 0 {
-					break
-				}
-				if firstALPN == nil {
-					firstALPN = proto
-				}
-				s.alpn.add(tlsMaxALPN, ';', proto)
+			ch.alpn, ch.alpnEntries, ch.firstALPN = saveALPN(b[:min(start+l+2, len(b))], start, start+l, ch.alpnBuf[:0])
+		case 0x000d: // signature_algorithms: ipfixprobe reads from the list length on and drops it
+			for i := 2; i+1 < len(d); i += 2 {
+				ch.sigs = append(ch.sigs, binary.BigEndian.Uint16(d[i:]))
 			}
-		case 0x000a: // supported_groups
-			groups = d.bytes(d.u16())
-		case 0x000b: // ec_point_formats
-			points = d.bytes(d.u8())
-		case 0x000d: // signature_algorithms
-			sigs = d.bytes(d.u16())
-		case 0x002b: // supported_versions
-			vs := d.bytes(d.u8())
-			for i := 0; i+1 < len(vs); i += 2 {
-				v := binary.BigEndian.Uint16(vs[i:])
-				if !tlsGREASE(v) && v > best {
-					best = v
-				}
+		case 0x002b: // supported_versions (ClientHello form)
+			if len(d) >= 1 {
+				vs := d[1:min(1+int(d[0]), len(d))]
+				ch.versions = appendU16s(ch.versions, vs, true)
 			}
 		}
+		off = start + l
 	}
-	if best != 0 {
-		s.version = best
-	}
+}
 
-	// JA3: version,ciphers,extensions,groups,point formats (decimal, '-').
-	var ja3 [1024]byte
-	j := strconv.AppendUint(ja3[:0], uint64(legacy), 10)
+// listU16 returns the u16 list after a 2-byte length, cut to the extension.
+func listU16(d []byte, lenBytes int) []byte {
+	if len(d) < lenBytes {
+		return nil
+	}
+	n := int(binary.BigEndian.Uint16(d))
+	return d[lenBytes:min(lenBytes+n, len(d))]
+}
+
+func appendU16s(dst []uint16, b []byte, dropGREASE bool) []uint16 {
+	for i := 0; i+1 < len(b); i += 2 {
+		v := binary.BigEndian.Uint16(b[i:])
+		if dropGREASE && tlsGREASE(v) {
+			continue
+		}
+		dst = append(dst, v)
+	}
+	return dst
+}
+
+// saveEntry is ipfixprobe's string saving into a 255-byte buffer: an entry
+// is stored, NUL-terminated, if it fits (len+2 <= room); the exported C
+// string is therefore the first entry of at most 253 bytes.
+func saveEntry(saved []byte, found bool, v []byte) ([]byte, bool) {
+	if found {
+		return saved, true
+	}
+	if len(v)+2 > tlsStrBuf {
+		return saved, false
+	}
+	return append(saved[:0], v...), true
+}
+
+// saveSNI reads a server_name extension: a list length that must fit, then
+// {type, len, name} entries, every type taken.
+func saveSNI(d []byte, buf []byte) (saved []byte, entries int) {
+	if len(d) < 2 || 2+int(binary.BigEndian.Uint16(d)) > len(d) {
+		return buf, 0
+	}
+	found := false
+	for off := 2; off+3 <= len(d); {
+		l := int(binary.BigEndian.Uint16(d[off+1:]))
+		if off+3+l > len(d) {
+			break
+		}
+		buf, found = saveEntry(buf, found, d[off+3:off+3+l])
+		entries++
+		off += 3 + l
+	}
+	return buf, entries
+}
+
+// saveALPN reads an ALPN extension's protocol list at b[start:end]; as in
+// ipfixprobe, an entry may run up to 2 bytes past the extension (b is cut
+// there).
+func saveALPN(b []byte, start, end int, buf []byte) (saved []byte, entries int, first []byte) {
+	if end-start < 2 {
+		return buf, 0, nil
+	}
+	found := false
+	for off := start + 2; off < end; {
+		l := int(b[off])
+		if off+1+l > len(b) {
+			break
+		}
+		v := b[off+1 : off+1+l]
+		if entries == 0 {
+			first = v
+		}
+		buf, found = saveEntry(buf, found, v)
+		entries++
+		off += 1 + l
+	}
+	return buf, entries, first
+}
+
+// applyClient stores a parsed ClientHello in the flow's state.
+func (x *tlsPlugin) applyClient(s *tlsState, p *Packet) {
+	ch := &x.ch
+	s.attached = true
+	if s.nExt == 0 {
+		s.nExt = min(len(ch.exts), tlsMaxExt)
+		copy(s.extType[:], ch.exts)
+		copy(s.extLen[:], ch.extLens)
+	}
+	s.version = ch.legacy
+	if ch.sniEntries > 0 {
+		s.sni.set(tlsStrBuf, ch.sni)
+	}
+	s.ja3 = md5.Sum(x.ja3())
+	ja4 := x.ja4(p.Proto == protoUDP)
+	s.ja4n = copy(s.ja4[:], ja4)
+}
+
+// ja3 builds the JA3 string.
+func (x *tlsPlugin) ja3() []byte {
+	ch := &x.ch
+	j := strconv.AppendUint(ch.ja3Buf[:0], uint64(ch.legacy), 10)
 	j = append(j, ',')
-	j = appendU16List(j, ciphers, 2, true)
+	j = appendDecList(j, ch.ciphers, false)
 	j = append(j, ',')
-	for i := 0; i < nList; i++ {
+	j = appendDecList(j, ch.exts, true)
+	j = append(j, ',')
+	j = appendDecList(j, ch.groups, false)
+	j = append(j, ',')
+	for i, v := range ch.points {
 		if i > 0 {
 			j = append(j, '-')
 		}
-		j = strconv.AppendUint(j, uint64(extList[i]), 10)
+		j = strconv.AppendUint(j, uint64(v), 10)
 	}
-	j = append(j, ',')
-	j = appendU16List(j, groups, 2, true)
-	j = append(j, ',')
-	j = appendU16List(j, points, 1, false)
-	s.ja3 = md5.Sum(j)
-
-	var ja4 [40]byte
-	s.ja4.set(40, appendJA4(ja4[:0], best, legacy, sni, alpnSeen, firstALPN, ciphers, extList[:nList], sigs))
-	return nil
+	ch.ja3Buf = j
+	return j
 }
 
-// appendU16List appends a '-' separated decimal list of size-byte values.
-func appendU16List(dst, b []byte, size int, grease bool) []byte {
+func appendDecList(dst []byte, vs []uint16, dropGREASE bool) []byte {
 	first := true
-	for i := 0; i+size <= len(b); i += size {
-		v := uint16(b[i])
-		if size == 2 {
-			v = binary.BigEndian.Uint16(b[i:])
-		}
-		if grease && tlsGREASE(v) {
+	for _, v := range vs {
+		if dropGREASE && tlsGREASE(v) {
 			continue
 		}
 		if !first {
@@ -285,96 +408,139 @@ func appendU16List(dst, b []byte, size int, grease bool) []byte {
 	return dst
 }
 
-// appendJA4 builds the JA4 fingerprint of a ClientHello over TCP.
-func appendJA4(dst []byte, best, legacy uint16, sni, alpnSeen bool, alpn, ciphers []byte, exts []uint16, sigs []byte) []byte {
-	var buf [40]byte
-	out := append(buf[:0], 't')
-	v := best
-	if v == 0 {
-		v = legacy
+// ja4 builds the JA4 fingerprint of the parsed ClientHello.
+func (x *tlsPlugin) ja4(udp bool) []byte {
+	ch := &x.ch
+	out := ch.tmp[:0]
+	if udp {
+		out = append(out, 'q')
+	} else {
+		out = append(out, 't')
 	}
-	switch v {
-	case 0x0304:
-		out = append(out, "13"...)
-	case 0x0303:
-		out = append(out, "12"...)
-	case 0x0302:
-		out = append(out, "11"...)
-	case 0x0301:
-		out = append(out, "10"...)
-	case 0x0300:
-		out = append(out, "s3"...)
-	default:
-		out = append(out, "00"...)
+	var v uint16
+	if x.standardJA4 {
+		v = uint16(ch.legacy>>8 | ch.legacy<<8)
+		if len(ch.versions) > 0 {
+			v = slices.Max(ch.versions)
+		}
+	} else {
+		v = ch.legacy
+		if len(ch.versions) > 0 {
+			best := int16(ch.versions[0])
+			for _, w := range ch.versions[1:] {
+				best = max(best, int16(w))
+			}
+			v = uint16(best)
+		}
 	}
-	if sni {
+	out = append(out, ja4Version(v)...)
+	if ch.sniEntries > 0 {
 		out = append(out, 'd')
 	} else {
 		out = append(out, 'i')
 	}
-	var cs [256]uint16
-	nc := 0
-	for i := 0; i+1 < len(ciphers) && nc < len(cs); i += 2 {
-		if c := binary.BigEndian.Uint16(ciphers[i:]); !tlsGREASE(c) {
-			cs[nc] = c
-			nc++
-		}
-	}
-	out = appendTwoDigits(out, nc)
-	out = appendTwoDigits(out, len(exts))
-	switch {
-	case !alpnSeen || len(alpn) == 0:
-		out = append(out, "00"...)
-	case isAlnum(alpn[0]) && isAlnum(alpn[len(alpn)-1]):
-		out = append(out, alpn[0], alpn[len(alpn)-1])
-	default:
-		var h [2]byte
-		hex.Encode(h[:], alpn[:1])
-		out = append(out, h[0])
-		hex.Encode(h[:], alpn[len(alpn)-1:])
-		out = append(out, h[1])
-	}
-	out = append(out, '_')
-
-	var list [2048]byte
-	slices.Sort(cs[:nc])
-	l := list[:0]
-	for i := 0; i < nc; i++ {
-		if i > 0 {
-			l = append(l, ',')
-		}
-		l = appendHex16(l, cs[i])
-	}
-	out = appendHash12(out, l, nc == 0)
-	out = append(out, '_')
-
-	var es [64]uint16
-	ne := 0
-	for _, e := range exts {
-		if e != 0x0000 && e != 0x0010 && ne < len(es) {
-			es[ne] = e
-			ne++
-		}
-	}
-	slices.Sort(es[:ne])
-	l = list[:0]
-	for i := 0; i < ne; i++ {
-		if i > 0 {
-			l = append(l, ',')
-		}
-		l = appendHex16(l, es[i])
-	}
-	if len(sigs) >= 2 {
-		l = append(l, '_')
-		for i := 0; i+1 < len(sigs) && len(l)+5 < cap(l); i += 2 {
-			if i > 0 {
-				l = append(l, ',')
+	nExt := len(ch.exts)
+	if x.standardJA4 {
+		nExt = 0
+		for _, e := range ch.exts {
+			if !tlsGREASE(e) {
+				nExt++
 			}
-			l = appendHex16(l, binary.BigEndian.Uint16(sigs[i:]))
+		}
+		out = appendTwoDigits(out, len(ch.ciphers))
+		out = appendTwoDigits(out, nExt)
+	} else {
+		out = strconv.AppendUint(out, uint64(min(len(ch.ciphers), 99)), 10)
+		out = strconv.AppendUint(out, uint64(min(nExt, 99)), 10)
+	}
+	out = x.appendALPNLabel(out)
+	out = append(out, '_')
+
+	vals := append(ch.sortVals[:0], ch.ciphers...)
+	slices.Sort(vals)
+	l := appendHexList(ch.hashBuf[:0], vals)
+	out = appendHash12(out, l, len(vals) == 0)
+	out = append(out, '_')
+
+	vals = vals[:0]
+	for _, e := range ch.exts {
+		if e != 0x0000 && e != 0x0010 && !tlsGREASE(e) {
+			vals = append(vals, e)
 		}
 	}
-	out = appendHash12(out, l, ne == 0)
-	return append(dst, out...)
+	slices.Sort(vals)
+	l = appendHexList(l[:0], vals)
+	if x.standardJA4 {
+		if len(ch.sigs) > 0 {
+			l = append(l, '_')
+			l = appendHexList(l, ch.sigs)
+		}
+		out = appendHash12(out, l, len(vals) == 0)
+	} else {
+		l = append(l, '_')
+		l = appendHexList(l, ch.sigs)
+		out = appendHash12(out, l, false)
+	}
+	ch.sortVals, ch.hashBuf = vals, l
+	return out
+}
+
+func ja4Version(v uint16) string {
+	switch v {
+	case 0x0304:
+		return "13"
+	case 0x0303:
+		return "12"
+	case 0x0302:
+		return "11"
+	case 0x0301:
+		return "10"
+	case 0x0300:
+		return "s3"
+	case 0x0002:
+		return "s2"
+	case 0xfeff:
+		return "d1"
+	case 0xfefd:
+		return "d2"
+	case 0xfefc:
+		return "d3"
+	}
+	return "00"
+}
+
+// appendALPNLabel appends JA4's two ALPN characters from the ClientHello's
+// first protocol.
+func (x *tlsPlugin) appendALPNLabel(out []byte) []byte {
+	a := x.ch.firstALPN
+	if x.ch.alpnEntries == 0 || len(a) == 0 {
+		return append(out, "00"...)
+	}
+	first, last := a[0], a[len(a)-1]
+	if x.standardJA4 {
+		if isAlnum(first) && isAlnum(last) {
+			return append(out, first, last)
+		}
+		const digits = "0123456789abcdef"
+		return append(out, digits[first>>4], digits[last&15])
+	}
+	// ipfixprobe: each end on its own; a non-alphanumeric first byte gives
+	// its high nibble, a last byte its low nibble, in uppercase hex; bytes
+	// of 0x80 and up were sign-extended in C, which maps their high nibble
+	// to '/', '0', ..., '6'.
+	const digits = "0123456789ABCDEF"
+	switch {
+	case isAlnum(first):
+		out = append(out, first)
+	case first >= 0x80:
+		out = append(out, "/0123456"[first>>4-8])
+	default:
+		out = append(out, digits[first>>4])
+	}
+	if isAlnum(last) {
+		return append(out, last)
+	}
+	return append(out, digits[last&15])
 }
 
 func appendTwoDigits(dst []byte, n int) []byte {
@@ -386,13 +552,23 @@ func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
+func appendHexList(dst []byte, vs []uint16) []byte {
+	for i, v := range vs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendHex16(dst, v)
+	}
+	return dst
+}
+
 func appendHex16(dst []byte, v uint16) []byte {
 	const digits = "0123456789abcdef"
 	return append(dst, digits[v>>12], digits[v>>8&15], digits[v>>4&15], digits[v&15])
 }
 
 // appendHash12 appends the first 12 hex digits of sha256(b), or twelve
-// zeros when the list is empty.
+// zeros when empty is set.
 func appendHash12(dst, b []byte, empty bool) []byte {
 	if empty {
 		return append(dst, "000000000000"...)
@@ -403,55 +579,44 @@ func appendHash12(dst, b []byte, empty bool) []byte {
 	return append(dst, h[:]...)
 }
 
-func (s *tlsState) serverHello(b []byte) error {
-	r := tlsReader{b: b}
-	legacy := uint16(r.u16())
-	r.bytes(32)
-	r.bytes(r.u8())
-	r.bytes(3) // cipher suite, compression
-	var exts []byte
-	if len(r.b) >= 2 {
-		exts = r.bytes(r.u16())
-	}
-	if r.bad {
-		return errTLS
-	}
-	s.server = true
-	s.version = legacy
-	er := tlsReader{b: exts}
-	for len(er.b) >= 4 && !er.bad {
-		typ := er.u16()
-		data := tlsReader{b: er.bytes(er.u16())}
+// serverHello applies a ServerHello's ALPN and supported_versions.
+func (x *tlsPlugin) serverHello(s *tlsState, b []byte, off, end int) {
+	s.serverParsed = true
+	for off+4 <= end {
+		typ := binary.BigEndian.Uint16(b[off:])
+		l := int(binary.BigEndian.Uint16(b[off+2:]))
+		start := off + 4
+		if start+l > end {
+			return
+		}
 		switch typ {
-		case 0x002b:
-			if v := data.u16(); !data.bad {
-				s.version = uint16(v)
-			}
 		case 0x0010:
-			list := tlsReader{b: data.bytes(data.u16())}
-			if proto := list.bytes(list.u8()); !list.bad && len(proto) > 0 {
-				s.alpn.set(tlsMaxALPN, proto)
+			saved, entries, _ := saveALPN(b[:min(start+l+2, len(b))], start, start+l, x.ch.alpnBuf[:0])
+			if entries > 0 {
+				s.alpn.set(tlsStrBuf, saved)
+			}
+		case 0x002b:
+			if l >= 2 {
+				s.version = binary.BigEndian.Uint16(b[start:])
 			}
 		}
+		off = start + l
 	}
-	return nil
 }
 
 func (x *tlsPlugin) Fill(f *Flow, r *unirec.Record) error {
 	s := x.st.get(f.Slot)
-	if s == nil || (!s.client && !s.server) {
+	if s == nil || !s.attached {
 		return nil
 	}
 	r.SetUint16(x.ids[0], s.version)
 	if err := r.SetVar(x.ids[1], s.alpn.bytes()); err != nil {
 		return err
 	}
-	if s.client {
-		if err := r.SetVar(x.ids[2], s.ja3[:]); err != nil {
-			return err
-		}
+	if err := r.SetVar(x.ids[2], s.ja3[:]); err != nil {
+		return err
 	}
-	if err := r.SetVar(x.ids[3], s.ja4.bytes()); err != nil {
+	if err := r.SetVar(x.ids[3], s.ja4[:s.ja4n]); err != nil {
 		return err
 	}
 	if err := r.SetVar(x.ids[4], s.sni.bytes()); err != nil {

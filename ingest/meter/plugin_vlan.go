@@ -3,7 +3,8 @@ package meter
 import "github.com/flowgate/flowgate/unirec"
 
 // vlanPlugin exports VLAN_ID, the 802.1Q id of the flow's first packet (the
-// VLAN is also part of the flow key).
+// VLAN is also part of the flow key). As in ipfixprobe every flow carries
+// its record (0 when untagged).
 type vlanPlugin struct {
 	noHooks
 	id unirec.FieldID
