@@ -2,6 +2,7 @@ package meter
 
 import (
 	"testing"
+	"time"
 )
 
 // cpkt is a compact packet description for cache tests: A->B when fwd.
@@ -10,10 +11,11 @@ type cpkt struct {
 	fwd   bool
 	flags uint8
 	sport uint16
+	usec  uint32
 }
 
 func (c cpkt) packet() *Packet {
-	p := &Packet{TsSec: c.sec, IPVersion: 4, Proto: protoTCP, SrcPort: 1000 + c.sport, DstPort: 80, TCPFlags: c.flags, IPLen: 100}
+	p := &Packet{TsSec: c.sec, TsUsec: c.usec, IPVersion: 4, Proto: protoTCP, SrcPort: 1000 + c.sport, DstPort: 80, TCPFlags: c.flags, IPLen: 100}
 	p.SrcIP, p.DstIP = ipv4Layout(ipA), ipv4Layout(ipB)
 	if !c.fwd {
 		p.SrcIP, p.DstIP = p.DstIP, p.SrcIP
@@ -48,7 +50,7 @@ func TestCache(t *testing.T) {
 		packets []uint32 // forward packets per exported flow, in export order
 		check   func(t *testing.T, fl []Flow, st CacheStats)
 	}{
-		{name: "reverse packets join the biflow", pkts: []cpkt{{0, true, 0x02, 0}, {0, false, 0x12, 0}, {1, true, 0x10, 0}},
+		{name: "reverse packets join the biflow", pkts: []cpkt{{0, true, 0x02, 0, 0}, {0, false, 0x12, 0, 0}, {1, true, 0x10, 0, 0}},
 			flows: 1, packets: []uint32{2}, check: func(t *testing.T, fl []Flow, _ CacheStats) {
 				f := fl[0]
 				if f.PacketsRev != 1 || f.BytesRev != 100 || f.TCPFlags != 0x12 || f.TCPFlagsRev != 0x12 {
@@ -58,35 +60,69 @@ func TestCache(t *testing.T) {
 					t.Errorf("key direction or end reason wrong: %+v", f)
 				}
 			}},
-		{name: "idle for the inactive timeout starts a new flow", pkts: []cpkt{{0, true, 0, 0}, {30, true, 0, 0}},
+		{name: "idle for the inactive timeout starts a new flow", pkts: []cpkt{{0, true, 0, 0, 0}, {30, true, 0, 0, 0}},
 			flows: 2, packets: []uint32{1, 1}, check: func(t *testing.T, fl []Flow, _ CacheStats) {
 				if fl[0].End != EndInactive {
 					t.Errorf("end reason %d", fl[0].End)
 				}
 			}},
-		{name: "idle just under the inactive timeout keeps the flow", pkts: []cpkt{{0, true, 0, 0}, {29, false, 0, 0}},
+		{name: "idle just under the inactive timeout keeps the flow", pkts: []cpkt{{0, true, 0, 0, 0}, {29, false, 0, 0, 0}},
 			flows: 1, packets: []uint32{1}},
-		{name: "custom inactive timeout", cfg: CacheConfig{Inactive: 5e9}, pkts: []cpkt{{0, true, 0, 0}, {5, true, 0, 0}},
+		{name: "custom inactive timeout", cfg: CacheConfig{Inactive: 5e9}, pkts: []cpkt{{0, true, 0, 0, 0}, {5, true, 0, 0, 0}},
 			flows: 2, packets: []uint32{1, 1}},
 		{name: "active timeout splits a long flow", cfg: CacheConfig{Active: 10e9, Inactive: 60e9},
-			pkts:  []cpkt{{0, true, 0, 0}, {5, true, 0, 0}, {9, true, 0, 0}, {10, true, 0, 0}, {15, true, 0, 0}},
+			pkts:  []cpkt{{0, true, 0, 0, 0}, {5, true, 0, 0, 0}, {9, true, 0, 0, 0}, {10, true, 0, 0, 0}, {15, true, 0, 0, 0}},
 			flows: 2, packets: []uint32{3, 2}, check: func(t *testing.T, fl []Flow, _ CacheStats) {
 				if fl[0].End != EndActive {
 					t.Errorf("end reason %d", fl[0].End)
 				}
 			}},
-		{name: "SYN after FIN starts a new flow", pkts: []cpkt{{0, true, 0x02, 0}, {1, true, 0x11, 0}, {1, false, 0x10, 0}, {2, true, 0x02, 0}},
+		{name: "SYN after FIN starts a new flow", pkts: []cpkt{{0, true, 0x02, 0, 0}, {1, true, 0x11, 0, 0}, {1, false, 0x10, 0, 0}, {2, true, 0x02, 0, 0}},
 			flows: 2, packets: []uint32{2, 1}, check: func(t *testing.T, fl []Flow, _ CacheStats) {
 				if fl[0].End != EndEOF || fl[0].PacketsRev != 1 {
 					t.Errorf("first flow %+v", fl[0])
 				}
 			}},
-		{name: "SYN after RST starts a new flow", pkts: []cpkt{{0, true, 0x04, 0}, {0, true, 0x02, 0}},
+		{name: "SYN after RST starts a new flow", pkts: []cpkt{{0, true, 0x04, 0, 0}, {0, true, 0x02, 0, 0}},
 			flows: 2, packets: []uint32{1, 1}},
-		{name: "SYN from the side without FIN stays", pkts: []cpkt{{0, true, 0x01, 0}, {0, false, 0x02, 0}},
+		{name: "SYN from the side without FIN stays", pkts: []cpkt{{0, true, 0x01, 0, 0}, {0, false, 0x02, 0, 0}},
 			flows: 1, packets: []uint32{1}},
-		{name: "full cache evicts the least recently used flow", cfg: CacheConfig{Size: 2},
-			pkts:  []cpkt{{0, true, 0, 1}, {0, true, 0, 2}, {1, true, 0, 1}, {2, true, 0, 3}},
+		{name: "direction is the first packet's, even a server's", pkts: []cpkt{{0, false, 0x12, 0, 0}, {0, true, 0x10, 0, 0}},
+			flows: 1, packets: []uint32{1}, check: func(t *testing.T, fl []Flow, _ CacheStats) {
+				if fl[0].Key.SrcPort != 80 || fl[0].TCPFlags != 0x12 || fl[0].TCPFlagsRev != 0x10 {
+					t.Errorf("got %+v", fl[0])
+				}
+			}},
+		{name: "FIN and RST alone never end a flow", pkts: []cpkt{{0, true, 0x11, 0, 0}, {0, false, 0x14, 0, 0}, {1, true, 0x10, 0, 0}, {1, false, 0x10, 0, 0}},
+			flows: 1, packets: []uint32{2}},
+		{name: "server RST then client SYN stays", pkts: []cpkt{{0, true, 0x02, 0, 0}, {0, false, 0x04, 0, 0}, {1, true, 0x02, 0, 0}},
+			flows: 1, packets: []uint32{2}},
+		{name: "server SYN-ACK after server RST splits, the server is the new source",
+			pkts:  []cpkt{{0, true, 0x02, 0, 0}, {0, false, 0x04, 0, 0}, {1, false, 0x12, 0, 0}},
+			flows: 2, packets: []uint32{1, 1}, check: func(t *testing.T, fl []Flow, _ CacheStats) {
+				if fl[0].End != EndEOF || fl[1].Key.SrcPort != 80 || fl[1].TCPFlags != 0x12 {
+					t.Errorf("got %+v", fl)
+				}
+			}},
+		{name: "timeouts compare whole seconds", pkts: []cpkt{{sec: 10, fwd: true, usec: 900000}, {sec: 40, fwd: true, usec: 100000}},
+			flows: 2, packets: []uint32{1, 1}},
+		{name: "idle flow that saw FIN ends as end-of-flow", pkts: []cpkt{{0, true, 0x01, 0, 0}, {30, true, 0x10, 0, 0}},
+			flows: 2, packets: []uint32{1, 1}, check: func(t *testing.T, fl []Flow, _ CacheStats) {
+				if fl[0].End != EndEOF {
+					t.Errorf("end reason %d, want %d", fl[0].End, EndEOF)
+				}
+			}},
+		{name: "time going backwards never expires, TIME_LAST is the last packet's",
+			pkts:  []cpkt{{100, true, 0, 0, 0}, {sec: 200, fwd: true, usec: 1}, {50, true, 0, 0, 0}},
+			flows: 2, packets: []uint32{1, 2}, check: func(t *testing.T, fl []Flow, _ CacheStats) {
+				if fl[1].FirstSec != 200 || fl[1].LastSec != 50 {
+					t.Errorf("got %+v", fl[1])
+				}
+			}},
+		{name: "duplicates are counted", pkts: []cpkt{{0, true, 0x02, 0, 0}, {0, true, 0x02, 0, 0}, {0, true, 0x02, 0, 0}},
+			flows: 1, packets: []uint32{3}},
+		{name: "full line exports its last flow", cfg: CacheConfig{Size: 2},
+			pkts:  []cpkt{{0, true, 0, 1, 0}, {0, true, 0, 2, 0}, {1, true, 0, 1, 0}, {2, true, 0, 3, 0}},
 			flows: 3, packets: []uint32{1, 2, 1}, check: func(t *testing.T, fl []Flow, st CacheStats) {
 				if st.Evicted != 1 || fl[0].End != EndEvicted || fl[0].Key.SrcPort != 1002 {
 					t.Errorf("evicted %d, first export %+v", st.Evicted, fl[0])
@@ -111,6 +147,83 @@ func TestCache(t *testing.T) {
 				tc.check(t, fl, st)
 			}
 		})
+	}
+}
+
+// TestCacheLineEviction fills the single 16-slot line of a 16-flow cache:
+// the 17th flow exports the flow in the line's last slot (the most
+// recently created one, as nothing was hit) and goes in at slot 8.
+func TestCacheLineEviction(t *testing.T) {
+	var out []Flow
+	c, err := NewCache(CacheConfig{Size: 16}, nil, func(f *Flow) { out = append(out, *f) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 17; i++ {
+		c.Add(cpkt{sec: 0, fwd: true, sport: uint16(i)}.packet())
+	}
+	if len(out) != 1 || out[0].End != EndEvicted || out[0].Key.SrcPort != 1015 {
+		t.Fatalf("exported %+v, want flow 15 evicted", out)
+	}
+	if got := c.flows[c.table[8]].Key.SrcPort; got != 1016 {
+		t.Errorf("slot 8 holds port %d, want the new flow 1016", got)
+	}
+	c.Add(cpkt{sec: 0, fwd: true, sport: 3}.packet()) // a hit moves flow 3 to the front
+	if got := c.flows[c.table[0]].Key.SrcPort; got != 1003 {
+		t.Errorf("slot 0 holds port %d after a hit on 1003", got)
+	}
+	c.Flush()
+	if len(out) != 17 || out[1].Key.SrcPort != 1003 {
+		t.Errorf("flush order: %d flows, first %d; want slot order starting with 1003", len(out), out[1].Key.SrcPort)
+	}
+}
+
+// TestCacheSweepExportsIdleFlows: each packet checks the next 8 slots, so
+// in a 16-slot cache two packets sweep everything.
+func TestCacheSweepExportsIdleFlows(t *testing.T) {
+	var out []Flow
+	c, err := NewCache(CacheConfig{Size: 16}, nil, func(f *Flow) { out = append(out, *f) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		c.Add(cpkt{sec: 0, fwd: true, sport: uint16(i)}.packet())
+	}
+	out = nil
+	c.Add(cpkt{sec: 100, fwd: true, sport: 50}.packet())
+	c.Add(cpkt{sec: 100, fwd: true, sport: 50}.packet())
+	if len(out) != 4 || out[0].End != EndInactive {
+		t.Errorf("sweep exported %d flows (%+v), want the 4 idle ones", len(out), out)
+	}
+	if c.Len() != 1 {
+		t.Errorf("%d flows left", c.Len())
+	}
+}
+
+func TestFragmentsGetTheFirstFragmentsPorts(t *testing.T) {
+	first := frame(l4{proto: protoUDP, sport: 5000, dport: 6000, src: ipA, dst: ipB, payload: make([]byte, 16)})
+	first[14+6] = 0x20 // MF, offset 0
+	first[14+4], first[14+5] = 0xab, 0xcd
+	later := append([]byte{}, first...)
+	later[14+6], later[14+7] = 0, 3 // offset 24 bytes, last fragment
+	m := newTestMeter(t, Config{})
+	m.packet(t0, first)
+	m.packet(t0.Add(3*time.Second), later)
+	m.packet(t0.Add(3*time.Second), first)
+	m.packet(t0.Add(7*time.Second), later) // 4 s after the (second) first fragment: ports 0
+	recs := m.flush()
+	if len(recs) != 2 {
+		t.Fatalf("%d flows, want 2: %v", len(recs), recs)
+	}
+	for _, r := range recs {
+		switch r.rec["SRC_PORT"] {
+		case "5000":
+			checkFields(t, r.rec, map[string]string{"PACKETS": "3", "DST_PORT": "6000"})
+		case "0":
+			checkFields(t, r.rec, map[string]string{"PACKETS": "1", "DST_PORT": "0"})
+		default:
+			t.Errorf("unexpected flow %v", r.rec)
+		}
 	}
 }
 

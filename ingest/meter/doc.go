@@ -25,13 +25,19 @@
 //   - meter.go: Meter ties source, parser, cache and plugins together and
 //     hands each finished flow to a sink as a unirec.Record.
 //
-// Flow semantics (ipfixprobe's): the biflow key (addresses, ports, protocol,
-// IP version, VLAN id) takes the direction of the first packet; BYTES counts
-// IP-layer bytes from the IP header's length; timeouts are active 300 s and
-// inactive 30 s, compared on whole seconds; a SYN on a direction that has
-// already seen FIN or RST ends the flow (the closing ACKs stay in it); a full
-// cache exports its least recently used flow and counts an eviction; end of
-// input flushes everything.
+// Flow semantics are ipfixprobe's, as spec/ipfixprobe-plugins.md describes
+// them (§5 for the cache, §1-§4 for the plugins): the biflow key (addresses,
+// ports, protocol, IP version, VLAN id) takes the direction of the first
+// packet; BYTES counts IP-layer bytes from the IP header's length; timeouts
+// are active 300 s and inactive 30 s, compared on whole seconds; a SYN on a
+// direction that has already seen FIN or RST ends the flow (the closing ACKs
+// stay in it); a full cache line exports its last flow; plugins may end a
+// flow (DNS after each message, HTTP at a second request or response); end
+// of input flushes everything. Later fragments of an IP datagram get the
+// ports of its first fragment (frag.go). Where ipfixprobe shares scratch
+// state between the flows of a worker and so copies one flow's fields into
+// another (TLS, HTTP), the state here belongs to the flow (see the README's
+// flow_meter section).
 //
 // Where the golden files and the written specs disagree, the golden files
 // win: ICMP and ICMPv6 flows carry ports 0 (mixed.pcap's ipfixprobe output),

@@ -45,7 +45,7 @@ type tlsPlugin struct {
 	standardJA4 bool
 	st          slotState[tlsState]
 	ids         [7]unirec.FieldID
-	ch          helloScratch// parse scratch, reset for every hello
+	ch          helloScratch // parse scratch, reset for every hello
 }
 
 const (

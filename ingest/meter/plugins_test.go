@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"testing"
+	"time"
 
 	"github.com/flowgate/flowgate/unirec"
 )
@@ -14,10 +15,7 @@ func meterFrames(t *testing.T, cfg Config, frames []capturedFrame) []map[string]
 	t.Helper()
 	var recs []map[string]string
 	m, err := New(cfg, func(r unirec.Record) error {
-		row := map[string]string{}
-		for i, f := range r.T.Fields() {
-			row[f.Name] = string(r.AppendValue(nil, unirec.FieldID(i)))
-		}
+		row := recordRow(r)
 		recs = append(recs, row)
 		return nil
 	})
@@ -127,3 +125,61 @@ func serverHello() []byte {
 	return append([]byte{22, 3, 3, byte(len(hs) >> 8), byte(len(hs))}, hs...)
 }
 
+// testMeter meters frames one by one and keeps each record with the
+// plugins' record bits (Meter.Extensions).
+type testMeter struct {
+	t    *testing.T
+	m    *Meter
+	recs []testRec
+}
+
+type testRec struct {
+	rec map[string]string
+	ext uint64
+}
+
+func newTestMeter(t *testing.T, cfg Config) *testMeter {
+	t.Helper()
+	tm := &testMeter{t: t}
+	m, err := New(cfg, func(r unirec.Record) error {
+		row := recordRow(r)
+		tm.recs = append(tm.recs, testRec{row, tm.m.Extensions()})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.m = m
+	return tm
+}
+
+func (tm *testMeter) packet(ts time.Time, frame []byte) {
+	tm.t.Helper()
+	if err := tm.m.Packet(LinkEthernet, frame, ts); err != nil {
+		tm.t.Fatal(err)
+	}
+}
+
+// flush ends the input and returns every record so far.
+func (tm *testMeter) flush() []testRec {
+	tm.t.Helper()
+	if err := tm.m.Flush(); err != nil {
+		tm.t.Fatal(err)
+	}
+	return tm.recs
+}
+
+// recordRow returns a record's fields as logger prints them, except that
+// strings are their raw bytes in quotes (logger drops control characters
+// such as the "\r" that SSDP values keep).
+func recordRow(r unirec.Record) map[string]string {
+	row := map[string]string{}
+	for i, f := range r.T.Fields() {
+		if f.Type == unirec.String {
+			row[f.Name] = `"` + string(r.Var(unirec.FieldID(i))) + `"`
+			continue
+		}
+		row[f.Name] = string(r.AppendValue(nil, unirec.FieldID(i)))
+	}
+	return row
+}
