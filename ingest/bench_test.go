@@ -43,17 +43,17 @@ func BenchmarkCollectorSourceDecode(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	decs := []*collector.Decoder{dec}
+	src.decs.Store(&decoderSet{targets: []*Target{tg}, decs: []*collector.Decoder{dec}})
 	from := netip.MustParseAddrPort("127.0.0.1:9999")
 	for _, d := range dgrams {
-		src.decode(from, d, decs, false)
+		src.decode(from, d, false)
 	}
 	out.n = 0
 	dgrams = dataOnly(dgrams)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		src.decode(from, dgrams[i%len(dgrams)], decs, false)
+		src.decode(from, dgrams[i%len(dgrams)], false)
 	}
 	b.ReportMetric(float64(out.n)/b.Elapsed().Seconds(), "records/s")
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,7 +84,10 @@ type CollectorSource struct {
 	mu   sync.Mutex
 	udp  []*net.UDPConn
 	tcp  []*net.TCPListener
-	decs atomic.Pointer[[]*collector.Decoder]
+	decs atomic.Pointer[decoderSet] // read per message; Retarget swaps it
+
+	retargetMu sync.Mutex
+	emitCtx    context.Context // records go out under it (Run's, plus the drain)
 
 	drops      []atomic.Uint32 // SO_RXQ_OVFL per UDP socket (cumulative)
 	readErrors atomic.Uint64
@@ -194,6 +199,62 @@ func (c *CollectorSource) TCPAddrs() []netip.AddrPort {
 	return out
 }
 
+// decoderSet is one decoder per target. decs[0] is the decoder that has
+// been there longest: the exporter counters come from it, so they go on
+// across a Retarget (it stays even when its target has gone).
+type decoderSet struct {
+	targets []*Target // targets[i] belongs to decs[i]
+	decs    []*collector.Decoder
+}
+
+func (c *CollectorSource) newDecoder(tg *Target) (*collector.Decoder, error) {
+	ctx := c.emitCtx
+	return collector.NewDecoder(collector.Config{
+		Output:           tg.Template(),
+		Table:            c.cfg.Table,
+		TemplateLifetime: c.cfg.TemplateLifetime,
+		ApplySampling:    c.cfg.ApplySampling,
+		MaxExporters:     c.cfg.MaxExporters,
+	}, collector.SinkFunc(func(_ collector.Exporter, rec unirec.Record) { tg.Emit(ctx, rec.Data) }))
+}
+
+// Retarget switches a running collector to other targets without closing
+// a socket or a TCP session: decoders of targets it keeps go on as they
+// are, new targets get decoders that start with the templates learnt so
+// far.
+func (c *CollectorSource) Retarget(targets []*Target) error {
+	c.retargetMu.Lock()
+	defer c.retargetMu.Unlock()
+	cur := c.decs.Load()
+	if cur == nil {
+		return fmt.Errorf("collector %s: not running", c.cfg.Name)
+	}
+	var templates bytes.Buffer
+	if err := cur.decs[0].SaveTemplates(&templates); err != nil {
+		return fmt.Errorf("collector %s: copying templates: %w", c.cfg.Name, err)
+	}
+	next := &decoderSet{targets: []*Target{cur.targets[0]}, decs: []*collector.Decoder{cur.decs[0]}}
+	for _, tg := range targets {
+		if tg == cur.targets[0] {
+			continue
+		}
+		if i := slices.Index(cur.targets, tg); i >= 0 {
+			next.targets, next.decs = append(next.targets, tg), append(next.decs, cur.decs[i])
+			continue
+		}
+		d, err := c.newDecoder(tg)
+		if err != nil {
+			return fmt.Errorf("collector %s: %w", c.cfg.Name, err)
+		}
+		if err := d.LoadTemplates(bytes.NewReader(templates.Bytes())); err != nil {
+			return fmt.Errorf("collector %s: installing templates: %w", c.cfg.Name, err)
+		}
+		next.targets, next.decs = append(next.targets, tg), append(next.decs, d)
+	}
+	c.decs.Store(next)
+	return nil
+}
+
 // Run decodes until ctx ends, then drains the sockets for up to Drain and
 // returns once every reader has stopped and every socket is closed.
 func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
@@ -204,24 +265,25 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 	// emission uses a context that outlives ctx by the drain period.
 	emitCtx, cancelEmit := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelEmit()
-	decs := make([]*collector.Decoder, 0, len(targets))
+	if len(targets) == 0 {
+		c.Close()
+		return fmt.Errorf("collector %s: no targets", c.cfg.Name)
+	}
+	c.retargetMu.Lock()
+	c.emitCtx = emitCtx
+	set := &decoderSet{}
 	for _, tg := range targets {
-		tg := tg
-		d, err := collector.NewDecoder(collector.Config{
-			Output:           tg.Template(),
-			Table:            c.cfg.Table,
-			TemplateLifetime: c.cfg.TemplateLifetime,
-			ApplySampling:    c.cfg.ApplySampling,
-			MaxExporters:     c.cfg.MaxExporters,
-		}, collector.SinkFunc(func(_ collector.Exporter, rec unirec.Record) { tg.Emit(emitCtx, rec.Data) }))
+		d, err := c.newDecoder(tg)
 		if err != nil {
+			c.retargetMu.Unlock()
 			c.Close()
 			return fmt.Errorf("collector %s: %w", c.cfg.Name, err)
 		}
-		decs = append(decs, d)
+		set.targets, set.decs = append(set.targets, tg), append(set.decs, d)
 	}
-	c.decs.Store(&decs)
-	c.loadState(decs)
+	c.decs.Store(set)
+	c.loadState(set.decs)
+	c.retargetMu.Unlock()
 
 	c.mu.Lock()
 	udp, tcp := c.udp, c.tcp
@@ -233,14 +295,14 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.readUDP(ctx, u, decs, &c.drops[i], &drainEnd)
+			c.readUDP(ctx, u, &c.drops[i], &drainEnd)
 		}()
 	}
 	for _, l := range tcp {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.acceptTCP(ctx, l, decs, conns, &wg)
+			c.acceptTCP(ctx, l, conns, &wg)
 		}()
 	}
 	stopped := make(chan struct{})
@@ -259,7 +321,7 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 			case <-stopped:
 				return
 			case <-tick:
-				c.saveState(decs)
+				c.saveState()
 			}
 		}
 		now := time.Now()
@@ -279,7 +341,7 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 	wg.Wait()
 	close(stopped)
 	c.Close()
-	c.saveState(decs)
+	c.saveState()
 	return nil
 }
 
@@ -303,10 +365,12 @@ func (c *CollectorSource) loadState(decs []*collector.Decoder) {
 
 // saveState writes the first decoder's templates (every decoder sees the
 // same messages, so they hold the same templates).
-func (c *CollectorSource) saveState(decs []*collector.Decoder) {
-	if c.cfg.StateFile == "" || len(decs) == 0 {
+func (c *CollectorSource) saveState() {
+	set := c.decs.Load()
+	if c.cfg.StateFile == "" || set == nil {
 		return
 	}
+	decs := set.decs
 	if err := os.MkdirAll(filepath.Dir(c.cfg.StateFile), 0o755); err != nil {
 		c.log.Warn("template state not saved", zap.Error(err))
 		return
@@ -326,7 +390,7 @@ func (c *CollectorSource) Close() {
 // readUDP decodes datagrams until the socket is closed or, once ctx ended,
 // its drain is over: drainEnd (Unix ns, 0 until the stop) bounds how far
 // each datagram read while draining may push the read deadline.
-func (c *CollectorSource) readUDP(ctx context.Context, conn *net.UDPConn, decs []*collector.Decoder, drops *atomic.Uint32, drainEnd *atomic.Int64) {
+func (c *CollectorSource) readUDP(ctx context.Context, conn *net.UDPConn, drops *atomic.Uint32, drainEnd *atomic.Int64) {
 	buf := make([]byte, collector.MaxMessageLen)
 	oob := make([]byte, 128)
 	for {
@@ -348,12 +412,12 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *net.UDPConn, decs [
 			drops.Store(v)
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		c.decode(from, buf[:n], decs, false)
+		c.decode(from, buf[:n], false)
 	}
 }
 
-func (c *CollectorSource) decode(from netip.AddrPort, msg []byte, decs []*collector.Decoder, stream bool) {
-	for i, d := range decs {
+func (c *CollectorSource) decode(from netip.AddrPort, msg []byte, stream bool) {
+	for i, d := range c.decs.Load().decs {
 		var err error
 		if stream {
 			err = d.DecodeStream(from, msg)
@@ -401,7 +465,7 @@ func (s *connSet) setDeadline(t time.Time) {
 	s.mu.Unlock()
 }
 
-func (c *CollectorSource) acceptTCP(ctx context.Context, l *net.TCPListener, decs []*collector.Decoder, conns *connSet, wg *sync.WaitGroup) {
+func (c *CollectorSource) acceptTCP(ctx context.Context, l *net.TCPListener, conns *connSet, wg *sync.WaitGroup) {
 	for {
 		conn, err := l.AcceptTCP()
 		if err != nil {
@@ -419,7 +483,7 @@ func (c *CollectorSource) acceptTCP(ctx context.Context, l *net.TCPListener, dec
 			defer wg.Done()
 			defer conns.remove(conn)
 			defer conn.Close()
-			c.readStream(conn, decs)
+			c.readStream(conn)
 		}()
 	}
 }
@@ -427,11 +491,11 @@ func (c *CollectorSource) acceptTCP(ctx context.Context, l *net.TCPListener, dec
 // readStream decodes back-to-back IPFIX messages from one connection. A
 // malformed message ends the connection: after a lying length the stream
 // cannot be resynchronised.
-func (c *CollectorSource) readStream(conn *net.TCPConn, decs []*collector.Decoder) {
+func (c *CollectorSource) readStream(conn *net.TCPConn) {
 	ap := conn.RemoteAddr().(*net.TCPAddr).AddrPort()
 	from := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	defer func() {
-		for _, d := range decs {
+		for _, d := range c.decs.Load().decs {
 			d.EndStream(from) // the connection was the template session
 		}
 	}()
@@ -446,22 +510,22 @@ func (c *CollectorSource) readStream(conn *net.TCPConn, decs []*collector.Decode
 			}
 			return
 		}
-		c.decode(from, msg, decs, true)
+		c.decode(from, msg, true)
 	}
 }
 
 // Exporters calls fn with the counters of every exporter seen so far (as
 // counted by the first target's decoder: every decoder sees the same input).
 func (c *CollectorSource) Exporters(fn func(addr netip.Addr, cnt *collector.Counters)) {
-	if d := c.decs.Load(); d != nil && len(*d) > 0 {
-		(*d)[0].Exporters(fn)
+	if set := c.decs.Load(); set != nil {
+		set.decs[0].Exporters(fn)
 	}
 }
 
 // Totals returns the decoder-wide counters, or nil before Run.
 func (c *CollectorSource) Totals() *collector.Counters {
-	if d := c.decs.Load(); d != nil && len(*d) > 0 {
-		return (*d)[0].Totals()
+	if set := c.decs.Load(); set != nil {
+		return set.decs[0].Totals()
 	}
 	return nil
 }

@@ -16,10 +16,11 @@ import (
 // runningCollector starts a collector source on loopback ports in a
 // pipeline with one memOutput per spec.
 type runningCollector struct {
-	src    *CollectorSource
-	outs   []*memOutput
-	cancel context.CancelFunc
-	done   chan error
+	src      *CollectorSource
+	pipeline *Pipeline
+	outs     []*memOutput
+	cancel   context.CancelFunc
+	done     chan error
 }
 
 func startCollector(t testing.TB, cfg CollectorConfig, log *zap.Logger, specs ...string) *runningCollector {
@@ -51,6 +52,7 @@ func startCollector(t testing.TB, cfg CollectorConfig, log *zap.Logger, specs ..
 	if err != nil {
 		t.Fatal(err)
 	}
+	rc.pipeline = p
 	go func() { rc.done <- p.Run(ctx) }()
 	t.Cleanup(func() { rc.stop(t) })
 	return rc

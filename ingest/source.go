@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,15 +26,39 @@ type Source interface {
 // output carrying that template. It is safe for concurrent use.
 type Target struct {
 	tmpl    *unirec.Template
-	outs    []*outputSlot
 	records atomic.Uint64
 	log     *zap.Logger
+
+	// outs may change while sources emit (a reload): Emit holds mu for
+	// reading, so that once setOuts returns no Emit uses the old list.
+	mu   sync.RWMutex
+	outs []*outputSlot
+	// pending holds the next outs while a Pipeline groups outputs.
+	pending []*outputSlot
 }
 
 type outputSlot struct {
 	out    Output
 	sent   atomic.Uint64
 	failed atomic.Uint64
+}
+
+func (s *outputSlot) stats() OutputStats {
+	return OutputStats{Name: s.out.Name(), Sent: s.sent.Load(), Failed: s.failed.Load()}
+}
+
+// setOuts replaces the outputs, waiting for every Emit still using the
+// old ones.
+func (t *Target) setOuts(outs []*outputSlot) {
+	t.mu.Lock()
+	t.outs = outs
+	t.mu.Unlock()
+}
+
+func (t *Target) outSlots() []*outputSlot {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.outs
 }
 
 // NewTarget returns a target delivering to outs, which must all carry tmpl.
@@ -58,6 +83,8 @@ func (t *Target) Template() *unirec.Template { return t.tmpl }
 // sampler).
 func (t *Target) Emit(ctx context.Context, rec []byte) {
 	t.records.Add(1)
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	for _, s := range t.outs {
 		if err := s.out.Send(ctx, rec); err != nil {
 			s.failed.Add(1)

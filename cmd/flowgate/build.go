@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"strings"
@@ -17,73 +19,67 @@ import (
 	"github.com/flowgate/flowgate/unirec"
 )
 
-// buildOutputs opens every output. On failure the ones already open are
-// closed.
-func buildOutputs(cfg config.Configuration, log *zap.Logger, files *trap.FileSet) ([]ingest.Output, error) {
+// buildOutput opens cfg.Outputs[i].
+func buildOutput(cfg config.Configuration, i int, log *zap.Logger, files *trap.FileSet) (ingest.Output, error) {
+	o := cfg.Outputs[i]
 	dir := cfg.SocketDirectory()
-	var outs []ingest.Output
-	fail := func(err error) ([]ingest.Output, error) {
-		ingest.CloseAll(context.Background(), outs)
-		return nil, err
-	}
-	for i, o := range cfg.Outputs {
-		if strings.HasPrefix(o.IFC, "u:") {
-			// libtrap creates its socket directory too; 0777 (less the
-			// umask) lets modules of other users connect.
-			if err := os.MkdirAll(dir, 0o777); err != nil {
-				return fail(fmt.Errorf("outputs[%d]: socket directory: %w", i, err))
+	if strings.HasPrefix(o.IFC, "u:") {
+		// libtrap creates its socket directory too; 0777 (less the
+		// umask) lets modules of other users connect.
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			if errors.Is(err, fs.ErrPermission) {
+				err = fmt.Errorf("%w (set TRAP_SOCKET_DIR or socket_dir to a directory you may write)", err)
 			}
+			return nil, fmt.Errorf("outputs[%d]: socket directory: %w", i, err)
 		}
-		tmpl, err := unirec.ParseTemplate(o.Template)
-		if err != nil {
-			return fail(fmt.Errorf("outputs[%d].template: %w", i, err))
-		}
-		out, err := ingest.NewTrapOutput(ingest.TrapOutputConfig{
-			Spec: o.IFC, Template: tmpl, SocketDir: dir, DefaultTimeout: config.DefaultOutputTimeout, Files: files,
-		}, log.With(zap.String("output", o.IFC)))
-		if err != nil {
-			return fail(fmt.Errorf("outputs[%d]: %w", i, err))
-		}
-		outs = append(outs, out)
 	}
-	return outs, nil
+	tmpl, err := unirec.ParseTemplate(o.Template)
+	if err != nil {
+		return nil, fmt.Errorf("outputs[%d].template: %w", i, err)
+	}
+	out, err := ingest.NewTrapOutput(ingest.TrapOutputConfig{
+		Spec: o.IFC, Template: tmpl, SocketDir: dir, DefaultTimeout: config.DefaultOutputTimeout, Files: files,
+	}, log.With(zap.String("output", o.IFC)))
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) && strings.HasPrefix(o.IFC, "u:") {
+			err = fmt.Errorf("%w (set TRAP_SOCKET_DIR or socket_dir to a directory you may write)", err)
+		}
+		return nil, fmt.Errorf("outputs[%d]: %w", i, err)
+	}
+	return out, nil
 }
 
-// buildSources creates the sources and binds the collectors' sockets, so
+// buildSource creates cfg.Sources[i] and binds a collector's sockets, so
 // that a busy port is reported at start (or reload) time.
-func buildSources(ctx context.Context, cfg config.Configuration, log *zap.Logger) ([]ingest.Source, error) {
-	var srcs []ingest.Source
-	fail := func(err error) ([]ingest.Source, error) {
-		for _, s := range srcs {
-			if c, ok := s.(*ingest.CollectorSource); ok {
-				c.Close()
-			}
-		}
-		return nil, err
+func buildSource(cfg config.Configuration, i int, log *zap.Logger) (ingest.Source, error) {
+	s := cfg.Sources[i]
+	key := fmt.Sprintf("sources[%d] (%s)", i, s.Name)
+	var src ingest.Source
+	var err error
+	switch s.Type {
+	case config.TypeCollector:
+		src, err = newCollector(context.Background(), s, log)
+	case config.TypeNfdump:
+		src, err = ingest.NewNfdump(ingest.NfdumpConfig{Name: s.Name, Paths: s.Paths, Follow: s.Follow, StateFile: s.StateFile,
+			Options: converters.DefaultNfdumpOptions(), Log: log})
+	case config.TypePcap:
+		src, err = ingest.NewPcap(ingest.PcapConfig{Name: s.Name, Paths: s.Paths, Meter: meter.Config{Plugins: s.Plugins}})
+	case config.TypeCSV:
+		src, err = ingest.NewCSV(ingest.CSVConfig{Name: s.Name, Paths: s.Paths})
+	default:
+		err = fmt.Errorf("unknown type %q", s.Type)
 	}
-	for i, s := range cfg.Sources {
-		key := fmt.Sprintf("sources[%d] (%s)", i, s.Name)
-		var src ingest.Source
-		var err error
-		switch s.Type {
-		case config.TypeCollector:
-			src, err = newCollector(ctx, s, log)
-		case config.TypeNfdump:
-			src, err = ingest.NewNfdump(ingest.NfdumpConfig{Name: s.Name, Paths: s.Paths, Follow: s.Follow, StateFile: s.StateFile,
-				Options: converters.DefaultNfdumpOptions(), Log: log})
-		case config.TypePcap:
-			src, err = ingest.NewPcap(ingest.PcapConfig{Name: s.Name, Paths: s.Paths, Meter: meter.Config{Plugins: s.Plugins}})
-		case config.TypeCSV:
-			src, err = ingest.NewCSV(ingest.CSVConfig{Name: s.Name, Paths: s.Paths})
-		default:
-			err = fmt.Errorf("unknown type %q", s.Type)
-		}
-		if err != nil {
-			return fail(fmt.Errorf("%s: %w", key, err))
-		}
-		srcs = append(srcs, src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
-	return srcs, nil
+	return src, nil
+}
+
+// closeSource releases what a built source holds before it runs.
+func closeSource(s ingest.Source) {
+	if c, ok := s.(*ingest.CollectorSource); ok {
+		c.Close()
+	}
 }
 
 func newCollector(ctx context.Context, s config.SourceConfig, log *zap.Logger) (*ingest.CollectorSource, error) {

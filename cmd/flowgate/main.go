@@ -11,9 +11,10 @@
 //
 // Every configuration key can be overridden by a FLOWGATE_ environment
 // variable. SIGTERM and SIGINT stop: queued datagrams are drained, every
-// output is flushed and ends its stream. SIGHUP reloads the configuration
-// and restarts sources and outputs; a configuration that does not load keeps
-// the running one. Prometheus metrics are served on metrics.listen
+// output is flushed and ends its stream. SIGHUP reloads the configuration:
+// sources and outputs whose configuration did not change go on untouched
+// (sockets, connections, files and counters), changed ones are drained
+// and replaced; a configuration that does not load keeps the running one. Prometheus metrics are served on metrics.listen
 // (default 127.0.0.1:9464/metrics).
 package main
 

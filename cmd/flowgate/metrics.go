@@ -12,8 +12,8 @@ import (
 // metrics exports the running instance's counters at scrape time: the
 // collectors' per-exporter counters (read from collector.Counters, no
 // second bookkeeping on the hot path) and the outputs' delivery counters.
-// Counters restart from zero after a reload, which Prometheus treats as a
-// counter reset.
+// A reload keeps the counters of every source and output it keeps; a new
+// or changed one starts from zero.
 type metrics struct{ d *daemon }
 
 var (
@@ -34,12 +34,13 @@ var (
 	descEvicted    = prometheus.NewDesc("flowgate_exporters_evicted_total", "Idle exporters forgotten to make room in a full exporter table.", []string{"source"}, nil)
 	descOutSent    = prometheus.NewDesc("flowgate_output_records_total", "Records an output accepted.", []string{"output"}, nil)
 	descOutDrops   = prometheus.NewDesc("flowgate_output_drops_total", "Records an output refused (dropped).", []string{"output"}, nil)
+	descIfcDrops   = prometheus.NewDesc("flowgate_output_ifc_dropped_total", "Messages a TRAP output interface accepted and then lost (dropped under its timeout, a failed file write).", []string{"output"}, nil)
 )
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPackets, descRecords, descErrors, descTemplates, descRefreshes, descWithdrawn,
 		descExpired, descMissing, descSeqErrors, descSeqLost, descSockDrops, descReadErrors, descRefused, descEvicted,
-		descOutSent, descOutDrops} {
+		descOutSent, descOutDrops, descIfcDrops} {
 		ch <- d
 	}
 }
@@ -82,5 +83,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range in.pipeline.OutputStats() {
 		counter(descOutSent, st.Sent, st.Name)
 		counter(descOutDrops, st.Failed, st.Name)
+	}
+	for _, o := range in.outputs {
+		if t, ok := o.(*ingest.TrapOutput); ok {
+			counter(descIfcDrops, t.Stats().DroppedMessages, o.Name())
+		}
 	}
 }

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/flowgate/flowgate/config"
+	"github.com/flowgate/flowgate/ingest"
+	"github.com/flowgate/flowgate/trap"
+)
+
+// reloadRig runs a daemon on a config file the test rewrites.
+type reloadRig struct {
+	t    *testing.T
+	d    *daemon
+	file string
+	sigs chan os.Signal
+	done chan error
+}
+
+func startRig(t *testing.T, yaml string) *reloadRig {
+	t.Helper()
+	r := &reloadRig{t: t, file: filepath.Join(t.TempDir(), "flowgate.yaml"), sigs: make(chan os.Signal, 1), done: make(chan error, 1)}
+	r.write(yaml)
+	o := options{configFile: r.file}
+	cfg, err := loadConfig(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.d = &daemon{log: zap.NewNop(), reload: func() (config.Configuration, error) { return loadConfig(o) }}
+	go func() { r.done <- r.d.serve(context.Background(), cfg, r.sigs) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for r.d.current.Load() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("daemon did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return r
+}
+
+func (r *reloadRig) write(yaml string) {
+	if err := os.WriteFile(r.file, []byte(yaml), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// reload rewrites the file, sends SIGHUP and waits until the daemon has
+// dealt with it (a rejected configuration leaves the instance as it is).
+func (r *reloadRig) reload(yaml string) {
+	r.t.Helper()
+	r.write(yaml)
+	before := r.d.current.Load()
+	r.sigs <- syscall.SIGHUP
+	deadline := time.Now().Add(5 * time.Second)
+	for r.d.current.Load() == before && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (r *reloadRig) stop() {
+	r.t.Helper()
+	r.sigs <- syscall.SIGTERM
+	if err := <-r.done; err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// sent is the pipeline's count of records output name accepted.
+func (r *reloadRig) sent(name string) uint64 {
+	for _, st := range r.d.current.Load().pipeline.OutputStats() {
+		if st.Name == name {
+			return st.Sent
+		}
+	}
+	return 0
+}
+
+func (r *reloadRig) waitSent(name string, n uint64) {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for r.sent(name) < n {
+		if time.Now().After(deadline) {
+			in := r.d.current.Load()
+			var tot string
+			if c, ok := in.sources[0].(*ingest.CollectorSource); ok && c.Totals() != nil {
+				tot = fmt.Sprintf("%+v", c.Totals().Snapshot())
+			}
+			r.t.Fatalf("output %s accepted %d records, want %d (stats %+v, collector %s)", name, r.sent(name), n, in.pipeline.OutputStats(), tot)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A reload keeps the outputs and sources it does not change: the f:
+// output is not truncated and its counter goes on, the collector keeps its
+// socket (the same port-0 address), a changed output is drained and closed,
+// a new one starts.
+func TestReloadKeepsUnchangedOutputsAndSources(t *testing.T) {
+	dir := t.TempDir()
+	kept, changed, added := filepath.Join(dir, "kept"), filepath.Join(dir, "changed"), filepath.Join(dir, "added")
+	src := "metrics: {listen: ''}\nsources: [{type: collector, listen: ['udp://127.0.0.1:0'], sockets: 1}]\n"
+	r := startRig(t, src+"outputs: [{ifc: 'f:"+kept+"'}, {ifc: 'f:"+changed+"'}]\n")
+	dgrams := v5Datagrams(t)
+	first := r.d.current.Load()
+	addr := first.sources[0].(*ingest.CollectorSource).UDPAddrs()[0]
+	sendTo(t, r.d, dgrams)
+	r.waitSent("f:"+kept, 60)
+	r.waitSent("f:"+changed, 60)
+
+	for i := range 3 {
+		// The changed output alternates its template; the other output
+		// and the source stay as they are.
+		tmpl := "uint32 PACKETS,uint64 BYTES"
+		if i%2 == 1 {
+			tmpl = "uint64 BYTES"
+		}
+		r.reload(src + "outputs: [{ifc: 'f:" + kept + "'}, {ifc: 'f:" + changed + "', template: '" + tmpl + "'}, {ifc: 'f:" + added + "'}]\n")
+		in := r.d.current.Load()
+		if in == first {
+			t.Fatal("reload not applied")
+		}
+		if in.outputs[0] != first.outputs[0] || in.sources[0] != first.sources[0] {
+			t.Fatal("the unchanged output or source was replaced")
+		}
+		if got := in.sources[0].(*ingest.CollectorSource).UDPAddrs()[0]; got != addr {
+			t.Fatalf("collector moved from %s to %s: its socket was reopened", addr, got)
+		}
+		sendTo(t, r.d, dgrams)
+		r.waitSent("f:"+kept, uint64(60*(i+2)))
+	}
+	if n := r.sent("f:" + kept); n != 240 {
+		t.Errorf("kept output's counter is %d, want 240 (it must go on across reloads)", n)
+	}
+	r.stop()
+	if n := readTrapcap(t, kept); n != 240 {
+		t.Errorf("kept output holds %d records, want 240", n)
+	}
+	if n := readTrapcap(t, added); n != 180 {
+		t.Errorf("added output holds %d records, want 180", n)
+	}
+}
+
+// A reload that cannot be applied (the new output's port is taken) leaves
+// every output as it was: nothing truncated, nothing restarted.
+func TestReloadRejectedLeavesOutputsUntouched(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	busy := freeTCP(t)
+	l, err := net.Listen("tcp", busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := strings.Cut(busy, ":")
+	src := "metrics: {listen: ''}\nsources: [{type: collector, listen: ['udp://127.0.0.1:0'], sockets: 1}]\n"
+	r := startRig(t, src+"outputs: [{ifc: 'f:"+out+"'}]\n")
+	first := r.d.current.Load()
+	sendTo(t, r.d, v5Datagrams(t))
+	r.waitSent("f:"+out, 60)
+	r.write(src + "outputs: [{ifc: 'f:" + out + "'}, {ifc: 't:" + port + "'}]\n")
+	r.sigs <- syscall.SIGHUP
+	sendTo(t, r.d, v5Datagrams(t))
+	r.waitSent("f:"+out, 120)
+	if r.d.current.Load() != first {
+		t.Error("a configuration that failed to open replaced the running one")
+	}
+	r.stop()
+	if n := readTrapcap(t, out); n != 120 {
+		t.Errorf("%d records, want 120: the output was restarted or truncated", n)
+	}
+}
+
+// Records on a u: output the reload keeps all reach a connected reader:
+// no reconnect, no lost buffer.
+func TestReloadKeepsUnixOutputStream(t *testing.T) {
+	sock := t.TempDir()
+	src := "metrics: {listen: ''}\nsocket_dir: '" + sock + "'\nsources: [{type: collector, listen: ['udp://127.0.0.1:0'], sockets: 1}]\n"
+	outs := "outputs: [{ifc: 'u:reload:timeout=WAIT'}]\n"
+	r := startRig(t, src+outs)
+	sps, _ := trap.ParseIFCSpec("u:reload")
+	in, err := trap.OpenInput(sps[0], sock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	got := make(chan int, 1)
+	go func() {
+		n := 0
+		for {
+			msg, _, err := in.Recv(context.Background())
+			if err != nil || trap.IsEOS(msg) {
+				got <- n
+				return
+			}
+			n++
+		}
+	}()
+	dgrams := v5Datagrams(t)
+	// Wait for the reader to be connected: the first records reach it.
+	sendTo(t, r.d, dgrams)
+	r.waitSent("u:reload:timeout=WAIT", 60)
+	for i := range 3 {
+		r.reload(src + outs + "# reload " + string(rune('a'+i)) + "\nlog: {level: info}\n")
+		sendTo(t, r.d, dgrams)
+	}
+	r.waitSent("u:reload:timeout=WAIT", 240)
+	r.stop()
+	select {
+	case n := <-got:
+		if n != 240 {
+			t.Errorf("reader got %d of 240 records", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reader did not see the end of the stream")
+	}
+}

@@ -1,0 +1,129 @@
+package ingest
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// chanSource emits n records into every target for each n received, and
+// counts how often it was started.
+type chanSource struct {
+	c    chan int
+	ack  chan struct{}
+	runs int
+}
+
+// emit has the source emit n records per target and waits until it did.
+func (s *chanSource) emit(n int) {
+	s.c <- n
+	<-s.ack
+}
+
+func (s *chanSource) Name() string { return "chan" }
+func (s *chanSource) Run(ctx context.Context, targets []*Target) error {
+	s.runs++
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case n := <-s.c:
+			for _, tg := range targets {
+				rec := tg.Template().NewRecord()
+				for range n {
+					tg.Emit(ctx, rec.Data)
+				}
+			}
+			s.ack <- struct{}{}
+		}
+	}
+}
+
+// Update keeps the source running and the outputs it keeps, with their
+// counters; a removed output gets nothing once Update returns, an added
+// one everything after.
+func TestPipelineUpdateKeepsSourcesAndOutputs(t *testing.T) {
+	kept := newMemOutput(t, "kept", "uint32 PACKETS")
+	removed := newMemOutput(t, "removed", "uint32 PACKETS")
+	added := newMemOutput(t, "added", "uint64 BYTES")
+	src := &chanSource{c: make(chan int), ack: make(chan struct{})}
+	p, err := NewPipeline([]Source{src}, []Output{kept, removed}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	src.emit(5)
+	// Same sources and outputs: nothing changes.
+	if err := p.Update([]Source{src}, []Output{kept, removed}); err != nil {
+		t.Fatal(err)
+	}
+	src.emit(5)
+	// One output removed, one of another template added: the source is
+	// restarted (it cannot retarget), the kept output goes on.
+	if err := p.Update([]Source{src}, []Output{kept, added}); err != nil {
+		t.Fatal(err)
+	}
+	src.emit(5)
+	if st := p.OutputStats(); len(st) != 2 || st[0].Name != "kept" || st[0].Sent != 15 {
+		t.Errorf("stats %+v: the kept output's counter must go on", st)
+	}
+	// Everything removed for a moment, then back: Run does not end.
+	if err := p.Update(nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Update([]Source{src}, []Output{kept, added}); err != nil {
+		t.Fatal(err)
+	}
+	src.emit(5)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if kept.count() != 20 || removed.count() != 10 || added.count() != 10 {
+		t.Errorf("kept %d (want 20), removed %d (want 10), added %d (want 10)", kept.count(), removed.count(), added.count())
+	}
+	if src.runs != 3 {
+		t.Errorf("source started %d times, want 3 (once, again for the new template, again after being removed)", src.runs)
+	}
+}
+
+// A running collector switches to a new output template in place: the
+// same socket, and the new output decodes data whose templates came before
+// the switch.
+func TestCollectorRetargetKeepsSocketAndTemplates(t *testing.T) {
+	dir := sharedTestdata(t, "netflow")
+	dgrams, _ := capturePayloads(t, filepath.Join(dir, "flowgen_v9_v4v6_sampled.pcap"), false)
+	rc := startCollector(t, CollectorConfig{UDP: []string{"127.0.0.1:0"}, TCP: []string{}}, nil, biflowSpec)
+	addr := rc.src.UDPAddrs()[0]
+	c, err := net.Dial("udp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, d := range dgrams {
+		c.Write(d)
+	}
+	waitFor(t, func() bool { return rc.src.Totals() != nil && rc.src.Totals().Packets.Load() >= uint64(len(dgrams)) })
+	before := rc.outs[0].count()
+	p := rc.pipeline
+	extra := newMemOutput(t, "extra", "ipaddr SRC_IP,uint64 BYTES")
+	if err := p.Update([]Source{rc.src}, []Output{rc.outs[0], extra}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rc.src.UDPAddrs(); len(got) != 1 || got[0] != addr {
+		t.Fatalf("collector sockets %v after the update, want %v", got, addr)
+	}
+	data := dataOnly(dgrams)
+	for _, d := range data {
+		c.Write(d)
+	}
+	waitFor(t, func() bool { return rc.src.Totals().Packets.Load() >= uint64(len(dgrams)+len(data)) })
+	time.Sleep(50 * time.Millisecond)
+	if extra.count() == 0 || extra.count() != rc.outs[0].count()-before {
+		t.Errorf("new output got %d records of the data-only datagrams, the kept one %d", extra.count(), rc.outs[0].count()-before)
+	}
+}
