@@ -248,13 +248,13 @@ func (d *daemon) reconfigure(in *instance, next config.Configuration) (*instance
 			retiredSrc = append(retiredSrc, j)
 		}
 	}
+	st := in.pipeline.OutputStats() // the retiring outputs' last counters
 	// Phase 2: the pipeline drops the retiring sources (drained into the
 	// outputs they had) and outputs, which then drain and close.
 	if err := in.pipeline.Update(nonNil(nin.sources), nonNil(nin.outputs)); err != nil {
 		d.log.Warn("reload: switching the pipeline", zap.Error(err))
 	}
-	d.current.Store(nin)
-	d.logStopped(in.pipeline, retiredOut, "output replaced")
+	d.logStopped(st, retiredOut, "output replaced")
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	for _, o := range retiredOut {
 		if err := o.Close(ctx); err != nil {
@@ -289,6 +289,7 @@ func (d *daemon) reconfigure(in *instance, next config.Configuration) (*instance
 	if err := in.pipeline.Update(nin.sources, nin.outputs); err != nil {
 		d.log.Warn("reload: switching the pipeline", zap.Error(err))
 	}
+	d.current.Store(nin)
 	d.log.Info("reloaded", zap.Int("sources", len(nin.sources)), zap.Int("outputs", len(nin.outputs)),
 		zap.Int("outputs_kept", count(keptOut)), zap.Int("sources_kept", count(keptSrc)))
 	return nin, nil
@@ -325,7 +326,7 @@ func (d *daemon) stop(in *instance) error {
 	defer cancel()
 	err = errors.Join(err, ingest.EndStreams(ctx, in.outputs))
 	err = errors.Join(err, ingest.CloseAll(ctx, in.outputs))
-	d.logStopped(in.pipeline, in.outputs, "output stopped")
+	d.logStopped(in.pipeline.OutputStats(), in.outputs, "output stopped")
 	for _, s := range in.sources {
 		if c, ok := s.(*ingest.CollectorSource); ok {
 			f := []zap.Field{zap.String("source", c.Name()), zap.Uint64("socket_drops", c.SocketDrops()), zap.Uint64("read_errors", c.ReadErrors())}
@@ -342,9 +343,9 @@ func (d *daemon) stop(in *instance) error {
 
 // logStopped logs the counters of outs: records accepted, records refused
 // (dropped) and messages the interface lost after accepting them.
-func (d *daemon) logStopped(p *ingest.Pipeline, outs []ingest.Output, msg string) {
+func (d *daemon) logStopped(stats []ingest.OutputStats, outs []ingest.Output, msg string) {
 	st := map[string]ingest.OutputStats{}
-	for _, s := range p.OutputStats() {
+	for _, s := range stats {
 		st[s.Name] = s
 	}
 	for _, o := range outs {

@@ -189,9 +189,15 @@ func TestDaemonReloadsOnSIGHUPAndFlushesOnSIGTERM(t *testing.T) {
 
 	sendTo(t, d, dgrams)
 	first := d.current.Load()
+	// The collector goes on across the reload: records still queued then
+	// go to the new configuration's outputs, so wait for these.
+	deadline := time.Now().Add(5 * time.Second)
+	for first.pipeline.OutputStats()[0].Sent < 60 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	write("second.trapcap")
 	sigs <- syscall.SIGHUP
-	deadline := time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(5 * time.Second)
 	for d.current.Load() == first && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
