@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/flowgate/flowgate/ingest/meter"
@@ -15,21 +16,38 @@ import (
 const finalSendTimeout = 5 * time.Second
 
 // exporter meters with every plugin of -p at once and sends each record to
-// every output, converted to that output's template (basic fields plus its
-// plugin's).
+// the outputs it belongs on (ipfixprobe's routing, spec/ipfixprobe-plugins.md
+// §6), converted to each output's template (basic fields plus its plugin
+// group's): a "basic" output gets every flow, a plugin output only the
+// flows that carry a record of one of its plugins. With -A every output
+// gets every flow.
 type exporter struct {
 	meter   *meter.Meter
 	outs    []*trap.Output
 	copiers []*unirec.Copier // nil where the output's template is the meter's
 	recs    []unirec.Record
+	masks   []uint64        // Meter.Extensions bits an output wants; allFlows for every flow
+	sent    []uint64        // records sent per output
 	ctx     context.Context // of the sends in progress
 }
 
+// allFlows marks an output that receives every flow.
+const allFlows = ^uint64(0)
+
+// groupPlugins splits a -p group ("http+tls") into its plugins.
+func groupPlugins(group string) []string { return strings.Split(group, "+") }
+
 func newExporter(o options, outs []*trap.Output) (*exporter, error) {
-	ex := &exporter{outs: outs, copiers: make([]*unirec.Copier, len(outs)), recs: make([]unirec.Record, len(outs))}
+	n := len(outs)
+	ex := &exporter{outs: outs, copiers: make([]*unirec.Copier, n), recs: make([]unirec.Record, n),
+		masks: make([]uint64, n), sent: make([]uint64, n)}
+	var plugins []string
+	for _, g := range o.plugins {
+		plugins = append(plugins, groupPlugins(g)...)
+	}
 	m, err := meter.New(meter.Config{
 		Cache:        meter.CacheConfig{Active: o.active, Inactive: o.inactive, Size: 1 << o.cacheExp},
-		Plugins:      o.plugins,
+		Plugins:      plugins,
 		LinkBitField: o.linkBits,
 		DirBitField:  o.dirBits,
 	}, ex.send)
@@ -37,8 +55,15 @@ func newExporter(o options, outs []*trap.Output) (*exporter, error) {
 		return nil, err
 	}
 	ex.meter = m
-	for i, name := range o.plugins {
-		t, err := outputTemplate(name)
+	for i, group := range o.plugins {
+		if group == "basic" || o.allFlows {
+			ex.masks[i] = allFlows
+		} else {
+			for _, pl := range groupPlugins(group) {
+				ex.masks[i] |= m.PluginBit(pl)
+			}
+		}
+		t, err := outputTemplate(group)
 		if err != nil {
 			return nil, err
 		}
@@ -53,26 +78,33 @@ func newExporter(o options, outs []*trap.Output) (*exporter, error) {
 	return ex, nil
 }
 
-// outputTemplate is the basic biflow template plus the plugin's fields.
-func outputTemplate(plugin string) (*unirec.Template, error) {
+// outputTemplate is the basic biflow template plus the fields of the
+// group's plugins.
+func outputTemplate(group string) (*unirec.Template, error) {
 	spec := meter.BasicSpec
-	pl, err := meter.NewPlugin(plugin)
-	if err != nil {
-		return nil, err
-	}
-	if pl != nil && pl.Spec() != "" {
-		spec += "," + pl.Spec()
+	for _, plugin := range groupPlugins(group) {
+		pl, err := meter.NewPlugin(plugin)
+		if err != nil {
+			return nil, err
+		}
+		if pl != nil && pl.Spec() != "" {
+			spec += "," + pl.Spec()
+		}
 	}
 	t, err := unirec.ParseTemplate(spec)
 	if err != nil {
-		return nil, fmt.Errorf("%s output template: %w", plugin, err)
+		return nil, fmt.Errorf("%s output template: %w", group, err)
 	}
 	return t, nil
 }
 
 // send is the meter's record sink.
 func (ex *exporter) send(r unirec.Record) error {
+	ext := ex.meter.Extensions()
 	for i, out := range ex.outs {
+		if mask := ex.masks[i]; mask != allFlows && ext&mask == 0 {
+			continue // the flow carries none of this output's plugins' records
+		}
 		data := r.Data
 		if c := ex.copiers[i]; c != nil {
 			ex.recs[i] = ex.recs[i].Reset()
@@ -84,6 +116,7 @@ func (ex *exporter) send(r unirec.Record) error {
 		if err := out.Send(ex.ctx, data); err != nil {
 			return fmt.Errorf("output %d: %w", i, err)
 		}
+		ex.sent[i]++
 	}
 	return nil
 }

@@ -7,13 +7,17 @@
 //		flow_meter -i IFC_SPEC (-r FILE | -I IFACE) [-p PLUGINS] [-t ACTIVE:INACTIVE]
 //		           [-s EXP] [-F BPF] [-c COUNT] [-l SNAPLEN] [-L LINK] [-D DIR] [-n] [-v]
 //
-//	  - -p takes a comma list of plugins (basic, http, dns, tls, vlan, ssdp;
-//	    default basic). As in legacy flow_meter, output IFC k gets plugin k:
-//	    its template is the basic biflow fields plus plugin k's fields, so
-//	    -i needs exactly one output per plugin. Every flow is sent to every
-//	    output (fields a plugin found nothing for are empty), as ipfixprobe
-//	    does for one output; legacy flow_meter instead sent a plugin's IFC
-//	    only the flows that plugin recognised.
+//	  - -p takes a comma list of plugin groups, one per output IFC (basic,
+//	    http, dns, tls, vlan, ssdp; several plugins on one IFC joined by
+//	    '+', e.g. http+tls; default basic; tls:ja4=standard gives FoxIO's
+//	    JA4). Output IFC k gets group k: its template is the basic biflow
+//	    fields plus the group's fields, so -i needs exactly one output per
+//	    group. Flows are routed as ipfixprobe routes them: the basic output
+//	    gets every flow, a plugin output only the flows that carry a record
+//	    of one of its plugins (a QUIC flow under -p tls, a non-HTTP flow
+//	    under -p http are not sent there). -A sends every flow to every
+//	    output (fields a plugin found nothing for are empty), flow_meter's
+//	    earlier behaviour.
 //	  - -s is the legacy exponent: the cache holds 2^EXP flows (default 17,
 //	    ipfixprobe's 2^17), EXP from 4 to 26.
 //	  - -t takes seconds, fractions allowed (default 300:30); the cache
@@ -52,7 +56,7 @@ var module = trap.Module{
 	Params: []trap.Param{
 		{Short: 'r', Long: "file", Description: "Pcap or pcapng file to read, - for standard input.", HasArg: true, ArgType: "string"},
 		{Short: 'I', Long: "interface", Description: "Capture from this network interface.", HasArg: true, ArgType: "string"},
-		{Short: 'p', Long: "plugins", Description: "Comma-separated process plugins, one per output interface: basic, http, dns, tls, vlan, ssdp (default basic).", HasArg: true, ArgType: "string"},
+		{Short: 'p', Long: "plugins", Description: "Comma-separated process plugin groups, one per output interface: basic, http, dns, tls, vlan, ssdp; plugins sharing an interface joined by + (http+tls); tls:ja4=standard for FoxIO's JA4 (default basic). The basic interface gets every flow, a plugin interface the flows carrying that plugin's record.", HasArg: true, ArgType: "string"},
 		{Short: 't', Long: "timeout", Description: "Active and inactive flow timeouts in seconds, ACTIVE:INACTIVE (default 300.0:30.0).", HasArg: true, ArgType: "string"},
 		{Short: 's', Long: "cache_size", Description: "Flow cache size as an exponent: 2^EXP flows, 4..26 (default 17).", HasArg: true, ArgType: "uint32"},
 		{Short: 'F', Long: "filter", Description: "BPF filter expression for the capture (libpcap builds, -tags pcap).", HasArg: true, ArgType: "string"},
@@ -61,6 +65,7 @@ var module = trap.Module{
 		{Short: 'L', Long: "link_bit_field", Description: "LINK_BIT_FIELD of every record (default 0).", HasArg: true, ArgType: "uint64"},
 		{Short: 'D', Long: "dir_bit_field", Description: "DIR_BIT_FIELD of every record (default 0).", HasArg: true, ArgType: "uint8"},
 		{Short: 'n', Long: "no_eof", Description: "Don't send the end-of-stream message at the end.", ArgType: "none"},
+		{Short: 'A', Long: "all_flows", Description: "Send every flow to every output, also plugin outputs for flows that carry none of their plugins' records (by default a plugin output gets only those that do, as in ipfixprobe).", ArgType: "none"},
 	},
 }
 
@@ -87,7 +92,7 @@ func body(ctx context.Context, tc *trap.Context, rest []string, stdout, stderr i
 		return exitBadParams
 	}
 	if n := tc.NumOutputs(); n != len(o.plugins) {
-		fmt.Fprintf(stderr, "Error: %d output interfaces for %d plugins %v: output IFC k carries plugin k\n", n, len(o.plugins), o.plugins)
+		fmt.Fprintf(stderr, "Error: %d output interfaces for %d plugin groups %v: output IFC k carries group k\n", n, len(o.plugins), o.plugins)
 		return exitBadParams
 	}
 	outs := make([]*trap.Output, tc.NumOutputs())
@@ -133,6 +138,9 @@ func body(ctx context.Context, tc *trap.Context, rest []string, stdout, stderr i
 	}
 	if tc.Verbosity() >= 0 { // -v
 		printSummary(stderr, ex.meter.Stats(), p.elapsed())
+		for i, n := range ex.sent {
+			fmt.Fprintf(stderr, "flow_meter: output %d (%s): %d records\n", i, o.plugins[i], n)
+		}
 		if af, ok := src.(*meter.AFPacketSource); ok {
 			if rcvd, dropped, err := af.Drops(); err == nil {
 				fmt.Fprintf(stderr, "flow_meter: kernel: %d frames received, %d dropped\n", rcvd, dropped)

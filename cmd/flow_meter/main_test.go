@@ -155,3 +155,48 @@ func TestProgressLine(t *testing.T) {
 		t.Errorf("progress line %q", w.String())
 	}
 }
+
+// TestFlowMeterRoutesFlowsLikeIpfixprobe: the basic output gets every flow,
+// a plugin output only the flows carrying that plugin's record (spec §6);
+// -A sends every flow everywhere.
+func TestFlowMeterRoutesFlowsLikeIpfixprobe(t *testing.T) {
+	pcap := filepath.Join(testutil.SharedTestdata(t, "pcap"), "mixed.pcap")
+	dir := t.TempDir()
+	basic, dns, grp := filepath.Join(dir, "basic.trapcap"), filepath.Join(dir, "dns.trapcap"), filepath.Join(dir, "grp.trapcap")
+	if code, _, stderr := runMeter(t, "-i", "f:"+basic+",f:"+dns+",f:"+grp, "-r", pcap, "-p", "basic,dns,http+ssdp"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, d, g := readTrapcap(t, basic), readTrapcap(t, dns), readTrapcap(t, grp)
+	if len(b.Records) == 0 || len(d.Records) == 0 || len(d.Records) >= len(b.Records) {
+		t.Fatalf("basic %d records, dns %d: want every flow on basic and only the DNS flows on dns", len(b.Records), len(d.Records))
+	}
+	idID, _ := d.Tmpl.Lookup("DNS_ID")
+	nameID, _ := d.Tmpl.Lookup("DNS_NAME")
+	srcPort, _ := d.Tmpl.Lookup("SRC_PORT")
+	dstPort, _ := d.Tmpl.Lookup("DST_PORT")
+	for _, r := range d.Records {
+		if r.Uint16(srcPort) != 53 && r.Uint16(dstPort) != 53 {
+			t.Errorf("non-DNS flow on the dns output: ports %d -> %d (id %d, name %q)", r.Uint16(srcPort), r.Uint16(dstPort), r.Uint16(idID), r.Var(nameID))
+		}
+	}
+	if _, ok := g.Tmpl.Lookup("SSDP_NT"); !ok {
+		t.Errorf("group output template %s lacks the ssdp fields", g.Tmpl.Spec())
+	}
+	if _, ok := g.Tmpl.Lookup("HTTP_REQUEST_HOST"); !ok {
+		t.Errorf("group output template %s lacks the http fields", g.Tmpl.Spec())
+	}
+	for _, r := range g.Records {
+		if r.Uint16(dstPort) != 1900 {
+			t.Errorf("flow to port %d on the http+ssdp output (mixed.pcap has no HTTP)", r.Uint16(dstPort))
+		}
+	}
+
+	all := filepath.Join(dir, "all.trapcap")
+	if code, _, stderr := runMeter(t, "-A", "-i", "f:"+all, "-r", pcap, "-p", "dns"); code != exitOK {
+		t.Fatalf("-A: exit %d: %s", code, stderr)
+	}
+	// DNS splits flows, so compare with a basic run that has the dns plugin.
+	if a := readTrapcap(t, all); len(a.Records) != len(b.Records) {
+		t.Errorf("-A -p dns: %d records, want every flow (%d)", len(a.Records), len(b.Records))
+	}
+}

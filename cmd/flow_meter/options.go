@@ -22,6 +22,7 @@ type options struct {
 	linkBits            uint64
 	dirBits             uint8
 	noEOF               bool
+	allFlows            bool // -A: every output gets every flow
 }
 
 // Defaults of legacy flow_meter and ipfixprobe.
@@ -77,6 +78,8 @@ func parseOptions(args []string) (options, error) {
 			o.dirBits = uint8(v)
 		case 'n':
 			o.noEOF = true
+		case 'A':
+			o.allFlows = true
 		}
 		if err != nil {
 			return o, fmt.Errorf("-%c %q: %w", op.Short, op.Value, err)
@@ -95,18 +98,31 @@ func parseOptions(args []string) (options, error) {
 	return o, nil
 }
 
-// parsePlugins splits a -p list and checks every name.
+// parsePlugins splits a -p list of plugin groups (one per output; the
+// plugins of a group joined by '+') and checks every plugin. A plugin may
+// appear in one group only.
 func parsePlugins(s string) ([]string, error) {
 	var out []string
-	for name := range strings.SplitSeq(s, ",") {
-		name = strings.TrimSpace(name)
-		if name == "" {
-			return nil, errors.New("empty plugin name")
+	seen := map[string]bool{}
+	for group := range strings.SplitSeq(s, ",") {
+		group = strings.TrimSpace(group)
+		for _, name := range groupPlugins(group) {
+			if name == "" {
+				return nil, errors.New("empty plugin name")
+			}
+			if _, err := meter.NewPlugin(name); err != nil {
+				return nil, err
+			}
+			base := meter.PluginName(name)
+			if seen[base] && base != "basic" {
+				return nil, fmt.Errorf("plugin %s in more than one output group", base)
+			}
+			if base == "basic" && group != "basic" {
+				return nil, fmt.Errorf("basic is an output of its own, not part of group %q", group)
+			}
+			seen[base] = true
 		}
-		if _, err := meter.NewPlugin(name); err != nil {
-			return nil, err
-		}
-		out = append(out, name)
+		out = append(out, group)
 	}
 	return out, nil
 }

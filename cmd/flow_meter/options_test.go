@@ -16,6 +16,9 @@ func TestParseOptionsAcceptsClassicFlags(t *testing.T) {
 			return slices.Equal(o.plugins, []string{"basic"}) && o.active == 300*time.Second &&
 				o.inactive == 30*time.Second && o.cacheExp == 17 && !o.noEOF && o.count == 0
 		}},
+		{"groups, parameters and -A", []string{"-r", "x", "-A", "-p", "http+tls:ja4=standard,basic"}, func(o options) bool {
+			return slices.Equal(o.plugins, []string{"http+tls:ja4=standard", "basic"}) && o.allFlows
+		}},
 		{"plugin list keeps its order", []string{"-r", "x", "-p", "http, dns,basic"}, func(o options) bool {
 			return slices.Equal(o.plugins, []string{"http", "dns", "basic"})
 		}},
@@ -52,6 +55,10 @@ func TestParseOptionsRejects(t *testing.T) {
 		{"filter on a file", []string{"-r", "x", "-F", "tcp"}},
 		{"unknown plugin", []string{"-r", "x", "-p", "basic,nosuch"}},
 		{"empty plugin", []string{"-r", "x", "-p", "http,"}},
+		{"plugin in two groups", []string{"-r", "x", "-p", "http,http+tls"}},
+		{"basic inside a group", []string{"-r", "x", "-p", "basic+tls"}},
+		{"unknown plugin parameter", []string{"-r", "x", "-p", "tls:ja4=fancy"}},
+		{"parameter on a plugin without any", []string{"-r", "x", "-p", "http:x=1"}},
 		{"timeout without inactive", []string{"-r", "x", "-t", "300"}},
 		{"timeout below a second", []string{"-r", "x", "-t", "300:0.5"}},
 		{"timeout not a number", []string{"-r", "x", "-t", "a:b"}},
