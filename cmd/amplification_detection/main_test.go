@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/flowgate/flowgate/unirec"
+	"strings"
 	"testing"
 
 	"github.com/flowgate/flowgate/cmd/internal/dettest"
@@ -22,4 +24,29 @@ func TestForwardsEOS(t *testing.T) {
 	if out.EOSLen != 1 {
 		t.Fatalf("end-of-stream message of %d bytes, want 1", out.EOSLen)
 	}
+}
+
+// Differential test against the C module on generated reflection attacks
+// and background, with the defaults and other parameters.
+func TestSameAlertsAsC(t *testing.T) {
+	total := 0
+	for seed := uint64(1); seed <= 2; seed++ {
+		recs53 := dettest.Records(t, dettest.AmplificationSpec, dettest.AmplificationFlows(seed, 53))
+		recs123 := dettest.Records(t, dettest.AmplificationSpec, dettest.AmplificationFlows(seed, 123))
+		for _, tc := range []struct {
+			recs   []unirec.Record
+			params []string
+		}{
+			{recs53, nil},
+			{recs53, []string{"-q", "10", "-n", "3", "-t", "100", "-a", "5"}},
+			{recs123, []string{"-p", "123", "-a", "5", "-w", "600", "-s", "200", "-S", "10000"}},
+		} {
+			out := dettest.CompareWithC(t, run, module.Name, tc.recs, tc.params...)
+			total += strings.Count(out, "\n")
+		}
+	}
+	if total < 10 {
+		t.Fatalf("only %d alert lines over all runs; the generator should make alerts", total)
+	}
+	t.Logf("%d alert lines", total)
 }

@@ -21,3 +21,18 @@ func TestInvalidArguments(t *testing.T) {
 		}
 	}
 }
+
+// Differential test against the C module on generated traffic, with the
+// default and a low threshold.
+func TestSameAlertsAsC(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		flows := dettest.ScanFlows(seed, 20000, 10, 120, 6)
+		recs := dettest.Records(t, dettest.FlowSpec, flows)
+		for _, params := range [][]string{nil, {"-n", "7"}} {
+			out := dettest.CompareWithC(t, run, module.Name, recs, params...)
+			if strings.Count(out, "\n") < 3 {
+				t.Fatalf("seed %d %v: only %q; the generator should make alerts", seed, params, out)
+			}
+		}
+	}
+}

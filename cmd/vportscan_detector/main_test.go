@@ -27,3 +27,15 @@ func TestMissingFieldNamed(t *testing.T) {
 	}
 	t.Fatal("haddrscan sweep_basic scenario not found")
 }
+
+// Differential test against the C module on generated traffic: scanners
+// crossing the threshold among near misses, IPv6 and repeated ports.
+func TestSameAlertsAsC(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		flows := dettest.ScanFlows(seed, 20000, 12, 6, 400)
+		out := dettest.CompareWithC(t, run, module.Name, dettest.Records(t, dettest.FlowSpec, flows))
+		if strings.Count(out, "\n") < 3 {
+			t.Fatalf("seed %d: only %q; the generator should make alerts", seed, out)
+		}
+	}
+}
