@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -16,21 +17,52 @@ type Clock interface {
 	Now() int64
 }
 
-// WallClock is time(NULL), the C modules' clock. Now may be replaced in
-// tests.
+// WallClock is time(NULL), the C modules' clock. Reading the clock for
+// every record costs more than the detectors' own work on some virtual
+// machines, so Run keeps a cached second, refreshed ten times a second,
+// that Now returns while Run is active; otherwise Now reads the clock.
 type WallClock struct {
-	Func func() time.Time // nil: time.Now
+	Func    func() time.Time // nil: time.Now
+	sec     atomic.Int64
+	running atomic.Bool
 }
 
+// NewWallClock returns a wall clock reading time.Now.
+func NewWallClock() *WallClock { return &WallClock{} }
+
 // Observe does nothing: the wall clock does not follow the data.
-func (WallClock) Observe(unirec.Time) {}
+func (*WallClock) Observe(unirec.Time) {}
 
 // Now returns the wall-clock second.
-func (c WallClock) Now() int64 {
+func (c *WallClock) Now() int64 {
+	if c.running.Load() {
+		return c.sec.Load()
+	}
+	return c.read()
+}
+
+func (c *WallClock) read() int64 {
 	if c.Func != nil {
 		return c.Func().Unix()
 	}
 	return time.Now().Unix()
+}
+
+// Run refreshes the cached second until ctx ends.
+func (c *WallClock) Run(ctx context.Context) {
+	c.sec.Store(c.read())
+	c.running.Store(true)
+	defer c.running.Store(false)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.sec.Store(c.read())
+		}
+	}
 }
 
 // FlowClock's now is the largest TIME_LAST second observed (0 before the
@@ -56,7 +88,7 @@ const ClockHelp = `Clock that ages state: "wall" (default, as the C module: time
 func ParseClock(name string) (Clock, error) {
 	switch name {
 	case "", "wall":
-		return WallClock{}, nil
+		return NewWallClock(), nil
 	case "flow":
 		return &FlowClock{}, nil
 	}

@@ -7,46 +7,58 @@ import (
 	"github.com/flowgate/flowgate/unirec"
 )
 
-func TestTableEvictsLeastRecentlyTouched(t *testing.T) {
-	tb := NewTable[int, int](3)
+func TestTableCapEvictsOldEntries(t *testing.T) {
+	tb := NewTable[int, int](100)
 	var evicted []int
 	tb.OnEvict = func(k int, _ *int) { evicted = append(evicted, k) }
-	for k := 1; k <= 3; k++ {
+	for k := range 100 {
 		v, isNew, ev := tb.Upsert(k)
 		if !isNew || ev {
 			t.Fatalf("key %d: new %v evicted %v", k, isNew, ev)
 		}
 		*v = k * 10
 	}
-	tb.Touch(1) // order now 2, 3, 1
-	if _, _, ev := tb.Upsert(4); !ev {
-		t.Fatal("full table did not evict")
+	// Touch the first half again: the evictions should hit the second.
+	for k := range 50 {
+		if _, isNew, _ := tb.Upsert(k); isNew {
+			t.Fatalf("key %d lost", k)
+		}
 	}
-	if len(evicted) != 1 || evicted[0] != 2 || tb.Evicted() != 1 {
-		t.Fatalf("evicted %v (%d), want [2]", evicted, tb.Evicted())
+	for k := 100; k < 120; k++ {
+		if _, _, ev := tb.Upsert(k); !ev {
+			t.Fatal("full table did not evict")
+		}
 	}
-	if _, ok := tb.Get(2); ok {
-		t.Fatal("evicted key still present")
+	if tb.Len() != 100 || tb.Evicted() != 20 || len(evicted) != 20 {
+		t.Fatalf("len %d evicted %d (%d)", tb.Len(), tb.Evicted(), len(evicted))
 	}
-	if v, ok := tb.Get(1); !ok || *v != 10 {
-		t.Fatalf("key 1 = %v %v", v, ok)
+	recent := 0
+	for _, k := range evicted {
+		if k < 50 || k >= 100 {
+			recent++
+		}
 	}
-	var order []int
-	tb.Range(func(k int, _ *int) bool { order = append(order, k); return true })
-	if want := []int{3, 1, 4}; len(order) != 3 || order[0] != want[0] || order[1] != want[1] || order[2] != want[2] {
-		t.Fatalf("order %v, want %v", order, want)
+	if recent > 4 {
+		t.Fatalf("evicted %v: too many recently touched keys", evicted)
 	}
-	tb.Delete(3)
-	if k, _, ok := tb.Oldest(); !ok || k != 1 || tb.Len() != 2 {
-		t.Fatalf("oldest %d %v len %d", k, ok, tb.Len())
+	if v, ok := tb.Get(evicted[0]); ok {
+		t.Fatalf("evicted key still present: %d", *v)
 	}
-	// A new key reuses the deleted slot and its old value.
-	v, isNew, _ := tb.Upsert(5)
-	if !isNew || *v != 30 {
-		t.Fatalf("recycled value %d new %v, want 30 true", *v, isNew)
+	if got := tb.DeleteIf(func(k int, _ *int) bool { return k >= 100 }); got+tb.Len() != 100 {
+		t.Fatalf("DeleteIf removed %d, %d left", got, tb.Len())
 	}
-	if len(tb.nodes) != 3 {
-		t.Fatalf("slab grew to %d for 3 live entries", len(tb.nodes))
+	// A new key reuses a freed slot: the slab does not grow.
+	v, isNew, _ := tb.Upsert(1000)
+	if !isNew || len(tb.nodes) != 100 {
+		t.Fatalf("recycled value %d new %v slab %d", *v, isNew, len(tb.nodes))
+	}
+	if !tb.EvictOld(1000) || tb.Len() == 0 {
+		t.Fatal("EvictOld found nothing")
+	}
+	one := NewTable[int, int](5)
+	one.Upsert(7)
+	if one.EvictOld(7) {
+		t.Fatal("EvictOld evicted the kept key")
 	}
 }
 

@@ -41,8 +41,8 @@
 // # Bounded tables
 //
 // Per-key state lives in Table, a map with a hard entry cap. When a new
-// key arrives at a full table, the least recently touched entry is evicted
-// and counted; a detector documents its caps in its Config and -h. The
-// table also keeps entries in touch order, so idle-time pruning walks only
-// the expired end instead of the whole map.
+// key arrives at a full table, an old entry is evicted (the least recently
+// touched of a few sampled at random) and counted; a detector documents
+// its caps in its Config and -h. Idle-time pruning walks the whole table,
+// as the C modules walk their trees.
 package detectors

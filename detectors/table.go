@@ -1,20 +1,22 @@
 package detectors
 
-// Table is a map from K to V with a hard cap on its entries that keeps
-// them in touch order (least recently touched first). Values live in a
-// slab that is reused: a value obtained for a new key still holds the
-// storage of an earlier, deleted one (slices keep their capacity), and
-// the caller resets what it needs. Pointers to values are valid until the
-// next Insert or Delete.
+// Table is a map from K to V with a hard cap on its entries. When a new
+// key arrives at a full table, an old entry is evicted: the least
+// recently touched of evictSample entries picked at random (approximate
+// LRU, as Redis does; an exact LRU list costs two extra cache misses per
+// record). Values live in a slab that is reused: a value obtained for a
+// new key still holds the storage of an earlier, deleted one (slices keep
+// their capacity), and the caller resets what it needs. Pointers to values
+// are valid until the next Upsert or Delete.
 //
 // Not safe for concurrent use.
 type Table[K comparable, V any] struct {
 	idx   map[K]int32
 	nodes []node[K, V]
-	head  int32 // least recently touched, -1 when empty
-	tail  int32 // most recently touched
 	free  int32 // free list through next, -1 when none
 	max   int
+	tick  uint64 // touch counter
+	rng   uint64 // xorshift state for eviction sampling
 
 	// OnEvict, if set, is called with an entry the cap pushes out,
 	// before its slot is reused.
@@ -22,10 +24,14 @@ type Table[K comparable, V any] struct {
 	evicted uint64
 }
 
+// evictSample is how many random entries an eviction compares.
+const evictSample = 8
+
 type node[K comparable, V any] struct {
-	key        K
-	val        V
-	prev, next int32
+	key   K
+	val   V
+	stamp uint64 // tick of the last touch; 0 for a free slot
+	next  int32  // free list
 }
 
 // NewTable returns a table holding at most max entries (max >= 1).
@@ -34,7 +40,7 @@ func NewTable[K comparable, V any](max int) *Table[K, V] {
 		max = 1
 	}
 	hint := min(max, 1<<16)
-	return &Table[K, V]{idx: make(map[K]int32, hint), nodes: make([]node[K, V], 0, hint), head: -1, tail: -1, free: -1, max: max}
+	return &Table[K, V]{idx: make(map[K]int32, hint), nodes: make([]node[K, V], 0, hint), free: -1, max: max, rng: 0x9e3779b97f4a7c15}
 }
 
 // Len returns the number of entries.
@@ -56,21 +62,18 @@ func (t *Table[K, V]) Get(k K) (*V, bool) {
 }
 
 // Upsert returns k's value, marking it most recently touched. A new key
-// gets a recycled slot (isNew true): when the table is full, the least
-// recently touched entry is evicted first (evicted true, OnEvict called).
+// gets a recycled slot (isNew true); when the table is full an old entry
+// is evicted first (evicted true, OnEvict called).
 func (t *Table[K, V]) Upsert(k K) (v *V, isNew, evicted bool) {
+	t.tick++
 	if i, ok := t.idx[k]; ok {
-		t.moveToTail(i)
-		return &t.nodes[i].val, false, false
+		n := &t.nodes[i]
+		n.stamp = t.tick
+		return &n.val, false, false
 	}
 	if len(t.idx) >= t.max {
-		h := t.head
-		if t.OnEvict != nil {
-			t.OnEvict(t.nodes[h].key, &t.nodes[h].val)
-		}
-		t.remove(h)
-		t.evicted++
-		evicted = true
+		var zero K
+		evicted = t.evict(zero, false)
 	}
 	var i int32
 	if t.free >= 0 {
@@ -81,17 +84,47 @@ func (t *Table[K, V]) Upsert(k K) (v *V, isNew, evicted bool) {
 		i = int32(len(t.nodes) - 1)
 	}
 	n := &t.nodes[i]
-	n.key = k
+	n.key, n.stamp = k, t.tick
 	t.idx[k] = i
-	t.linkTail(i)
 	return &n.val, true, evicted
 }
 
-// Touch marks k most recently touched.
-func (t *Table[K, V]) Touch(k K) {
-	if i, ok := t.idx[k]; ok {
-		t.moveToTail(i)
+// EvictOld evicts one old entry other than keep (OnEvict called) and
+// reports whether it found one.
+func (t *Table[K, V]) EvictOld(keep K) bool { return t.evict(keep, true) }
+
+func (t *Table[K, V]) evict(keep K, useKeep bool) bool {
+	if len(t.idx) == 0 || (useKeep && len(t.idx) == 1) {
+		return false
 	}
+	best := int32(-1)
+	for tries := 0; tries < 4*evictSample && (best < 0 || tries < evictSample); tries++ {
+		t.rng ^= t.rng << 13
+		t.rng ^= t.rng >> 7
+		t.rng ^= t.rng << 17
+		i := int32(t.rng % uint64(len(t.nodes)))
+		n := &t.nodes[i]
+		if n.stamp == 0 || (useKeep && n.key == keep) {
+			continue
+		}
+		if best < 0 || n.stamp < t.nodes[best].stamp {
+			best = i
+		}
+	}
+	if best < 0 { // a sparse slab: take the first live entry
+		for i := range t.nodes {
+			if n := &t.nodes[i]; n.stamp != 0 && !(useKeep && n.key == keep) {
+				best = int32(i)
+				break
+			}
+		}
+	}
+	if t.OnEvict != nil {
+		t.OnEvict(t.nodes[best].key, &t.nodes[best].val)
+	}
+	t.remove(best)
+	t.evicted++
+	return true
 }
 
 // Delete removes k. Its value's storage stays for reuse.
@@ -101,66 +134,34 @@ func (t *Table[K, V]) Delete(k K) {
 	}
 }
 
-// Oldest returns the least recently touched entry.
-func (t *Table[K, V]) Oldest() (K, *V, bool) {
-	if t.head < 0 {
-		var zero K
-		return zero, nil, false
-	}
-	n := &t.nodes[t.head]
-	return n.key, &n.val, true
-}
-
-// Range calls f for every entry from the least to the most recently
-// touched until f returns false. f must not insert or delete.
+// Range calls f for every entry, in no particular order, until f returns
+// false. f must not insert or delete.
 func (t *Table[K, V]) Range(f func(k K, v *V) bool) {
-	for i := t.head; i >= 0; i = t.nodes[i].next {
-		if !f(t.nodes[i].key, &t.nodes[i].val) {
+	for i := range t.nodes {
+		if n := &t.nodes[i]; n.stamp != 0 && !f(n.key, &n.val) {
 			return
 		}
 	}
 }
 
+// DeleteIf removes every entry for which f returns true and returns how
+// many it removed.
+func (t *Table[K, V]) DeleteIf(f func(k K, v *V) bool) int {
+	n := 0
+	for i := range t.nodes {
+		if nd := &t.nodes[i]; nd.stamp != 0 && f(nd.key, &nd.val) {
+			t.remove(int32(i))
+			n++
+		}
+	}
+	return n
+}
+
 func (t *Table[K, V]) remove(i int32) {
 	n := &t.nodes[i]
 	delete(t.idx, n.key)
-	t.unlink(i)
 	var zero K
-	n.key = zero
+	n.key, n.stamp = zero, 0
 	n.next = t.free
-	n.prev = -1
 	t.free = i
-}
-
-func (t *Table[K, V]) unlink(i int32) {
-	n := &t.nodes[i]
-	if n.prev >= 0 {
-		t.nodes[n.prev].next = n.next
-	} else {
-		t.head = n.next
-	}
-	if n.next >= 0 {
-		t.nodes[n.next].prev = n.prev
-	} else {
-		t.tail = n.prev
-	}
-}
-
-func (t *Table[K, V]) linkTail(i int32) {
-	n := &t.nodes[i]
-	n.prev, n.next = t.tail, -1
-	if t.tail >= 0 {
-		t.nodes[t.tail].next = i
-	} else {
-		t.head = i
-	}
-	t.tail = i
-}
-
-func (t *Table[K, V]) moveToTail(i int32) {
-	if t.tail == i {
-		return
-	}
-	t.unlink(i)
-	t.linkTail(i)
 }

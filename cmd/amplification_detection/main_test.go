@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/flowgate/flowgate/internal/flowgen"
 	"github.com/flowgate/flowgate/unirec"
 	"strings"
 	"testing"
@@ -31,8 +32,8 @@ func TestForwardsEOS(t *testing.T) {
 func TestSameAlertsAsC(t *testing.T) {
 	total := 0
 	for seed := uint64(1); seed <= 2; seed++ {
-		recs53 := dettest.Records(t, dettest.AmplificationSpec, dettest.AmplificationFlows(seed, 53))
-		recs123 := dettest.Records(t, dettest.AmplificationSpec, dettest.AmplificationFlows(seed, 123))
+		recs53 := dettest.Records(t, flowgen.AmplificationSpec, flowgen.AmplificationFlows(seed, 53, flowgen.Base))
+		recs123 := dettest.Records(t, flowgen.AmplificationSpec, flowgen.AmplificationFlows(seed, 123, flowgen.Base))
 		for _, tc := range []struct {
 			recs   []unirec.Record
 			params []string

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/flowgate/flowgate/internal/flowgen"
 	"strings"
 	"testing"
 
@@ -26,8 +27,8 @@ func TestInvalidArguments(t *testing.T) {
 // default and a low threshold.
 func TestSameAlertsAsC(t *testing.T) {
 	for seed := uint64(1); seed <= 3; seed++ {
-		flows := dettest.ScanFlows(seed, 20000, 10, 120, 6)
-		recs := dettest.Records(t, dettest.FlowSpec, flows)
+		flows := flowgen.ScanFlows(seed, 20000, 10, 120, 6)
+		recs := dettest.Records(t, flowgen.FlowSpec, flows)
 		for _, params := range [][]string{nil, {"-n", "7"}} {
 			out := dettest.CompareWithC(t, run, module.Name, recs, params...)
 			if strings.Count(out, "\n") < 3 {

@@ -141,7 +141,7 @@ func body(ctx context.Context, tc *trap.Context, args []string, stdout, stderr i
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	st, err := report(ctx, tc, rep, cfg, o, w, stderr)
-	if st.failed+st.skipped > 0 || tc.Verbosity() > 0 {
+	if st.failed+st.skipped > 0 || tc.Verbosity() >= 0 {
 		fmt.Fprintf(stderr, "report2idea: %d alerts, %d reported, %d skipped, %d failed\n", st.alerts, st.reported, st.skipped, st.failed)
 	}
 	if err != nil {

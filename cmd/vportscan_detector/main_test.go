@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/flowgate/flowgate/internal/flowgen"
 	"strings"
 	"testing"
 
@@ -32,8 +33,8 @@ func TestMissingFieldNamed(t *testing.T) {
 // crossing the threshold among near misses, IPv6 and repeated ports.
 func TestSameAlertsAsC(t *testing.T) {
 	for seed := uint64(1); seed <= 4; seed++ {
-		flows := dettest.ScanFlows(seed, 20000, 12, 6, 400)
-		out := dettest.CompareWithC(t, run, module.Name, dettest.Records(t, dettest.FlowSpec, flows))
+		flows := flowgen.ScanFlows(seed, 20000, 12, 6, 400)
+		out := dettest.CompareWithC(t, run, module.Name, dettest.Records(t, flowgen.FlowSpec, flows))
 		if strings.Count(out, "\n") < 3 {
 			t.Fatalf("seed %d: only %q; the generator should make alerts", seed, out)
 		}

@@ -72,7 +72,6 @@ type Detector struct {
 	actual      uint32 // largest TIME_LAST second of a port flow
 	lastCleanup int64
 	h           histScratch
-	stale       []key
 	c           detectors.Counters
 	big         uint64 // BIG verdicts (no alert, as in C)
 }
@@ -178,17 +177,10 @@ func (d *Detector) store(p *pair, dir int, it item) {
 	p.pos[dir] = (p.pos[dir] + 1) % d.cfg.RecordCount
 }
 
-// limitItems evicts the least recently updated pairs (never cur) while the
+// limitItems evicts old pairs (never cur) while the
 // stored items exceed MaxItems.
 func (d *Detector) limitItems(cur key) {
-	for d.items > d.cfg.MaxItems {
-		k, p, ok := d.pairs.Oldest()
-		if !ok || k == cur {
-			return
-		}
-		d.release(p)
-		d.pairs.Delete(k)
-		d.c.Evicted.Add(1)
+	for d.items > d.cfg.MaxItems && d.pairs.EvictOld(cur) {
 		d.c.Entries.Store(int64(d.pairs.Len()))
 	}
 }
@@ -287,18 +279,13 @@ func (d *Detector) trim(k key, p *pair, tf, tl unirec.Time) {
 // cleanup deletes the pairs whose last flow ended more than Window
 // seconds before the latest flow seen.
 func (d *Detector) cleanup() {
-	d.stale = d.stale[:0]
-	d.pairs.Range(func(k key, p *pair) bool {
-		if int64(d.actual)-int64(p.last.Sec()) > d.cfg.Window {
-			d.stale = append(d.stale, k)
+	n := d.pairs.DeleteIf(func(_ key, p *pair) bool {
+		if int64(d.actual)-int64(p.last.Sec()) <= d.cfg.Window {
+			return false
 		}
+		d.release(p)
 		return true
 	})
-	for _, k := range d.stale {
-		p, _ := d.pairs.Get(k)
-		d.release(p)
-		d.pairs.Delete(k)
-		d.c.Expired.Add(1)
-	}
+	d.c.Expired.Add(uint64(n))
 	d.c.Entries.Store(int64(d.pairs.Len()))
 }

@@ -23,7 +23,7 @@ type Config struct {
 	FixHistogram bool
 	// MaxPairs caps the pair table (65536); MaxItems caps the flow items
 	// stored over all pairs (4194304, about 100 MiB). Either limit evicts
-	// the least recently updated pair, counted.
+	// an old pair (approximately the least recently updated), counted.
 	MaxPairs int
 	MaxItems int
 }

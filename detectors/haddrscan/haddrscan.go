@@ -40,7 +40,7 @@ type Config struct {
 	// times). Off by default: they repeat an alert already sent.
 	EmptyTrailing bool
 	// MaxKeys caps the key table (262144). A new key at a full table
-	// evicts the least recently touched one (counted, no alert).
+	// evicts an old one (approximately the least recently touched; counted, no alert).
 	MaxKeys int
 }
 
@@ -142,21 +142,22 @@ func (d *Detector) Process(rec unirec.Record, emit detectors.Emit) error {
 		d.c.IPv6Skipped.Add(1)
 		return nil
 	}
+	now := d.clock.Now()
 	if rec.Uint32(f.packets) == 1 && rec.Uint8(f.proto) == 6 && rec.Uint8(f.flags) == 0x02 {
-		if err := d.count(rec, uint64(src)|uint64(rec.Uint16(f.dstPort))<<32, dst, tl, emit); err != nil {
+		if err := d.count(rec, uint64(src)|uint64(rec.Uint16(f.dstPort))<<32, dst, tl, now, emit); err != nil {
 			return err
 		}
 	}
-	if now := d.clock.Now(); now-d.lastPrune > d.cfg.PruneInterval {
+	if now-d.lastPrune > d.cfg.PruneInterval {
 		if err := d.prune(now, emit); err != nil {
 			return err
 		}
-		d.lastPrune = d.clock.Now()
+		d.lastPrune = now
 	}
 	return nil
 }
 
-func (d *Detector) count(rec unirec.Record, key uint64, dst uint32, tl unirec.Time, emit detectors.Emit) error {
+func (d *Detector) count(rec unirec.Record, key uint64, dst uint32, tl unirec.Time, now int64, emit detectors.Emit) error {
 	e, isNew, evicted := d.keys.Upsert(key)
 	if evicted {
 		d.c.Evicted.Add(1)
@@ -171,7 +172,7 @@ func (d *Detector) count(rec unirec.Record, key uint64, dst uint32, tl unirec.Ti
 	} else {
 		e.first, e.last = min(e.first, tf), max(e.last, tl)
 	}
-	e.modified = d.clock.Now()
+	e.modified = now
 	if slices.Contains(e.addrs, dst) {
 		return nil
 	}
@@ -217,10 +218,9 @@ func (d *Detector) send(key uint64, e *entry, emit detectors.Emit) error {
 func (d *Detector) prune(now int64, emit detectors.Emit) error {
 	d.expired = d.expired[:0]
 	d.keys.Range(func(k uint64, e *entry) bool {
-		if now-e.modified <= d.cfg.Idle {
-			return false // touch order: the rest is more recent
+		if now-e.modified > d.cfg.Idle {
+			d.expired = append(d.expired, k)
 		}
-		d.expired = append(d.expired, k)
 		return true
 	})
 	slices.Sort(d.expired)

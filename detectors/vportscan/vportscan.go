@@ -37,7 +37,7 @@ type Config struct {
 	Idle           int64  // seconds after which an untouched pair is dropped (300)
 	PruneInterval  int64  // seconds between idle checks (60)
 	// MaxPairs caps the pair table (262144, about 45 MiB). A new pair
-	// at a full table evicts the least recently touched one (counted).
+	// at a full table evicts an old one (approximately the least recently touched; counted).
 	MaxPairs int
 }
 
@@ -137,19 +137,20 @@ func (d *Detector) Process(rec unirec.Record, emit detectors.Emit) error {
 		d.c.IPv6Skipped.Add(1)
 		return nil
 	}
+	now := d.clock.Now()
 	if rec.Uint32(f.packets) <= d.cfg.MaxPackets && rec.Uint8(f.proto) == 6 && rec.Uint8(f.flags) == 0x02 {
-		if err := d.count(rec, uint64(dst)<<32|uint64(src), tl, emit); err != nil {
+		if err := d.count(rec, uint64(dst)<<32|uint64(src), tl, now, emit); err != nil {
 			return err
 		}
 	}
-	if now := d.clock.Now(); now-d.lastPrune > d.cfg.PruneInterval {
+	if now-d.lastPrune > d.cfg.PruneInterval {
 		d.prune(now)
-		d.lastPrune = d.clock.Now()
+		d.lastPrune = now
 	}
 	return nil
 }
 
-func (d *Detector) count(rec unirec.Record, key uint64, tl unirec.Time, emit detectors.Emit) error {
+func (d *Detector) count(rec unirec.Record, key uint64, tl unirec.Time, now int64, emit detectors.Emit) error {
 	f := &d.in
 	p, isNew, evicted := d.pairs.Upsert(key)
 	if evicted {
@@ -165,7 +166,7 @@ func (d *Detector) count(rec unirec.Record, key uint64, tl unirec.Time, emit det
 	} else {
 		p.first, p.last = min(p.first, tf), max(p.last, tl)
 	}
-	p.modified = d.clock.Now()
+	p.modified = now
 	port := rec.Uint16(f.dstPort)
 	for i := 0; i < p.n; i++ {
 		if p.ports[i] == port { // a repeated port is taken as benign: toggle it off
@@ -195,16 +196,9 @@ func (d *Detector) count(rec unirec.Record, key uint64, tl unirec.Time, emit det
 	return emit(a)
 }
 
-// prune drops the pairs untouched for more than Idle seconds. Pairs are
-// kept in touch order, so it stops at the first recent one.
+// prune drops the pairs untouched for more than Idle seconds.
 func (d *Detector) prune(now int64) {
-	for {
-		k, p, ok := d.pairs.Oldest()
-		if !ok || now-p.modified <= d.cfg.Idle {
-			break
-		}
-		d.pairs.Delete(k)
-		d.c.Expired.Add(1)
-	}
+	n := d.pairs.DeleteIf(func(_ uint64, p *pair) bool { return now-p.modified > d.cfg.Idle })
+	d.c.Expired.Add(uint64(n))
 	d.c.Entries.Store(int64(d.pairs.Len()))
 }

@@ -128,6 +128,7 @@ func Body(ctx context.Context, tc *trap.Context, args []string, stderr io.Writer
 	name := tc.Module().Name
 	mopts, _, err := tc.Module().Getopt(args)
 	var det detectors.Detector
+	var clock detectors.Clock
 	if err == nil {
 		clockName := ""
 		for _, o := range mopts {
@@ -135,7 +136,6 @@ func Body(ctx context.Context, tc *trap.Context, args []string, stderr io.Writer
 				clockName = o.Value
 			}
 		}
-		var clock detectors.Clock
 		if clock, err = detectors.ParseClock(clockName); err == nil {
 			det, err = setup(mopts, clock)
 		}
@@ -144,8 +144,13 @@ func Body(ctx context.Context, tc *trap.Context, args []string, stderr io.Writer
 		fmt.Fprintf(stderr, "Invalid arguments: %v\n", err)
 		return badArgs
 	}
+	if wc, ok := clock.(*detectors.WallClock); ok {
+		cctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go wc.Run(cctx)
+	}
 	res, err := Run(ctx, tc, det, opts)
-	Report(stderr, name, det.Stats(), res, tc.Verbosity() > 0)
+	Report(stderr, name, det.Stats(), res, tc.Verbosity() >= 0)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
