@@ -27,11 +27,14 @@ func TestBadInputErrorsAtStart(t *testing.T) {
 		{[]string{"-O", "uint16 SRC_PORT,DST_PORT"}, `column 17: "DST_PORT" is not "type NAME"`},
 		{[]string{"-O", "uint16 SRC_PORT,bogus X"}, `column 17: unknown field type "bogus"`},
 		{[]string{"-O", "uint16 SRC_PORT,uint16 X=abc"}, "column 26: default of X"},
-		{[]string{"-f", file, "-i", "b:,b:"}, "line 3, column 12"},
-		{[]string{"-i", "b:,b:"}, "use parameter -f FILE"},
+		{[]string{"-f", file}, "line 3, column 12"},
+		{[]string{"-F", "true"}, "use parameter -f FILE"},
 	} {
-		args := []string{"unirecfilter", "-i", "f:/nonexistent/in.trapcap,b:"}
-		args = append(args, tc.args...)
+		ifc := "f:/nonexistent/in.trapcap,b:"
+		if tc.args[0] == "-f" || tc.args[1] == "true" {
+			ifc += ",b:"
+		}
+		args := append([]string{"unirecfilter", "-i", ifc}, tc.args...)
 		var out bytes.Buffer
 		if code := run(context.Background(), args, &out, &out); code == 0 || !strings.Contains(out.String(), tc.want) {
 			t.Errorf("%q: exit %d, output %q; want an error containing %q", tc.args, code, out.String(), tc.want)
