@@ -237,10 +237,6 @@ func TestServiceSocketOutputClients(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
-	body, err := c.statsJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var st struct {
 		Out []struct {
 			ID      string           `json:"ifc_id"`
@@ -248,8 +244,20 @@ func TestServiceSocketOutputClients(t *testing.T) {
 			Stats   []map[string]any `json:"client_stats_arr"`
 		} `json:"out"`
 	}
-	if err := json.Unmarshal(body, &st); err != nil {
-		t.Fatal(err)
+	// The output counts a message once its write returned, which may be
+	// after the reader has it.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		body, err := c.statsJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(body, &st); err != nil {
+			t.Fatal(err)
+		}
+		if s := st.Out[0].Stats; len(s) == 2 && s[1]["sent_messages"] == "1" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	u, f := st.Out[0], st.Out[1]
 	if len(u.Stats) != 2 || u.Stats[0]["id"] != "extended_input_interface_info" {
