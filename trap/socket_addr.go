@@ -3,12 +3,18 @@ package trap
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
 )
 
 // fallbackSocketDir is used when the context gives no socket directory: the
@@ -127,13 +133,17 @@ func parseInputEndpoint(kind byte, params []string, socketDir string) (socketEnd
 	return ep, nil
 }
 
-// listen opens the output's listening socket. A UNIX socket replaces a
-// stale file and is made world-writable, as libtrap does (server_socket_open).
-// Go listeners set SO_REUSEADDR, and ":PORT" is the IPv6/IPv4 wildcard.
+// listen opens the output's listening socket. A UNIX socket file that a
+// live process still serves is an error naming it (a second module or
+// daemon must not take over the first one's socket); a stale one, left by
+// a process that died, is replaced; anything else that is not a socket is
+// left alone. The socket is made world-writable, as libtrap does
+// (server_socket_open). Go listeners set SO_REUSEADDR, and ":PORT" is the
+// IPv6/IPv4 wildcard.
 func (ep socketEndpoint) listen() (net.Listener, error) {
 	if ep.network == "unix" {
-		if err := os.Remove(ep.address); err != nil && !os.IsNotExist(err) {
-			return nil, fmt.Errorf("removing stale socket %s: %w", ep.address, err)
+		if err := claimSocketPath(ep.address); err != nil {
+			return nil, err
 		}
 	}
 	ln, err := net.Listen(ep.network, ep.address)
@@ -141,15 +151,79 @@ func (ep socketEndpoint) listen() (net.Listener, error) {
 		return nil, fmt.Errorf("listening on %s %s: %w", ep.network, ep.address, err)
 	}
 	if ul, ok := ln.(*net.UnixListener); ok {
-		// We remove the file ourselves in close, after the last client left.
+		// The file is removed by removeSocketFile, after the last client
+		// left, and only while it is still ours.
 		ul.SetUnlinkOnClose(false)
 		if err := os.Chmod(ep.address, 0o666); err != nil {
 			ln.Close()
 			os.Remove(ep.address)
 			return nil, fmt.Errorf("chmod socket %s: %w", ep.address, err)
 		}
+		info, err := os.Stat(ep.address)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("socket %s: %w", ep.address, err)
+		}
+		return &ownedUnixListener{UnixListener: ul, path: ep.address, info: info}, nil
 	}
 	return ln, nil
+}
+
+// ErrSocketInUse reports a UNIX socket that another live process serves.
+var ErrSocketInUse = errors.New("socket in use")
+
+// claimSocketPath makes path free for a new socket: nothing there, or a
+// stale socket (nobody accepts on it), which it removes.
+func claimSocketPath(path string) error {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("socket %s: %w", path, err)
+	}
+	if st.Mode().Type() != fs.ModeSocket {
+		return fmt.Errorf("socket %s: the path exists and is not a socket; not replacing it", path)
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return fmt.Errorf("%w: %s is served by another live process (another module or flowgate with the same output name?)", ErrSocketInUse, path)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("socket %s: cannot tell whether it is stale: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing stale socket %s: %w", path, err)
+	}
+	return nil
+}
+
+// ownedUnixListener remembers which file its socket is, so that closing
+// never removes a file that another process put at the path since.
+type ownedUnixListener struct {
+	*net.UnixListener
+	path string
+	info os.FileInfo
+}
+
+// removeSocketFile removes the socket file of ln if ln made it and it is
+// still there (not replaced by another process's socket).
+func removeSocketFile(ln net.Listener, log *zap.Logger) {
+	ol, ok := ln.(*ownedUnixListener)
+	if !ok {
+		return
+	}
+	st, err := os.Lstat(ol.path)
+	if err != nil || !os.SameFile(st, ol.info) {
+		if err == nil {
+			log.Warn("socket file replaced by another process; leaving it", zap.String("socket", ol.path))
+		}
+		return
+	}
+	if err := os.Remove(ol.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("removing socket file", zap.String("socket", ol.path), zap.Error(err))
+	}
 }
 
 // dial connects an input to its output, with the TLS handshake for T:.

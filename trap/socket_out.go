@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -550,11 +549,7 @@ func (o *socketOutput) close(ctx context.Context) error {
 	o.mu.Unlock()
 
 	o.ln.Close()
-	if o.ep.network == "unix" {
-		if err := os.Remove(o.ep.address); err != nil && !os.IsNotExist(err) {
-			o.log.Warn("removing socket file", zap.Error(err))
-		}
-	}
+	removeSocketFile(o.ln, o.log)
 	finished := make(chan struct{})
 	go func() {
 		o.wg.Wait()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"testing"
@@ -291,9 +292,12 @@ func TestSocketOutputRefusesClientsBeforeFormat(t *testing.T) {
 func TestSocketOutputUnixSocketFile(t *testing.T) {
 	e := testEnv(t)
 	path := unixSocketPath(e.socketDir, "file")
-	if err := os.WriteFile(path, []byte("stale"), 0o600); err != nil {
+	stale, err := net.Listen("unix", path) // left behind by a dead process
+	if err != nil {
 		t.Fatal(err)
 	}
+	stale.(*net.UnixListener).SetUnlinkOnClose(false)
+	stale.Close()
 	out, _ := newTestOutput(t, e, "u:file")
 	st, err := os.Stat(path)
 	if err != nil {

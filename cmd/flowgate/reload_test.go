@@ -224,3 +224,28 @@ func TestReloadKeepsUnixOutputStream(t *testing.T) {
 		t.Fatal("reader did not see the end of the stream")
 	}
 }
+
+// A second daemon on the same u: output fails at start naming the socket,
+// and the first one keeps its socket file (case 4 of issue 11).
+func TestSecondDaemonRefusesALiveSocket(t *testing.T) {
+	sock := t.TempDir()
+	yaml := "metrics: {listen: ''}\nsocket_dir: '" + sock + "'\nsources: [{type: collector, listen: ['udp://127.0.0.1:0'], sockets: 1}]\noutputs: [{ifc: 'u:dup'}]\n"
+	r := startRig(t, yaml)
+	second := filepath.Join(t.TempDir(), "second.yaml")
+	os.WriteFile(second, []byte(yaml), 0o644)
+	var stderr strings.Builder
+	code := run(context.Background(), []string{"-c", second}, &stderr)
+	path := filepath.Join(sock, "trap-dup.sock")
+	if code == 0 || !strings.Contains(stderr.String(), path) {
+		t.Errorf("second daemon: exit %d, stderr %q; want a failure naming %s", code, stderr.String(), path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the first daemon's socket is gone: %v", err)
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("the first daemon is unreachable: %v", err)
+	}
+	c.Close()
+	r.stop()
+}
