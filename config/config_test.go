@@ -111,7 +111,7 @@ func TestLoadMergesFileAndEnvironment(t *testing.T) {
 		},
 		{
 			name: "durations and sizes parse",
-			file: "sources:\n  - type: collector\n    listen: [udp://127.0.0.1:0]\n    template_lifetime: 90s\n    sockets: 4\n    receive_buffer: 1048576\n",
+			file: "sources:\n  - type: collector\n    listen: [udp://127.0.0.1:0]\n    template_lifetime: 1m30s\n    sockets: 4\n    receive_buffer: 1048576\n",
 			check: func(t *testing.T, c Configuration) {
 				s := c.Sources[0]
 				if s.TemplateLifetime != 90*time.Second || s.Sockets != 4 || s.ReceiveBuffer != 1<<20 {
@@ -179,6 +179,16 @@ func TestLoadRejectsWithKeyAndAllowedValues(t *testing.T) {
 		{"bad metrics address", "metrics:\n  listen: nonsense\n", nil, []string{"metrics.listen"}},
 		{"not YAML", "sources: [\n", nil, []string{"YAML"}},
 		{"several problems at once", "log:\n  level: x\n  format: y\n", nil, []string{"log.level", "log.format", "console, json"}},
+		{"duration without a unit", "sources:\n  - type: collector\n    listen: [udp://:1]\n    template_lifetime: 30\n", nil,
+			[]string{"sources[0].template_lifetime", "30", "30s", "30m"}},
+		{"duration as a numeric string", "sources:\n  - type: collector\n    listen: [udp://:1]\n    template_lifetime: '1800'\n", nil,
+			[]string{"sources[0].template_lifetime", "1800", "30s"}},
+		{"duration from the environment", "", map[string]string{"FLOWGATE_SOURCES": "[{type: collector, listen: ['udp://:1'], template_lifetime: 60}]"},
+			[]string{"sources[0].template_lifetime", "60", "30s"}},
+		{"wrong-typed value names key, value and type", "sources:\n  - type: collector\n    listen: [udp://:1]\n    sockets: many\n", nil,
+			[]string{`sources[0].sockets: "many" is not an integer`}},
+		{"wrong-typed boolean", "sources:\n  - type: collector\n    listen: [udp://:1]\n    apply_sampling: perhaps\n", nil,
+			[]string{`sources[0].apply_sampling: "perhaps" is not a boolean`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.env {
@@ -193,6 +203,9 @@ func TestLoadRejectsWithKeyAndAllowedValues(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "\n") && !strings.HasPrefix(tc.name, "several") {
+				t.Errorf("error %q is not one line", err)
 			}
 		})
 	}

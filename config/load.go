@@ -82,8 +82,8 @@ func parse(file []byte, env bool) (Configuration, error) {
 		}
 	}
 	var c Configuration
-	if err := v.Unmarshal(&c); err != nil {
-		return Configuration{}, fmt.Errorf("decoding: %w", err)
+	if err := v.Unmarshal(&c, decodeHooks()); err != nil {
+		return Configuration{}, decodeError(err)
 	}
 	if err := c.Validate(); err != nil {
 		return Configuration{}, err

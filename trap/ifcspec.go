@@ -194,3 +194,7 @@ func parseSocketOptions(params []string) (SocketOptions, []string, error) {
 	}
 	return o, rest, nil
 }
+
+// IFCSpecHelp returns the IFC_SPEC help that "-h trap" prints, for
+// programs that parse their own command line (the flowgate daemon).
+func IFCSpecHelp() string { return trapHelpText() }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"go.uber.org/zap"
@@ -27,10 +28,7 @@ func buildOutput(cfg config.Configuration, i int, log *zap.Logger, files *trap.F
 		// libtrap creates its socket directory too; 0777 (less the
 		// umask) lets modules of other users connect.
 		if err := os.MkdirAll(dir, 0o777); err != nil {
-			if errors.Is(err, fs.ErrPermission) {
-				err = fmt.Errorf("%w (set TRAP_SOCKET_DIR or socket_dir to a directory you may write)", err)
-			}
-			return nil, fmt.Errorf("outputs[%d]: socket directory: %w", i, err)
+			return nil, fmt.Errorf("outputs[%d]: socket directory: %w (set TRAP_SOCKET_DIR or socket_dir to a directory you may write)", i, err)
 		}
 	}
 	tmpl, err := unirec.ParseTemplate(o.Template)
@@ -54,6 +52,11 @@ func buildOutput(cfg config.Configuration, i int, log *zap.Logger, files *trap.F
 func buildSource(cfg config.Configuration, i int, log *zap.Logger) (ingest.Source, error) {
 	s := cfg.Sources[i]
 	key := fmt.Sprintf("sources[%d] (%s)", i, s.Name)
+	if s.StateFile != "" {
+		if err := checkStateDir(s.StateFile); err != nil {
+			return nil, fmt.Errorf("%s: state_file: %w", key, err)
+		}
+	}
 	var src ingest.Source
 	var err error
 	switch s.Type {
@@ -73,6 +76,22 @@ func buildSource(cfg config.Configuration, i int, log *zap.Logger) (ingest.Sourc
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return src, nil
+}
+
+// checkStateDir makes sure the directory of a state file exists (creating
+// it) and takes new files, so that a bad path shows at start and not when
+// the state is first saved.
+func checkStateDir(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("directory of %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(dir, ".flowgate-state-check-*")
+	if err != nil {
+		return fmt.Errorf("directory of %s is not writable: %w", path, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // closeSource releases what a built source holds before it runs.

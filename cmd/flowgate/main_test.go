@@ -53,6 +53,21 @@ func TestCommandLineBuildsTheConfiguration(t *testing.T) {
 				t.Errorf("level %s", c.Log.Level)
 			}
 		}},
+		{"-vv is accepted as debug", []string{"-vv"}, func(t *testing.T, c config.Configuration) {
+			if c.Log.Level != "debug" {
+				t.Errorf("level %s", c.Log.Level)
+			}
+		}},
+		{"--metrics sets the metrics address", []string{"--metrics", "127.0.0.1:9999"}, func(t *testing.T, c config.Configuration) {
+			if c.Metrics.Listen != "127.0.0.1:9999" {
+				t.Errorf("metrics.listen %q", c.Metrics.Listen)
+			}
+		}},
+		{"--metrics= turns the metrics off", []string{"--metrics="}, func(t *testing.T, c config.Configuration) {
+			if c.Metrics.Listen != "" {
+				t.Errorf("metrics.listen %q", c.Metrics.Listen)
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, err := parseArgs(tc.args, io.Discard)

@@ -249,3 +249,55 @@ func TestSecondDaemonRefusesALiveSocket(t *testing.T) {
 	c.Close()
 	r.stop()
 }
+
+// A state_file whose directory cannot be made fails at start, naming the
+// key, instead of at the first save.
+func TestStateFileDirectoryCheckedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	os.WriteFile(blocker, nil, 0o644)
+	cfgFile := filepath.Join(dir, "flowgate.yaml")
+	os.WriteFile(cfgFile, []byte("metrics: {listen: ''}\nsources: [{type: collector, listen: ['udp://127.0.0.1:0'], state_file: '"+
+		filepath.Join(blocker, "sub", "state")+"'}]\noutputs: [{ifc: 'b:'}]\n"), 0o644)
+	var stderr strings.Builder
+	code := run(context.Background(), []string{"-c", cfgFile}, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "state_file") || !strings.Contains(stderr.String(), blocker) {
+		t.Errorf("exit %d, stderr %q: want a start failure naming state_file and the path", code, stderr.String())
+	}
+}
+
+// -h names what an operator needs beyond the flags; -h trap prints the
+// IFC_SPEC help, as NEMEA modules do.
+func TestHelpTexts(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-h"}, []string{"FLOWGATE_", "TRAP_SOCKET_DIR", "--metrics ADDR", "/metrics", "SIGHUP", "-h trap"}},
+		{[]string{"-h", "trap"}, []string{"IFC_SPEC", "u:", "autoflush"}},
+	} {
+		var stderr strings.Builder
+		if code := run(context.Background(), tc.args, &stderr); code != 0 {
+			t.Errorf("%v: exit %d", tc.args, code)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr.String(), w) {
+				t.Errorf("%v: output lacks %q", tc.args, w)
+			}
+		}
+	}
+}
+
+// A socket directory that cannot be made says how to choose another.
+func TestSocketDirectoryErrorHints(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	os.WriteFile(blocker, nil, 0o644)
+	cfgFile := filepath.Join(dir, "flowgate.yaml")
+	os.WriteFile(cfgFile, []byte("metrics: {listen: ''}\nsocket_dir: '"+filepath.Join(blocker, "sock")+"'\nsources: [{type: collector, listen: ['udp://127.0.0.1:0']}]\noutputs: [{ifc: 'u:x'}]\n"), 0o644)
+	var stderr strings.Builder
+	code := run(context.Background(), []string{"-c", cfgFile}, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "TRAP_SOCKET_DIR") || !strings.Contains(stderr.String(), "socket_dir") {
+		t.Errorf("exit %d, stderr %q: want a hint naming TRAP_SOCKET_DIR and socket_dir", code, stderr.String())
+	}
+}
