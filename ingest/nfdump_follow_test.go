@@ -8,14 +8,19 @@ import (
 	"time"
 )
 
-// copyFile copies a golden file to dst.
+// copyFile copies a golden file to dst. It appears whole, as nfcapd's
+// rename makes its files appear: a follower never sees half of it.
 func copyFile(t *testing.T, src, dst string) {
 	t.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
+	tmp := filepath.Join(t.TempDir(), filepath.Base(dst))
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
 		t.Fatal(err)
 	}
 }
