@@ -23,6 +23,10 @@ func (b *blackhole) sendFixed(_ context.Context, data []byte, size int) (int, er
 	b.sent.Add(uint64(n))
 	return n, nil
 }
+func (b *blackhole) sendBatch(_ context.Context, _ []byte, n int) error {
+	b.sent.Add(uint64(n))
+	return nil
+}
 func (b *blackhole) flush(context.Context) error { return nil }
 func (b *blackhole) close(context.Context) error { return nil }
 func (b *blackhole) stats() OutputStats {

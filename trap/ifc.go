@@ -2,6 +2,7 @@ package trap
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sync/atomic"
 
@@ -128,8 +129,9 @@ type Input struct {
 	haveFmt  bool
 	changed  bool
 	pending  []byte
-	messages atomic.Uint64
-	delay    recvDelay // service IFC delay_last/delay_total (service.go)
+	pendErr  error         // framing error RecvBatch stopped at, for the next call
+	messages atomic.Uint64 // messages handed to the module
+	delay    recvDelay     // service IFC delay_last/delay_total (service.go)
 }
 
 func newInput(ifc inputIFC, sp IfcSpec) *Input {
@@ -161,14 +163,41 @@ func (in *Input) Spec() IfcSpec { return in.spec }
 // TRAP_E_FORMAT_CHANGED): read DataFormat and rebuild the template before
 // using msg. A message of length <= 1 is end of stream (IsEOS).
 func (in *Input) Recv(ctx context.Context) (msg []byte, formatChanged bool, err error) {
-	if len(in.pending) == 0 {
-		in.delay.enter()
-		defer in.delay.leave()
+	if in.pendErr != nil {
+		err, in.pendErr = in.pendErr, nil
+		return nil, false, err
 	}
+	if len(in.pending) == 0 {
+		if err := in.fill(ctx); err != nil {
+			return nil, false, err
+		}
+	}
+	p := in.pending
+	if len(p) < 2 || 2+int(binary.BigEndian.Uint16(p)) > len(p) {
+		_, _, err := NextMessage(p)
+		in.pending = nil
+		return nil, false, fmt.Errorf("input %q: %w", in.spec.Raw, err)
+	}
+	n := 2 + int(binary.BigEndian.Uint16(p))
+	m := p[2:n:n]
+	in.pending = p[n:]
+	in.messages.Add(1)
+	formatChanged, in.changed = in.changed, false
+	return m, formatChanged, nil
+}
+
+// fill receives buffers until one with messages is pending, negotiating
+// the format of every new connection or file.
+func (in *Input) fill(ctx context.Context) error {
+	if len(in.pending) > 0 {
+		return nil
+	}
+	in.delay.enter()
+	defer in.delay.leave()
 	for len(in.pending) == 0 {
 		payload, hello, err := in.ifc.recv(ctx, in.timeout)
 		if err != nil {
-			return nil, false, err
+			return err
 		}
 		if hello != nil {
 			switch negotiate(in.reqFmt, in.reqSpec, *hello) {
@@ -177,7 +206,7 @@ func (in *Input) Recv(ctx context.Context) (msg []byte, formatChanged bool, err 
 				continue
 			case negMismatch:
 				in.ifc.reject()
-				return nil, false, fmt.Errorf("%w: required %s %q, sender offers %s %q%s",
+				return fmt.Errorf("%w: required %s %q, sender offers %s %q%s",
 					ErrFormatMismatch, in.reqFmt, in.reqSpec, hello.Format, hello.Spec,
 					missingNote(in.reqFmt, in.reqSpec, *hello))
 			case negSubset:
@@ -191,15 +220,7 @@ func (in *Input) Recv(ctx context.Context) (msg []byte, formatChanged bool, err 
 		}
 		in.pending = payload
 	}
-	m, rest, err := NextMessage(in.pending)
-	if err != nil {
-		in.pending = nil
-		return nil, false, fmt.Errorf("input %q: %w", in.spec.Raw, err)
-	}
-	in.pending = rest
-	in.messages.Add(1)
-	formatChanged, in.changed = in.changed, false
-	return m, formatChanged, nil
+	return nil
 }
 
 // Buffered reports whether messages of the current buffer are still

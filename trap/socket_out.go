@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -78,6 +79,11 @@ type socketOutput struct {
 	shut     bool
 
 	dropped, tooBig, buffers, autoflushes uint64
+
+	// watched is the Done channel of the context whose end wakes waiters;
+	// unwatch stops that.
+	watched <-chan struct{}
+	unwatch func() bool
 
 	done chan struct{} // closed by close: stops accept loop and autoflush
 	wg   sync.WaitGroup
@@ -193,6 +199,67 @@ func (o *socketOutput) sendFixed(ctx context.Context, data []byte, size int) (in
 	return n, nil
 }
 
+// sendBatch appends the length-prefixed messages of wire (n of them, well
+// framed) as sendLocked would one by one, copying runs of whole messages
+// that fit the active container in one piece.
+func (o *socketOutput) sendBatch(ctx context.Context, wire []byte, n int) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.buffered {
+		for len(wire) > 0 {
+			m := 2 + int(binary.BigEndian.Uint16(wire))
+			if err := o.sendLocked(ctx, wire[2:m]); err != nil {
+				return err
+			}
+			wire = wire[m:]
+		}
+		return nil
+	}
+	for len(wire) > 0 {
+		if o.shut {
+			return fmt.Errorf("%w: output %s is closed", ErrIO, o.ep.id)
+		}
+		if o.timeout == Wait && o.nActive == 0 {
+			if err := o.waitClientLocked(ctx); err != nil {
+				return err
+			}
+		}
+		room := o.limit - len(o.act.b)
+		k, cnt := 0, 0
+		for k+2 <= len(wire) {
+			m := 2 + int(binary.BigEndian.Uint16(wire[k:]))
+			if k+m > room {
+				break
+			}
+			k += m
+			cnt++
+		}
+		if cnt == 0 {
+			// The first message does not fit: finish the container, or
+			// drop the message when no container can hold it.
+			if m := int(binary.BigEndian.Uint16(wire)); m+2 > o.limit-ContainerHeaderSize {
+				if err := o.sendLocked(ctx, wire[2:2+m]); err != nil {
+					return err
+				}
+				wire = wire[2+m:]
+				continue
+			}
+			if err := o.finishLocked(ctx, false); err != nil {
+				return err
+			}
+			continue
+		}
+		if o.act.msgs == 0 {
+			o.act.first = o.accepted
+		}
+		o.act.b = append(o.act.b, wire[:k]...)
+		o.act.msgs += cnt
+		o.accepted += uint64(cnt)
+		wire = wire[k:]
+	}
+	return nil
+}
+
 func (o *socketOutput) sendLocked(ctx context.Context, msg []byte) error {
 	if o.shut {
 		return fmt.Errorf("%w: output %s is closed", ErrIO, o.ep.id)
@@ -304,6 +371,20 @@ func (o *socketOutput) wake() {
 	o.mu.Unlock()
 }
 
+// watchCtxLocked makes the end of ctx wake every waiter. The watch stays
+// registered for the next wait with the same context, so a sender that
+// waits for a slow client once per container does not allocate each time.
+func (o *socketOutput) watchCtxLocked(ctx context.Context) {
+	done := ctx.Done()
+	if done == nil || done == o.watched {
+		return
+	}
+	if o.unwatch != nil {
+		o.unwatch()
+	}
+	o.watched, o.unwatch = done, context.AfterFunc(ctx, o.wake)
+}
+
 // waitClientLocked blocks a WAIT sender until a client is connected.
 // libtrap polls every 100 ms; a condition variable wakes us as soon as
 // the client is registered.
@@ -320,8 +401,10 @@ func (o *socketOutput) waitSlotLocked(ctx context.Context) error {
 // waitLocked waits on the condition while blocked() holds, until the
 // output closes or ctx ends (both ErrTerminated).
 func (o *socketOutput) waitLocked(ctx context.Context, blocked func() bool, what string) error {
-	stop := context.AfterFunc(ctx, o.wake)
-	defer stop()
+	if !blocked() {
+		return nil
+	}
+	o.watchCtxLocked(ctx)
 	for blocked() {
 		if o.shut {
 			return fmt.Errorf("%w: output %s closed while %s", ErrTerminated, o.ep.id, what)
@@ -544,6 +627,10 @@ func (o *socketOutput) close(ctx context.Context) error {
 		o.finishLocked(ctx, true)
 	}
 	o.shut = true
+	if o.unwatch != nil {
+		o.unwatch()
+		o.watched, o.unwatch = nil, nil
+	}
 	close(o.done)
 	o.dismissLocked()
 	o.mu.Unlock()

@@ -55,12 +55,13 @@ func body(ctx context.Context, tc *trap.Context, rest []string, stdout, stderr i
 }
 
 // repeat forwards messages until end of stream or ctx ends and returns
-// how many data messages it forwarded.
+// how many data messages it forwarded. It takes whole received buffers
+// (RecvBatch) and hands them to the output in one piece.
 func repeat(ctx context.Context, in *trap.Input, out *trap.Output, noEOF bool) (int64, error) {
 	in.SetRequiredFormat(trap.FormatUniRec, "")
 	var n int64
 	for {
-		msg, changed, err := in.Recv(ctx)
+		b, changed, err := in.RecvBatch(ctx)
 		if err != nil {
 			if errors.Is(err, trap.ErrTerminated) || ctx.Err() != nil {
 				return n, nil
@@ -75,15 +76,15 @@ func repeat(ctx context.Context, in *trap.Input, out *trap.Output, noEOF bool) (
 				return n, err
 			}
 		}
-		if trap.IsEOS(msg) {
+		if err := out.SendBatch(ctx, b); err != nil {
+			return n, err
+		}
+		n += int64(b.Len())
+		if b.EndOfStream() {
 			if noEOF {
 				return n, nil
 			}
 			return n, out.SendEOS(ctx)
 		}
-		if err := out.Send(ctx, msg); err != nil {
-			return n, err
-		}
-		n++
 	}
 }
