@@ -145,19 +145,17 @@ func (c *compiler) term(n *termNode) (pred, error) {
 	return c.fieldTerm(n, n.field, n.lit.kind)
 }
 
-// either is port: the term on SRC_PORT or on DST_PORT. A missing DST
-// field leaves the SRC one alone.
+// either is port: the term on SRC_PORT or on DST_PORT; false unless the
+// template has both.
 func (c *compiler) either(n *termNode, src, dst string) (pred, error) {
-	if _, ok := c.t.Lookup(src); !ok {
-		return c.warnf(n.col, "%s is not present in input format; %s is always false", src, n.String()), nil
+	for _, name := range []string{src, dst} {
+		if _, ok := c.t.Lookup(name); !ok {
+			return c.warnf(n.col, "%s is not present in input format; %s is always false", name, n.String()), nil
+		}
 	}
 	s, err := c.fieldTerm(n, src, n.lit.kind)
 	if err != nil {
 		return nil, err
-	}
-	if _, ok := c.t.Lookup(dst); !ok {
-		c.warnf(n.col, "%s is not present in input format; %s considers only %s", dst, n.String(), src)
-		return s, nil
 	}
 	d, err := c.fieldTerm(n, dst, n.lit.kind)
 	if err != nil {
@@ -309,45 +307,11 @@ func (c *compiler) fieldTerm(n *termNode, name string, k tokKind) (pred, error) 
 	return nil, &CompileError{Col: n.lit.col, Msg: fmt.Sprintf("unexpected %s", n.lit.kind)}
 }
 
-// stringTerm is "field ==|!=|=~ 'string'": an IP, prefix or time in
-// quotes for those fields, text for string and char fields.
+// stringTerm is "field ==|!=|=~ 'string'" on a string, bytes or char
+// field (an address or time in double quotes is lexed as that literal).
 func (c *compiler) stringTerm(n *termNode, f unirec.Field, notFit func(string) (pred, error)) (pred, error) {
 	s := n.str
 	switch f.Type {
-	case unirec.IPAddr:
-		if n.op == opRegex {
-			if _, err := unirec.ParseIP(s); err == nil {
-				return nil, &CompileError{Col: n.lit.col, Msg: fmt.Sprintf("%s: an address cannot be matched with =~", n.String())}
-			}
-			if _, _, err := parsePrefix(s); err == nil {
-				return nil, &CompileError{Col: n.lit.col, Msg: fmt.Sprintf("%s: a prefix cannot be matched with =~", n.String())}
-			}
-			return notFit("a string")
-		}
-		if strings.Contains(s, "/") {
-			net, mask, err := parsePrefix(s)
-			if err != nil {
-				return c.warnf(n.col, "%q is not a valid IP subnet; %s is always false", s, n.String()), nil
-			}
-			return netPred(n.op, f.Offset, net, mask), nil
-		}
-		ip, err := unirec.ParseIP(s)
-		if err != nil {
-			return c.warnf(n.col, "%q is not a valid IP address; %s is always false", s, n.String()), nil
-		}
-		return ipPred(n.op, f.Offset, ip), nil
-	case unirec.TimeT:
-		if n.op == opRegex {
-			if _, err := unirec.ParseTime(s); err == nil {
-				return nil, &CompileError{Col: n.lit.col, Msg: fmt.Sprintf("%s: a time cannot be matched with =~", n.String())}
-			}
-			return notFit("a string")
-		}
-		tm, err := unirec.ParseTime(s)
-		if err != nil {
-			return c.warnf(n.col, "%q is not a date and time (YYYY-mm-ddTHH:MM:SS.sss); %s is always false", s, n.String()), nil
-		}
-		return ordered(n.op, uintReader(f), uint64(tm)), nil
 	case unirec.Char:
 		off := f.Offset
 		if len(s) != 1 {
@@ -358,7 +322,7 @@ func (c *compiler) stringTerm(n *termNode, f unirec.Field, notFit func(string) (
 			return func(d []byte) bool { return d[off] == ch }, nil
 		}
 		return func(d []byte) bool { return d[off] != ch }, nil
-	case unirec.String:
+	case unirec.String, unirec.Bytes:
 		get := varReader(c.t, f)
 		lit := []byte(s)
 		switch n.op {

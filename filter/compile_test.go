@@ -70,7 +70,9 @@ func TestMatchRules(t *testing.T) {
 		{"port != 80", true}, // either field
 		{"TIME_FIRST > 2024-01-15T10:00:00", true},
 		{"TIME_FIRST == 2024-01-15T10:00:00.500", true},
-		{`TIME_FIRST == "2024-01-15T10:00:00.5"`, true},
+		{`TIME_FIRST == "2024-01-15T10:00:00.500"`, true}, // a time in double quotes is a time
+		{`TIME_FIRST == "2024-01-15T10:00:00.5"`, false},  // this one is a string
+		{`SRC_IP == '10.1.2.3'`, false},                   // in single quotes too
 		{`URL =~ "^h.l+o$"`, true},
 		{`URL == "hell"`, false},
 		{`DIR == "a"`, true},
@@ -111,9 +113,20 @@ func TestCompileWarnings(t *testing.T) {
 	}
 }
 
+// port needs both port fields; host without DST_IP looks at SRC_IP.
+func TestShorthandsWithMissingFields(t *testing.T) {
+	tmpl, _ := unirec.ParseTemplate("uint16 SRC_PORT,ipaddr SRC_IP")
+	r := rec(t, tmpl, "SRC_PORT=80", "SRC_IP=10.0.0.1")
+	for expr, want := range map[string]bool{"port == 80": false, "host == 10.0.0.1": true, "host in [10.0.0.1]": true} {
+		if got := MustCompile(expr, tmpl).Match(r); got != want {
+			t.Errorf("%s = %v, want %v", expr, got, want)
+		}
+	}
+}
+
 func TestCompileErrors(t *testing.T) {
 	tmpl, _ := unirec.ParseTemplate(testSpec)
-	for _, expr := range []string{"URL in [1, 2]", "SRC_IP in [10.0.0.0/8, 10.0.0.1]", "SRC_IP in [80]", `SRC_IP =~ "10.0.0.1"`} {
+	for _, expr := range []string{"URL in [1, 2]", "SRC_IP in [10.0.0.0/8, 10.0.0.1]", "SRC_IP in [80]"} {
 		e, err := Parse(expr)
 		if err != nil {
 			t.Fatalf("%s: %v", expr, err)

@@ -91,6 +91,11 @@ var literalRules = []struct {
 	{tIP, regexp.MustCompilePOSIX(`^(` + reIPv4 + `|` + reIPv6 + `)`)},
 	{tIPNet, regexp.MustCompilePOSIX(`^(` + reNet4 + `|` + reNet6 + `)`)},
 	{tDatetime, regexp.MustCompilePOSIX(`^` + reDatetime)},
+	// An address, prefix or time in double quotes is that literal, not a
+	// string (the quoted rules come first and win the tie with tString).
+	{tIP, regexp.MustCompilePOSIX(`^"(` + reIPv4 + `|` + reIPv6 + `)"`)},
+	{tIPNet, regexp.MustCompilePOSIX(`^"(` + reNet4 + `|` + reNet6 + `)"`)},
+	{tDatetime, regexp.MustCompilePOSIX(`^"` + reDatetime + `"`)},
 	{tString, regexp.MustCompilePOSIX(`^("[^"]*"|'[^']*')`)},
 	{tArray, regexp.MustCompilePOSIX(`^\[` + reElem + `(, *` + reElem + `)*\]`)},
 }
@@ -172,7 +177,11 @@ func lex(src string) ([]token, error) {
 		if n == 0 {
 			return nil, &SyntaxError{Expr: src, Col: i + 1, Msg: fmt.Sprintf("unexpected character %q", rest[0])}
 		}
-		toks = append(toks, token{kind: kind, text: rest[:n], col: i + 1})
+		text := rest[:n]
+		if kind != tString && text[0] == '"' {
+			text = text[1 : len(text)-1]
+		}
+		toks = append(toks, token{kind: kind, text: text, col: i + 1})
 		i += n
 	}
 }

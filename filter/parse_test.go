@@ -53,6 +53,7 @@ func TestParseErrorColumn(t *testing.T) {
 		{"SRC_PORT == 80;", 15, "unexpected character ';'"},
 		{`URL =~ "(a|b"`, 8, "regular expression"},
 		{"tRUE", 5, "want an operator"},
+		{`SRC_IP =~ "10.0.0.1"`, 11, "cannot follow"},
 		{"", 0, ""},
 	} {
 		_, err := Parse(tc.in)

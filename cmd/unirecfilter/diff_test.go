@@ -19,7 +19,7 @@ import (
 // filter can meet, with names that have no digits.
 const flowSpec = "ipaddr SRC_IP,ipaddr DST_IP,uint16 SRC_PORT,uint16 DST_PORT,uint8 PROTOCOL,uint8 TCP_FLAGS," +
 	"uint64 BYTES,uint32 PACKETS,time TIME_FIRST,time TIME_LAST,int32 DELTA,int8 SMALL,int16 MID,int64 BIG," +
-	"float RATIO,double SCORE,string URL,char DIR,macaddr SRC_MAC,uint16* PORTS"
+	"float RATIO,double SCORE,string URL,char DIR,macaddr SRC_MAC,uint16* PORTS,bytes PAYLOAD"
 
 // genFlows writes n pseudo-random flows (fixed seed) as logreplay CSV,
 // with values chosen around the literals of the expression tables.
@@ -62,6 +62,7 @@ func genFlows(n int) string {
 			pick("a", "b", "c", "X", "Y", "0", "1", "."),
 			pick("00:00:00:00:00:00", "aa:bb:cc:dd:ee:ff", "01:02:03:04:05:06"),
 			"[" + strings.Join(ports, "|") + "]",
+			pick("", "6869", "0a0b", "68656c6c6f"),
 		}
 		b.WriteString(strings.Join(fields, ",") + "\n")
 	}
@@ -226,6 +227,8 @@ func TestDiffStringLiterals(t *testing.T) {
 	exprs = append(exprs,
 		`PROTOCOL == TCP`, `PROTOCOL == UDP`, `PROTOCOL != ICMP`, `PROTOCOL == "gre"`, `PROTOCOL == 'ipv6-icmp'`,
 		`PROTOCOL == "TCP"`, `PROTOCOL == "nosuch"`, `PROTOCOL < 17`,
+		`SRC_IP < "10.0.0.2"`, `TIME_FIRST > "2024-01-15T10:00:00.005"`, `TIME_FIRST == "2024-01-15T10:00:00.5"`,
+		`SRC_IP == '10.0.0.1'`, `host >= "10.0.0.0/8"`, `PAYLOAD == "hi"`, `PAYLOAD =~ "^h"`, `PAYLOAD != ""`,
 		`URL =~ "^h.*o$"`, `URL =~ "[[:upper:]]+"`, `URL =~ "l{2}"`, `URL =~ "o\b"`, `URL =~ "a|b"`, `URL =~ "[.]c"`,
 		`URL =~ ""`, `DIR =~ "[a-c]"`)
 	d.table(t, exprs)
