@@ -120,7 +120,10 @@ func New(cfg Config, opts Options, wl *Whitelist) (*Detector, error) {
 	d.out.SetUint8(d.o.warden, wardenBruteforce)
 	for p := range numProtocols {
 		d.hosts[p] = detectors.NewTable[unirec.IP, host](max(opts.MaxHosts, 1))
-		d.hosts[p].OnEvict = func(unirec.IP, *host) { d.ctr.Evicted.Add(1) }
+		d.hosts[p].OnEvict = func(unirec.IP, *host) {
+			d.ctr.Evicted.Add(1)
+			d.ctr.Entries.Add(-1)
+		}
 	}
 	d.telnet.servers.OnEvict = func(unirec.IP, *profile) { d.extra.telnetEvicted.Add(1) }
 	d.SetConfig(cfg)
