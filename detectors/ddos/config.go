@@ -18,11 +18,11 @@ type Config struct {
 	// MaxRecords caps the destination table (not in C). When a new
 	// destination arrives at a full table, the least recently updated one
 	// is evicted and counted; a validated flood on it is reported first,
-	// as at exit. A record takes about 240 bytes.
+	// as at exit. A record takes about 270 bytes with its index.
 	MaxRecords int
 }
 
-// DefaultMaxRecords is the default destination cap: about 60 MiB.
+// DefaultMaxRecords is the default destination cap: about 70 MiB.
 const DefaultMaxRecords = 1 << 18
 
 // DefaultConfig returns the C module's defaults.
