@@ -41,10 +41,11 @@ const (
 	TypeNfdump    = "nfdump"
 	TypePcap      = "pcap"
 	TypeCSV       = "csv"
+	TypeTrap      = "trap"
 )
 
 // SourceTypes lists the allowed source types.
-func SourceTypes() []string { return []string{TypeCollector, TypeNfdump, TypePcap, TypeCSV} }
+func SourceTypes() []string { return []string{TypeCollector, TypeNfdump, TypePcap, TypeCSV, TypeTrap} }
 
 // SourceConfig is one entry of sources:. Which keys apply depends on Type
 // (see sourceKeys).
@@ -68,6 +69,10 @@ type SourceConfig struct {
 	Follow bool `mapstructure:"follow"`
 	// pcap
 	Plugins []string `mapstructure:"plugins"`
+
+	// trap: one input IFC_SPEC entry (u:NAME, t:HOST:PORT, f:PATTERN,
+	// k:TOPIC:HOST:PORT:group=NAME, ...)
+	IFC string `mapstructure:"ifc"`
 }
 
 // Sampling reports whether the collector applies sampling (default true).

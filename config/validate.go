@@ -33,6 +33,7 @@ var (
 		TypeNfdump:    {"paths", "follow", "state_file"},
 		TypePcap:      {"paths", "plugins"},
 		TypeCSV:       {"paths"},
+		TypeTrap:      {"ifc"},
 	}
 )
 
@@ -200,6 +201,10 @@ func (c *Configuration) Validate() error {
 					}
 				}
 			}
+		case TypeTrap:
+			if err := validateTrapInput(s.IFC); err != nil {
+				add(fmt.Errorf("%s.ifc: %w", key, err))
+			}
 		default:
 			add(notOneOf(key+".type", s.Type, SourceTypes()))
 		}
@@ -227,6 +232,26 @@ func (c *Configuration) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateTrapInput checks the IFC_SPEC of a trap source: one input
+// interface of a type that can be one.
+func validateTrapInput(ifc string) error {
+	if ifc == "" {
+		return errors.New("required: one input IFC_SPEC (u:NAME, t:HOST:PORT, T:HOST:PORT:KEY:CERT:CA, f:PATTERN, k:TOPIC:HOST:PORT)")
+	}
+	specs, err := trap.ParseIFCSpec(ifc)
+	if err != nil {
+		return err
+	}
+	if len(specs) != 1 {
+		return fmt.Errorf("%q: one interface per source (got %d); add more sources instead", ifc, len(specs))
+	}
+	switch specs[0].Kind {
+	case trap.KindUNIX, trap.KindTCP, trap.KindTLS, trap.KindFile, trap.KindKafka:
+		return nil
+	}
+	return fmt.Errorf("%q: interface type %q cannot be an input (want u, t, T, f or k)", ifc, specs[0].Kind)
 }
 
 func (s *SourceConfig) validateCollector(key string) []error {

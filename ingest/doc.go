@@ -20,6 +20,9 @@
 //   - nfdump_source.go, pcap_source.go, csv_source.go: file replays of nfdump
 //     files, pcap captures (through the flow meter in ingest/meter) and
 //     logger CSV archives.
+//   - trap_source.go: a TRAP input interface as a source (u:, t:, T:, f:,
+//     and k: to consume a Kafka topic, e.g. to re-key it or run in-process
+//     consumers on it).
 //
 // The UDP and TCP listeners live here, not in collector (which only
 // decodes): one socket has to feed several Decoders (one per output

@@ -137,6 +137,12 @@ func parseIfc(ifc string) (IfcSpec, error) {
 			sp.Params = append(sp.Params, p)
 		}
 	}
+	if sp.Kind == KindKafka {
+		// Checked here so that a configuration is refused when it is read.
+		if _, err := parseKafkaSpec(sp); err != nil {
+			return sp, err
+		}
+	}
 	return sp, nil
 }
 

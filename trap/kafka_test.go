@@ -57,7 +57,7 @@ func TestParseKafkaSpecErrors(t *testing.T) {
 		{"k:flows:host:9092:session=-1", "milliseconds"},
 	}
 	for _, tc := range tests {
-		_, err := parseKafkaSpec(kSpec(t, tc.in))
+		_, err := ParseIFCSpec(tc.in) // ParseIFCSpec checks k: parameters
 		if !errors.Is(err, ErrBadParams) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want ErrBadParams containing %q", tc.in, err, tc.want)
 		}

@@ -69,6 +69,8 @@ func buildSource(cfg config.Configuration, i int, log *zap.Logger) (ingest.Sourc
 		src, err = ingest.NewPcap(ingest.PcapConfig{Name: s.Name, Paths: s.Paths, Meter: meter.Config{Plugins: s.Plugins}})
 	case config.TypeCSV:
 		src, err = ingest.NewCSV(ingest.CSVConfig{Name: s.Name, Paths: s.Paths})
+	case config.TypeTrap:
+		src, err = ingest.NewTrap(ingest.TrapConfig{Name: s.Name, IFC: s.IFC, SocketDir: cfg.SocketDirectory()}, log)
 	default:
 		err = fmt.Errorf("unknown type %q", s.Type)
 	}

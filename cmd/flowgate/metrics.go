@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/netip"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -35,12 +36,24 @@ var (
 	descOutSent    = prometheus.NewDesc("flowgate_output_records_total", "Records an output accepted.", []string{"output"}, nil)
 	descOutDrops   = prometheus.NewDesc("flowgate_output_drops_total", "Records an output refused (dropped).", []string{"output"}, nil)
 	descIfcDrops   = prometheus.NewDesc("flowgate_output_ifc_dropped_total", "Messages a TRAP output interface accepted and then lost (dropped under its timeout, a failed file write).", []string{"output"}, nil)
+
+	// Trap sources' inputs and the k: outputs' own counters (what the
+	// service IFC reports).
+	descTrapInMsgs    = prometheus.NewDesc("flowgate_trap_input_messages_total", "Messages a trap source's input received.", []string{"source"}, nil)
+	descTrapInConts   = prometheus.NewDesc("flowgate_trap_input_containers_total", "Containers (buffers, Kafka records) a trap source's input received.", []string{"source"}, nil)
+	descTrapInBad     = prometheus.NewDesc("flowgate_trap_input_bad_records_total", "Kafka records that were no TRAP container, and messages that were no record of the template, skipped.", []string{"source"}, nil)
+	descKafkaLag      = prometheus.NewDesc("flowgate_kafka_input_lag", "Records between the last one delivered and the high watermark, per assigned partition.", []string{"source", "partition"}, nil)
+	descIfcConts      = prometheus.NewDesc("flowgate_output_ifc_containers_total", "Containers a TRAP output interface finished (Kafka records produced).", []string{"output"}, nil)
+	descKafkaDeliv    = prometheus.NewDesc("flowgate_kafka_output_delivered_total", "Messages the Kafka brokers acknowledged.", []string{"output"}, nil)
+	descKafkaRetries  = prometheus.NewDesc("flowgate_kafka_output_retries_total", "Failed produce requests and broker dials, each retried.", []string{"output"}, nil)
+	descKafkaInFlight = prometheus.NewDesc("flowgate_kafka_output_in_flight", "Containers awaiting the brokers' acknowledgement.", []string{"output"}, nil)
 )
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPackets, descRecords, descErrors, descTemplates, descRefreshes, descWithdrawn,
 		descExpired, descMissing, descSeqErrors, descSeqLost, descSockDrops, descReadErrors, descRefused, descEvicted,
-		descOutSent, descOutDrops, descIfcDrops} {
+		descOutSent, descOutDrops, descIfcDrops, descTrapInMsgs, descTrapInConts, descTrapInBad, descKafkaLag,
+		descIfcConts, descKafkaDeliv, descKafkaRetries, descKafkaInFlight} {
 		ch <- d
 	}
 }
@@ -54,6 +67,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	for _, s := range in.sources {
+		if ts, ok := s.(*ingest.TrapSource); ok {
+			collectTrapSource(ch, ts)
+			continue
+		}
 		c, ok := s.(*ingest.CollectorSource)
 		if !ok {
 			continue
@@ -86,7 +103,29 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, o := range in.outputs {
 		if t, ok := o.(*ingest.TrapOutput); ok {
-			counter(descIfcDrops, t.Stats().DroppedMessages, o.Name())
+			st := t.Stats()
+			counter(descIfcDrops, st.DroppedMessages, o.Name())
+			counter(descIfcConts, st.Buffers, o.Name())
+			if k := st.Kafka; k != nil {
+				counter(descKafkaDeliv, k.DeliveredMessages, o.Name())
+				counter(descKafkaRetries, k.Retries, o.Name())
+				ch <- prometheus.MustNewConstMetric(descKafkaInFlight, prometheus.GaugeValue, float64(k.InFlight), o.Name())
+			}
 		}
 	}
+}
+
+func collectTrapSource(ch chan<- prometheus.Metric, s *ingest.TrapSource) {
+	st := s.Stats()
+	name := s.Name()
+	ch <- prometheus.MustNewConstMetric(descTrapInMsgs, prometheus.CounterValue, float64(st.Messages), name)
+	ch <- prometheus.MustNewConstMetric(descTrapInConts, prometheus.CounterValue, float64(st.Buffers), name)
+	bad := s.BadRecords()
+	if st.Kafka != nil {
+		bad += st.Kafka.BadRecords
+		for p, lag := range st.Kafka.Lag {
+			ch <- prometheus.MustNewConstMetric(descKafkaLag, prometheus.GaugeValue, float64(lag), name, strconv.Itoa(int(p)))
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(descTrapInBad, prometheus.CounterValue, float64(bad), name)
 }
