@@ -78,7 +78,7 @@ func newKafkaInput(sp IfcSpec, e env) (inputIFC, error) {
 		kgo.ConsumeTopics(ks.topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(time.Second),
+		kgo.AutoCommitInterval(500*time.Millisecond),
 		kgo.SessionTimeout(ks.session),
 		kgo.HeartbeatInterval(min(3*time.Second, ks.session/3)),
 		kgo.FetchMaxWait(time.Second),
