@@ -231,6 +231,24 @@ func (o *kafkaOutput) sendFixed(ctx context.Context, data []byte, size int) (int
 	return n, nil
 }
 
+// sendBatch sends the n length-prefixed messages of wire under one lock
+// (Output.SendBatch); keyed outputs still pick a partition per message.
+func (o *kafkaOutput) sendBatch(ctx context.Context, wire []byte, n int) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for range n {
+		msg, rest, err := NextMessage(wire)
+		if err != nil {
+			return fmt.Errorf("k: output %q: %w", o.ks.raw, err)
+		}
+		wire = rest
+		if err := o.sendLocked(ctx, msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (o *kafkaOutput) sendLocked(ctx context.Context, msg []byte) error {
 	if o.closed {
 		return fmt.Errorf("%w: k: output %q is closed", ErrIO, o.ks.raw)
