@@ -251,6 +251,7 @@ func (d *Decoder) decodeLocked(p pair, from netip.AddrPort, key sessionKey, msg 
 		return d.decodeV5(p, s, h, msg, &ctx, exp)
 	case 9:
 		ctx.uptimeBase = int64(h.exportSecs)*1000 - int64(h.sysUptime)
+		ctx.netflowTime, ctx.sysUptime = true, h.sysUptime
 		s.checkSequence(p, h.sequence, h.sequence+1)
 		return d.decodeSets(p, s, msg[v9HeaderLen:], &ctx, exp, lifetime)
 	default:

@@ -45,7 +45,15 @@ type op struct {
 	dstSize int  // its size in bytes
 	micro   bool // opTimeNTP: dateTimeMicroseconds (low 11 fraction bits are not significant)
 	srcOff  int  // opDuration: offset of TIME_FIRST in the UniRec record
+	role    int8 // opTimeUptime: roleFirst or roleLast (wrap handling), else 0
 }
+
+// Roles of the sysUpTime-relative flow times (NetFlow v5/v9 FIRST_SWITCHED
+// and LAST_SWITCHED), whose 32-bit counter wraps every 49.7 days.
+const (
+	roleFirst int8 = 1
+	roleLast  int8 = 2
+)
 
 // plan is the compiled conversion of one wire template into one UniRec
 // template. It is owned by one session and used under the decoder's lock.
@@ -59,11 +67,23 @@ type plan struct {
 	hasExp   bool
 	// offs/lens are scratch space for variable-length templates.
 	offs, lens []int
+	// upFirst/upLast are the wire fields of flowStartSysUpTime (22) and
+	// flowEndSysUpTime (21), -1 when absent: the uptime wrap needs both.
+	// upFirstOff/upLastOff are their offsets in a fixed template.
+	upFirst, upLast       int
+	upFirstOff, upLastOff int
 }
 
 // msgCtx is the per-message context the ops need.
 type msgCtx struct {
 	uptimeBase int64 // ms: absolute time of sysUpTime 0 (v5/v9 header)
+	// NetFlow v5/v9 only: the header's sysUpTime and how its 32-bit wrap
+	// is handled (see uptimeWrap); firstAdj/lastAdj are the current
+	// record's corrections in ms.
+	netflowTime       bool
+	lateWrap          bool // v5: also the wrap after the flow's end (nfcapd)
+	sysUptime         uint32
+	firstAdj, lastAdj int64
 	exportSecs uint32
 	sysInit    uint64            // ms: systemInitTimeMilliseconds learnt from options data (IPFIX)
 	recInit    uint64            // ms: systemInitTimeMilliseconds of the current record
@@ -78,7 +98,7 @@ type msgCtx struct {
 // Fields with no mapping, absent from out, or with an unconvertible
 // type combination are skipped: they simply do not reach the output.
 func compilePlan(t *Template, out *unirec.Template, tbl *converters.Table, reg *Registry) *plan {
-	p := &plan{out: out, tmpl: t}
+	p := &plan{out: out, tmpl: t, upFirst: -1, upLast: -1}
 	if !t.Fixed {
 		p.offs = make([]int, len(t.Fields))
 		p.lens = make([]int, len(t.Fields))
@@ -112,6 +132,14 @@ func compilePlan(t *Template, out *unirec.Template, tbl *converters.Table, reg *
 			if k, ok := chooseOp(f, ie, known, o.dstType); ok {
 				o.kind = k
 				o.micro = known && ie.Type == TypeDateTimeMicroseconds
+				if k == opTimeUptime && f.PEN == 0 && f.Length == 4 {
+					switch f.ID {
+					case 22:
+						o.role, p.upFirst, p.upFirstOff = roleFirst, i, off
+					case 21:
+						o.role, p.upLast, p.upLastOff = roleLast, i, off
+					}
+				}
 				p.ops = append(p.ops, o)
 			}
 		}
@@ -262,6 +290,10 @@ func (p *plan) apply(c *msgCtx, data []byte, rec *unirec.Record) (int, error) {
 	}
 	c.recInit = c.sysInit
 	c.sampling = c.base
+	c.firstAdj, c.lastAdj = 0, 0
+	if c.netflowTime && p.upFirst >= 0 && p.upLast >= 0 {
+		p.uptimeWrap(c, data)
+	}
 	for i := range p.ops {
 		o := &p.ops[i]
 		var b []byte
@@ -279,6 +311,32 @@ func (p *plan) apply(c *msgCtx, data []byte, rec *unirec.Record) (int, error) {
 		rec.SetIP(p.exporter, c.exporter)
 	}
 	return size, nil
+}
+
+// uptimeWrap corrects a record's sysUpTime-relative times for the 32-bit
+// wrap of the exporter's uptime counter, as nfcapd 1.7 does: a FIRST above
+// LAST started before the wrap (FIRST goes back 2^32 ms); in v5, a LAST
+// more than 100 s above the header's sysUpTime means the counter wrapped
+// after the flow ended (both go back; the 100 s tolerate exporters whose
+// LAST runs a little ahead, Cisco CSCei12353). nfcapd applies the second
+// rule to v5 only, and so do we, so both read the same datagrams alike.
+func (p *plan) uptimeWrap(c *msgCtx, data []byte) {
+	var first, last uint32
+	if p.tmpl.Fixed {
+		first = binary.BigEndian.Uint32(data[p.upFirstOff:])
+		last = binary.BigEndian.Uint32(data[p.upLastOff:])
+	} else {
+		first = binary.BigEndian.Uint32(data[p.offs[p.upFirst]:])
+		last = binary.BigEndian.Uint32(data[p.offs[p.upLast]:])
+	}
+	const wrap = 1 << 32
+	if first > last {
+		c.firstAdj = -wrap
+	}
+	if c.lateWrap && last > c.sysUptime && last-c.sysUptime > 100000 {
+		c.firstAdj -= wrap
+		c.lastAdj -= wrap
+	}
 }
 
 func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
@@ -322,6 +380,12 @@ func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
 			abs = int64(c.recInit) + int64(uintBE(b))
 		} else {
 			abs = c.uptimeBase + int64(uintBE(b))
+			switch o.role {
+			case roleFirst:
+				abs += c.firstAdj
+			case roleLast:
+				abs += c.lastAdj
+			}
 		}
 		rec.SetTime(o.dst, unirec.TimeFromUnixMilli(uint64(max(abs, 0))))
 	case opTimeDeltaUs:

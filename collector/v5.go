@@ -24,6 +24,7 @@ func v5Template() *Template {
 
 func (d *Decoder) decodeV5(p pair, s *session, h header, msg []byte, ctx *msgCtx, exp Exporter) error {
 	ctx.uptimeBase = int64(h.exportSecs)*1000 + int64(h.exportNsec/1e6) - int64(h.sysUptime)
+	ctx.netflowTime, ctx.lateWrap, ctx.sysUptime = true, true, h.sysUptime
 	s.checkSequence(p, h.sequence, h.sequence+uint32(h.count))
 	// Sampling interval: the low 14 bits of the header field (the top two are the mode).
 	s.sampling = uint64(h.sampling & 0x3FFF)
