@@ -84,14 +84,14 @@ type msgCtx struct {
 	lateWrap          bool // v5: also the wrap after the flow's end (nfcapd)
 	sysUptime         uint32
 	firstAdj, lastAdj int64
-	exportSecs uint32
-	sysInit    uint64            // ms: systemInitTimeMilliseconds learnt from options data (IPFIX)
-	recInit    uint64            // ms: systemInitTimeMilliseconds of the current record
-	sampling   uint64            // multiplier for scaled counters; 1 = unsampled or not applied
-	base       uint64            // the session-wide multiplier, restored for every record
-	samplers   map[uint64]uint64 // per-sampler intervals; nil when sampling is not applied
-	domain     uint32
-	exporter   unirec.IP
+	exportSecs        uint32
+	sysInit           uint64            // ms: systemInitTimeMilliseconds learnt from options data (IPFIX)
+	recInit           uint64            // ms: systemInitTimeMilliseconds of the current record
+	sampling          uint64            // multiplier for scaled counters; 1 = unsampled or not applied
+	base              uint64            // the session-wide multiplier, restored for every record
+	samplers          map[uint64]uint64 // per-sampler intervals; nil when sampling is not applied
+	domain            uint32
+	exporter          unirec.IP
 }
 
 // compilePlan builds the ops for wire template t into UniRec template out.
