@@ -12,6 +12,7 @@ import (
 
 	"github.com/flowgate/flowgate/cmd/internal/dettest"
 	"github.com/flowgate/flowgate/detectors/bruteforce"
+	"github.com/flowgate/flowgate/internal/flowgen"
 	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/unirec"
 )
@@ -168,3 +169,33 @@ func TestReload(t *testing.T) {
 }
 
 func wlOf(d *bruteforce.Detector) *bruteforce.Whitelist { return d.Whitelist() }
+
+// Differential test against the C module on generated login traffic with
+// random configurations and whitelists: first, continuing, end and
+// timeout reports, list eviction, expiry, scans, IPv6.
+func TestSameAlertsAsC(t *testing.T) {
+	alerts := 0
+	for seed := uint64(1); seed <= 8; seed++ {
+		dir := t.TempDir()
+		cfg, wl := flowgen.BruteForceConfig(seed)
+		params := []string{"-S", "-R", "-T"}[:1+seed%3]
+		if seed%4 == 3 {
+			params = []string{"-T", "-R"}
+		}
+		if len(cfg) > 1 {
+			p := filepath.Join(dir, "bf.conf")
+			os.WriteFile(p, []byte(cfg), 0o644)
+			params = append(params, "-c", p)
+		}
+		if wl != "" {
+			p := filepath.Join(dir, "bf.wl")
+			os.WriteFile(p, []byte(wl), 0o644)
+			params = append(params, "-w", p)
+		}
+		out := dettest.CompareWithC(t, run, module.Name, dettest.Records(t, flowgen.FlowSpec, flowgen.BruteForceFlows(seed)), params...)
+		alerts += max(strings.Count(out, "\n")-1, 0)
+	}
+	if alerts < 20 {
+		t.Fatalf("only %d alerts over all seeds; the generator should make attacks", alerts)
+	}
+}
