@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flowgate/flowgate/ingest/meter"
@@ -29,6 +30,9 @@ type exporter struct {
 	masks   []uint64        // Meter.Extensions bits an output wants; allFlows for every flow
 	sent    []uint64        // records sent per output
 	ctx     context.Context // of the sends in progress
+	// sendMu serialises the sends of the exporters of several capture
+	// workers (-W) on the shared outputs; nil for one exporter.
+	sendMu *sync.Mutex
 }
 
 // allFlows marks an output that receives every flow.
@@ -100,6 +104,10 @@ func outputTemplate(group string) (*unirec.Template, error) {
 
 // send is the meter's record sink.
 func (ex *exporter) send(r unirec.Record) error {
+	if ex.sendMu != nil {
+		ex.sendMu.Lock()
+		defer ex.sendMu.Unlock()
+	}
 	ext := ex.meter.Extensions()
 	for i, out := range ex.outs {
 		if mask := ex.masks[i]; mask != allFlows && ext&mask == 0 {

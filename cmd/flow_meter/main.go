@@ -22,7 +22,11 @@
 //	    ipfixprobe's 2^17), EXP from 4 to 26.
 //	  - -t takes seconds, fractions allowed (default 300:30); the cache
 //	    compares whole seconds as ipfixprobe does.
-//	  - -I captures with AF_PACKET (pure Go, Linux) in promiscuous mode;
+//	  - -I captures with AF_PACKET (pure Go, Linux) in promiscuous mode
+//	    through a TPACKET_V3 memory-mapped ring (-R BLOCK_KB:BLOCKS); -W N
+//	    runs N workers whose sockets share the traffic by flow hash
+//	    (PACKET_FANOUT_HASH), each with its own flow cache; -v reports the
+//	    kernel's received and dropped frame counts;
 //	    -F needs libpcap and is therefore only available in a build with
 //	    -tags pcap, where -I -F captures through libpcap.
 //	  - -c stops after COUNT packets; -n does not send the end-of-stream
@@ -41,7 +45,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/metrics"
+	"sync"
 	"time"
 
 	"github.com/flowgate/flowgate/ingest/meter"
@@ -65,6 +71,8 @@ var module = trap.Module{
 		{Short: 'L', Long: "link_bit_field", Description: "LINK_BIT_FIELD of every record (default 0).", HasArg: true, ArgType: "uint64"},
 		{Short: 'D', Long: "dir_bit_field", Description: "DIR_BIT_FIELD of every record (default 0).", HasArg: true, ArgType: "uint8"},
 		{Short: 'n', Long: "no_eof", Description: "Don't send the end-of-stream message at the end.", ArgType: "none"},
+		{Short: 'W', Long: "workers", Description: "Live capture (-I) with this many workers, each with its own AF_PACKET ring and flow cache, sharing the traffic by flow hash (PACKET_FANOUT_HASH; default 1).", HasArg: true, ArgType: "uint32"},
+		{Short: 'R', Long: "ring", Description: "AF_PACKET TPACKET_V3 receive ring per worker: BLOCK_KB:BLOCKS (default 1024:64).", HasArg: true, ArgType: "string"},
 		{Short: 'A', Long: "all_flows", Description: "Send every flow to every output, also plugin outputs for flows that carry none of their plugins' records (by default a plugin output gets only those that do, as in ipfixprobe).", ArgType: "none"},
 	},
 }
@@ -99,55 +107,126 @@ func body(ctx context.Context, tc *trap.Context, rest []string, stdout, stderr i
 	for i := range outs {
 		outs[i] = tc.Output(i)
 	}
-	ex, err := newExporter(o, outs)
-	if err != nil {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
-		return exitBadParams
+	// One exporter (meter and flow cache) per capture worker; with -W the
+	// workers' AF_PACKET sockets form a fanout group that hashes each flow
+	// to one of them.
+	var (
+		exs  []*exporter
+		srcs []meter.PacketSource
+		mu   *sync.Mutex
+	)
+	if o.workers > 1 {
+		mu = &sync.Mutex{}
 	}
-	src, err := openSource(o)
-	if err != nil {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
-		if errors.Is(err, errBadSource) {
+	defer func() {
+		for _, src := range srcs {
+			src.Close()
+		}
+	}()
+	group := uint16(0)
+	if o.workers > 1 {
+		group = uint16(os.Getpid()) | 1
+	}
+	for range o.workers {
+		ex, err := newExporter(o, outs)
+		if err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", err)
 			return exitBadParams
 		}
-		return exitRead
+		ex.sendMu = mu
+		src, err := openSource(o, group)
+		if err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", err)
+			if errors.Is(err, errBadSource) {
+				return exitBadParams
+			}
+			return exitRead
+		}
+		exs, srcs = append(exs, ex), append(srcs, src)
 	}
-	defer src.Close()
 
-	p := newProgress(src, ex.meter, o.count, stderr, progressWanted(o, tc.Verbosity() >= 0, stderr))
+	p := newProgress(srcs[0], exs[0].meter, o.count, stderr, progressWanted(o, tc.Verbosity() >= 0, stderr))
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(exs))
+	var wg sync.WaitGroup
+	for w := 1; w < len(exs); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[w] = exs[w].run(runCtx, srcs[w]); errs[w] != nil {
+				cancel()
+			}
+		}()
+	}
+	errs[0] = exs[0].run(runCtx, p)
+	cancel()
+	wg.Wait()
 	code := exitOK
-	err = ex.run(ctx, p)
-	switch {
-	case err == nil:
-	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
-		// Interrupted: export what the cache holds.
-		if err := ex.flush(); err != nil {
+	for w, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, context.Canceled) || (ctx.Err() != nil && errors.Is(err, ctx.Err())):
+			// Interrupted (or another worker failed): export what the
+			// cache holds.
+			if err := exs[w].flush(); err != nil {
+				fmt.Fprintf(stderr, "Error: %v\n", err)
+				code = exitRead
+			}
+		default:
 			fmt.Fprintf(stderr, "Error: %v\n", err)
 			code = exitRead
 		}
-	default:
-		fmt.Fprintf(stderr, "Error: %v\n", err)
-		code = exitRead
 	}
 	p.finish()
 	if !o.noEOF {
-		if err := ex.sendEOS(); err != nil {
+		if err := exs[0].sendEOS(); err != nil {
 			fmt.Fprintf(stderr, "Error: sending end of stream: %v\n", err)
 			code = exitRead
 		}
 	}
 	if tc.Verbosity() >= 0 { // -v
-		printSummary(stderr, ex.meter.Stats(), p.elapsed())
-		for i, n := range ex.sent {
+		var st meter.Stats
+		sent := make([]uint64, len(outs))
+		for _, ex := range exs {
+			st = addStats(st, ex.meter.Stats())
+			for i, n := range ex.sent {
+				sent[i] += n
+			}
+		}
+		printSummary(stderr, st, p.elapsed())
+		for i, n := range sent {
 			fmt.Fprintf(stderr, "flow_meter: output %d (%s): %d records\n", i, o.plugins[i], n)
 		}
-		if af, ok := src.(*meter.AFPacketSource); ok {
-			if rcvd, dropped, err := af.Drops(); err == nil {
-				fmt.Fprintf(stderr, "flow_meter: kernel: %d frames received, %d dropped\n", rcvd, dropped)
+		var rcvd, dropped uint64
+		live := false
+		for _, src := range srcs {
+			if af, ok := src.(*meter.AFPacketSource); ok {
+				if r, d, err := af.Drops(); err == nil {
+					rcvd, dropped, live = rcvd+r, dropped+d, true
+				}
 			}
+		}
+		if live {
+			fmt.Fprintf(stderr, "flow_meter: kernel: %d frames received, %d dropped (%d workers)\n", rcvd, dropped, len(srcs))
 		}
 	}
 	return code
+}
+
+// addStats sums the counters of two meters.
+func addStats(a, b meter.Stats) meter.Stats {
+	a.Packets += b.Packets
+	a.IP += b.IP
+	a.NotIP += b.NotIP
+	a.Truncated += b.Truncated
+	a.BadLength += b.BadLength
+	a.Corrupt += b.Corrupt
+	a.Records += b.Records
+	a.Cache.Created += b.Cache.Created
+	a.Cache.Exported += b.Cache.Exported
+	a.Cache.Evicted += b.Cache.Evicted
+	return a
 }
 
 func printSummary(w io.Writer, s meter.Stats, d time.Duration) {

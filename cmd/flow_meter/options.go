@@ -23,6 +23,8 @@ type options struct {
 	dirBits             uint8
 	noEOF               bool
 	allFlows            bool // -A: every output gets every flow
+	workers             int  // -W: capture workers in a fanout group
+	ringKB, ringBlocks  int  // -R: AF_PACKET ring block size (KiB) and count
 }
 
 // Defaults of legacy flow_meter and ipfixprobe.
@@ -80,6 +82,10 @@ func parseOptions(args []string) (options, error) {
 			o.noEOF = true
 		case 'A':
 			o.allFlows = true
+		case 'W':
+			o.workers, err = parseInt(op.Value, "-W", 1, 64)
+		case 'R':
+			o.ringKB, o.ringBlocks, err = parseRing(op.Value)
 		}
 		if err != nil {
 			return o, fmt.Errorf("-%c %q: %w", op.Short, op.Value, err)
@@ -94,6 +100,17 @@ func parseOptions(args []string) (options, error) {
 		return o, errors.New("-F filters a live capture (-I) only")
 	case o.file != "" && o.snaplen != 0:
 		return o, errors.New("-l sets the snapshot length of a live capture (-I) only")
+	case o.workers > 1 && o.iface == "":
+		return o, errors.New("-W runs several workers on a live capture (-I) only")
+	case o.workers > 1 && o.filter != "":
+		return o, errors.New("-W needs the AF_PACKET capture, which has no -F filter")
+	case o.workers > 1 && o.count != 0:
+		return o, errors.New("-c counts the packets of one capture; it does not combine with -W")
+	case o.ringKB != 0 && o.iface == "":
+		return o, errors.New("-R sizes the ring of a live capture (-I) only")
+	}
+	if o.workers == 0 {
+		o.workers = 1
 	}
 	return o, nil
 }
@@ -125,6 +142,25 @@ func parsePlugins(s string) ([]string, error) {
 		out = append(out, group)
 	}
 	return out, nil
+}
+
+// parseRing reads BLOCK_KB:BLOCKS, the AF_PACKET ring's block size in KiB
+// (a power of two, 4 KiB to 64 MiB) and block count.
+func parseRing(s string) (kb, blocks int, err error) {
+	a, b, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, 0, errors.New("want BLOCK_KB:BLOCKS, e.g. 1024:64")
+	}
+	if kb, err = parseInt(a, "block size", 4, 65536); err != nil {
+		return 0, 0, err
+	}
+	if kb&(kb-1) != 0 {
+		return 0, 0, fmt.Errorf("block size %d KiB is not a power of two", kb)
+	}
+	if blocks, err = parseInt(b, "blocks", 1, 4096); err != nil {
+		return 0, 0, err
+	}
+	return kb, blocks, nil
 }
 
 // parseTimeouts reads ACTIVE:INACTIVE in seconds (fractions allowed).
@@ -168,13 +204,15 @@ func parseInt(s, flag string, lo, hi int) (int, error) {
 // errBadSource marks a source that the options make impossible.
 var errBadSource = errors.New("bad capture source")
 
-// openSource opens the file or interface the options name.
-func openSource(o options) (meter.PacketSource, error) {
+// openSource opens the file or interface the options name; a live capture
+// joins the fanout group when not 0.
+func openSource(o options, fanout uint16) (meter.PacketSource, error) {
 	if o.file != "" {
 		return meter.OpenFile(o.file)
 	}
 	src, err := meter.OpenInterface(meter.LiveOptions{
 		Interface: o.iface, Snaplen: o.snaplen, Promisc: true, Filter: o.filter,
+		RingBlockSize: o.ringKB << 10, RingBlocks: o.ringBlocks, FanoutGroup: fanout,
 	})
 	if errors.Is(err, meter.ErrNoLibpcap) {
 		return nil, fmt.Errorf("%w: %w", errBadSource, err)

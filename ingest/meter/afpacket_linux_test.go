@@ -2,12 +2,12 @@ package meter
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net"
 	"os"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -175,53 +175,42 @@ func TestInsertVLANRestoresStrippedTag(t *testing.T) {
 	}
 }
 
-func TestVLANFromAuxdata(t *testing.T) {
-	msg := func(status uint32, tci, tpid uint16) []byte {
-		b := make([]byte, unix.CmsgSpace(int(unsafe.Sizeof(unix.TpacketAuxdata{}))))
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
-		h.Level, h.Type = unix.SOL_PACKET, unix.PACKET_AUXDATA
-		h.SetLen(unix.CmsgLen(int(unsafe.Sizeof(unix.TpacketAuxdata{}))))
-		aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&b[unix.CmsgLen(0)]))
-		aux.Status, aux.Vlan_tci, aux.Vlan_tpid = status, tci, tpid
-		return b
-	}
-	tests := []struct {
-		name      string
-		cmsgs     []byte
-		tpid, tci uint16
-		ok        bool
-	}{
-		{"tag", msg(unix.TP_STATUS_VLAN_VALID, 150, 0), 0x8100, 150, true},
-		{"QinQ outer tpid", msg(unix.TP_STATUS_VLAN_VALID|unix.TP_STATUS_VLAN_TPID_VALID, 7, 0x88a8), 0x88a8, 7, true},
-		{"vlan 0 marked valid", msg(unix.TP_STATUS_VLAN_VALID, 0, 0), 0x8100, 0, true},
-		{"untagged", msg(0, 0, 0), 0, 0, false},
-		{"no control messages", nil, 0, 0, false},
-		{"cut short", msg(unix.TP_STATUS_VLAN_VALID, 5, 0)[:10], 0, 0, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tpid, tci, ok := vlanFromAuxdata(tc.cmsgs)
-			if tpid != tc.tpid || tci != tc.tci || ok != tc.ok {
-				t.Errorf("got %#x %d %v, want %#x %d %v", tpid, tci, ok, tc.tpid, tc.tci, tc.ok)
-			}
-		})
-	}
-}
-
-// FuzzVLANFromAuxdata: arbitrary control-message bytes never panic, and a
-// tag is only reported from a complete SOL_PACKET/PACKET_AUXDATA message.
-func FuzzVLANFromAuxdata(f *testing.F) {
-	aux := make([]byte, unix.CmsgSpace(int(unsafe.Sizeof(unix.TpacketAuxdata{}))))
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&aux[0]))
-	h.Level, h.Type = unix.SOL_PACKET, unix.PACKET_AUXDATA
-	h.SetLen(unix.CmsgLen(int(unsafe.Sizeof(unix.TpacketAuxdata{}))))
-	aux[unix.CmsgLen(0)] = unix.TP_STATUS_VLAN_VALID
-	f.Add(aux)
-	f.Add(append(append([]byte{}, aux...), aux...))
-	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, _, ok := vlanFromAuxdata(b); ok && len(b) < unix.CmsgLen(int(unsafe.Sizeof(unix.TpacketAuxdata{}))) {
-			t.Fatalf("tag reported from %d bytes", len(b))
+// FuzzRingFrame: arbitrary block bytes at any offset never make the frame
+// reader return data outside the block.
+func FuzzRingFrame(f *testing.F) {
+	blk := make([]byte, 256)
+	binary.NativeEndian.PutUint32(blk[pktSnaplen:], 60)
+	binary.NativeEndian.PutUint16(blk[pktMac:], 82)
+	binary.NativeEndian.PutUint32(blk[pktStatus:], unix.TP_STATUS_VLAN_VALID)
+	binary.NativeEndian.PutUint32(blk[pktVlanTCI:], 150)
+	f.Add(blk, 0)
+	f.Add(blk[:100], 0)
+	f.Add(blk, 200)
+	f.Fuzz(func(t *testing.T, b []byte, off int) {
+		fr, ok := ringFrame(b, off)
+		if !ok {
+			return
+		}
+		if len(fr.data) > len(b)-off-pktHdrLen {
+			t.Fatalf("frame of %d bytes from a %d-byte block at %d", len(fr.data), len(b), off)
 		}
 	})
+}
+
+func TestRingFrameVLAN(t *testing.T) {
+	blk := make([]byte, 256)
+	binary.NativeEndian.PutUint32(blk[pktNext:], 128)
+	binary.NativeEndian.PutUint32(blk[pktSnaplen:], 60)
+	binary.NativeEndian.PutUint16(blk[pktMac:], 82)
+	binary.NativeEndian.PutUint32(blk[pktStatus:], unix.TP_STATUS_VLAN_VALID|unix.TP_STATUS_VLAN_TPID_VALID)
+	binary.NativeEndian.PutUint32(blk[pktVlanTCI:], 7)
+	binary.NativeEndian.PutUint16(blk[pktVlanTPID:], 0x88a8)
+	fr, ok := ringFrame(blk, 0)
+	if !ok || fr.next != 128 || len(fr.data) != 60 || !fr.vlan || fr.tci != 7 || fr.tpid != 0x88a8 {
+		t.Errorf("frame %+v, %v", fr, ok)
+	}
+	binary.NativeEndian.PutUint32(blk[pktSnaplen:], 200) // past the block
+	if _, ok := ringFrame(blk, 0); ok {
+		t.Error("frame running past the block accepted")
+	}
 }

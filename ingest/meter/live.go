@@ -25,6 +25,14 @@ type LiveOptions struct {
 	// Timeout bounds each ReadPacket; when it passes without a packet,
 	// ReadPacket returns ErrNoPacket. 0 means 250 ms.
 	Timeout time.Duration
+	// RingBlockSize and RingBlocks size AF_PACKET's TPACKET_V3 receive
+	// ring (0: DefaultRingBlockSize, DefaultRingBlocks). A block size is a
+	// power of two and a multiple of the page size.
+	RingBlockSize, RingBlocks int
+	// FanoutGroup, when not 0, joins the AF_PACKET socket to this fanout
+	// group with PACKET_FANOUT_HASH: sockets of one group on one interface
+	// share its frames by flow hash, each flow going to one socket.
+	FanoutGroup uint16
 }
 
 func (o LiveOptions) snaplen() int {
