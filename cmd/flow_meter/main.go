@@ -5,7 +5,7 @@
 // templates (package ingest/meter):
 //
 //		flow_meter -i IFC_SPEC (-r FILE | -I IFACE) [-p PLUGINS] [-t ACTIVE:INACTIVE]
-//		           [-s EXP] [-F BPF] [-c COUNT] [-l SNAPLEN] [-L LINK] [-D DIR] [-n] [-v]
+//		           [-s EXP] [-F BPF] [-c COUNT] [-l SNAPLEN] [-L LINK] [-D DIR] [-W N] [-R KB:BLOCKS] [-A] [-n] [-v]
 //
 //	  - -p takes a comma list of plugin groups, one per output IFC (basic,
 //	    http, dns, tls, vlan, ssdp; several plugins on one IFC joined by
