@@ -50,9 +50,13 @@ func clientTLSConfig(keyFile, certFile, caFile string) (*tls.Config, error) {
 		return nil, err
 	}
 	return &tls.Config{
-		Certificates:       []tls.Certificate{cert},
-		MinVersion:         tls.VersionTLS12,
-		InsecureSkipVerify: true, // replaced by the chain check below
+		// Always present our certificate, as OpenSSL does. Go's default
+		// sends none unless the chain matches the server's list of
+		// acceptable CA names, and libtrap's server names something else
+		// there: it then sees no peer certificate and drops us.
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil },
+		MinVersion:           tls.VersionTLS12,
+		InsecureSkipVerify:   true, // replaced by the chain check below
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("trap: TLS server sent no certificate")

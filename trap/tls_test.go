@@ -6,11 +6,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -161,5 +163,62 @@ func TestTLSEndToEnd(t *testing.T) {
 			in.Close()
 			waitClients(t, so, 0)
 		})
+	}
+}
+
+// libtrap's TLS server names CAs in its certificate request that need not
+// be the issuer of our certificate, and drops a client that sends none. Our
+// input presents its certificate whatever the server names, as OpenSSL does.
+func TestTLSInputSendsCertificateWhateverCAsTheServerNames(t *testing.T) {
+	dir := t.TempDir()
+	ca, otherCA := newTestCA(t, "trap test CA"), newTestCA(t, "named but unrelated CA")
+	sk, sc, _ := ca.issue(t, dir, "server", x509.ExtKeyUsageServerAuth)
+	ck, cc, cca := ca.issue(t, dir, "client", x509.ExtKeyUsageClientAuth)
+	cert, err := tls.LoadX509KeyPair(sc, sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := x509.NewCertPool()
+	named.AddCert(otherCA.cert)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.RequireAnyClientCert, // the request names otherCA
+		ClientCAs:    named,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	stream := AppendHello(nil, Hello{Format: FormatRaw})
+	payload := AppendMessage(AppendMessage(nil, []byte("hello over TLS")), EOS)
+	hdr := make([]byte, ContainerHeaderSize)
+	PutContainerHeader(hdr, uint32(len(payload)), 0, 2)
+	stream = append(append(stream, hdr...), payload...)
+	peerCerts := make(chan int, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		tc := c.(*tls.Conn)
+		if err := tc.Handshake(); err != nil {
+			peerCerts <- -1
+			return
+		}
+		peerCerts <- len(tc.ConnectionState().PeerCertificates)
+		tc.Write(stream)
+		io.Copy(io.Discard, tc)
+	}()
+	in, _ := newTestInput(t, testEnv(t), fmt.Sprintf("T:localhost:%d:%s:%s:%s", ln.Addr().(*net.TCPAddr).Port, ck, cc, cca))
+	in.SetRequiredFormat(FormatRaw, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, _, err := in.Recv(ctx)
+	if err != nil || string(m) != "hello over TLS" {
+		t.Fatalf("Recv: %q, %v", m, err)
+	}
+	if n := <-peerCerts; n != 1 {
+		t.Errorf("server saw %d client certificates, want 1", n)
 	}
 }

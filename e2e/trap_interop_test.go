@@ -1,0 +1,377 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
+	"github.com/flowgate/flowgate/internal/testutil/nemeac"
+	"github.com/flowgate/flowgate/trap"
+)
+
+// interopIFC is one socket kind: the output and input IFC specs of the
+// same endpoint, and how to see that the output listens.
+type interopIFC struct {
+	kind      string
+	out, in   string
+	listening func() bool
+}
+
+func interopIFCs(t *testing.T, sockDir string) []func(opts string) interopIFC {
+	t.Helper()
+	tlsFiles := writeTLSFiles(t)
+	return []func(string) interopIFC{
+		func(opts string) interopIFC {
+			name := "interop"
+			return interopIFC{"u", "u:" + name + opts, "u:" + name, func() bool {
+				_, err := os.Stat(filepath.Join(sockDir, "trap-"+name+".sock"))
+				return err == nil
+			}}
+		},
+		func(opts string) interopIFC {
+			port := freePort(t)
+			return interopIFC{"t", "t:" + port + opts, "t:localhost:" + port, func() bool { return tcpListening(port) }}
+		},
+		func(opts string) interopIFC {
+			port := freePort(t)
+			return interopIFC{"T", "T:" + port + ":" + tlsFiles + opts, "T:localhost:" + port + ":" + tlsFiles, func() bool { return tcpListening(port) }}
+		},
+	}
+}
+
+// tcpListening reports whether a socket listens on port, from
+// /proc/net/tcp{,6}, without connecting (a connection would be a client).
+func tcpListening(port string) bool {
+	var p int
+	fmt.Sscan(port, &p)
+	want := fmt.Sprintf(":%04X ", p)
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) > 3 && strings.HasSuffix(fields[1]+" ", want) && fields[3] == "0A" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// writeTLSFiles makes a CA and one key pair it signed (for localhost,
+// usable by both ends, as libtrap's mutual TLS wants) and returns
+// "KEY:CERT:CA" for a T: spec.
+func writeTLSFiles(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "flowgate interop CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return write("key.pem", "PRIVATE KEY", keyDER) + ":" + write("cert.pem", "CERTIFICATE", leafDER) + ":" + write("ca.pem", "CERTIFICATE", caDER)
+}
+
+// runPair starts the sender, waits until it listens, runs the receiver
+// and waits for both; it fails the test when either fails.
+func runPair(t *testing.T, ifc interopIFC, sender, receiver *exec.Cmd) {
+	t.Helper()
+	var serr, rerr bytes.Buffer
+	sender.Stderr, receiver.Stderr = &serr, &rerr
+	if err := sender.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Process.Kill()
+	waitFor(t, ifc.kind+" output listening", ifc.listening)
+	if err := receiver.Run(); err != nil {
+		t.Fatalf("receiver %v: %v\n%s\nsender: %s", receiver.Args, err, rerr.String(), serr.String())
+	}
+	if err := sender.Wait(); err != nil {
+		t.Fatalf("sender %v: %v\n%s", sender.Args, err, serr.String())
+	}
+}
+
+// C sender -> our receiver and our sender -> C receiver, over u:, t: and
+// T:, with buffering on and off. Our logger must print what the C logger
+// printed for the capture, and our traffic_repeater (whole containers,
+// RecvBatch/SendBatch) must write back the capture byte for byte; the C
+// logger must print the same text for what our logreplay (a Send per
+// record) and our traffic_repeater send.
+func TestTrapInteropWithC(t *testing.T) {
+	c := nemeac.Find(t)
+	bin := binaries(t)
+	golden := testutil.SharedTestdata(t, "trap")
+	sockDir := ""
+	for _, kv := range c.Env {
+		if v, ok := strings.CutPrefix(kv, "TRAP_SOCKET_DIR="); ok {
+			sockDir = v
+		}
+	}
+	env := append(os.Environ(), "TRAP_SOCKET_DIR="+sockDir)
+	goCmd := func(ctx context.Context, name string, args ...string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, name), args...)
+		cmd.Env = env
+		return cmd
+	}
+	for _, mk := range interopIFCs(t, sockDir) {
+		for _, opts := range []string{":buffer=on", ":buffer=off"} {
+			for _, set := range []string{"basic_flows", "strings"} {
+				ifc := mk(opts)
+				wantText, err := os.ReadFile(filepath.Join(golden, set+".logger.txt"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				capture := filepath.Join(golden, set+".trapcap")
+				csv := filepath.Join(golden, set+".csv")
+				t.Run(fmt.Sprintf("%s%s/%s", ifc.kind, opts, set), func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					defer cancel()
+
+					// C traffic_repeater -> our logger.
+					ifc := mk(opts)
+					logger := goCmd(ctx, "logger", "-t", "-i", ifc.in)
+					var out bytes.Buffer
+					logger.Stdout = &out
+					runPair(t, ifc, c.Command(ctx, "traffic_repeater", "-i", "f:"+capture+","+ifc.out), logger)
+					if out.String() != string(wantText) {
+						t.Errorf("C sender -> our logger printed\n%s\nwant\n%s", out.String(), wantText)
+					}
+
+					// C logreplay -> our traffic_repeater -> f: (containers whole).
+					ifc = mk(opts)
+					copyPath := filepath.Join(t.TempDir(), "copy.trapcap")
+					runPair(t, ifc, c.Command(ctx, "logreplay", "-i", ifc.out, "-f", csv),
+						goCmd(ctx, "traffic_repeater", "-i", ifc.in+",f:"+copyPath))
+					if got, want := readFile(t, copyPath), readFile(t, capture); !bytes.Equal(got, want) {
+						t.Errorf("C sender -> our traffic_repeater -> f: differs from %s.trapcap (%d bytes, want %d)", set, len(got), len(want))
+					}
+
+					// Our traffic_repeater (SendBatch) and our logreplay (Send) -> C logger.
+					for _, sender := range [][]string{
+						{"traffic_repeater", "-i", "f:" + capture + ",OUT"},
+						{"logreplay", "-i", "OUT", "-f", csv},
+					} {
+						ifc = mk(opts)
+						args := append([]string(nil), sender[1:]...)
+						for i := range args {
+							args[i] = strings.Replace(args[i], "OUT", ifc.out, 1)
+						}
+						clog := c.Command(ctx, "logger", "-t", "-i", ifc.in)
+						var cout bytes.Buffer
+						clog.Stdout = &cout
+						runPair(t, ifc, goCmd(ctx, sender[0], args...), clog)
+						if cout.String() != string(wantText) {
+							t.Errorf("our %s -> C logger printed\n%s\nwant\n%s", sender[0], cout.String(), wantText)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func readFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A client that disconnects in the middle of a container does not disturb
+// the others: our u: output fans out to a C logger and to a raw client
+// that reads the hello and part of the first container, then leaves. The
+// C logger still prints every record, and since one client got every
+// message the output counts none as dropped.
+func TestTrapClientLeavesMidContainer(t *testing.T) {
+	c := nemeac.Find(t)
+	golden := testutil.SharedTestdata(t, "trap")
+	sockDir := ""
+	for _, kv := range c.Env {
+		if v, ok := strings.CutPrefix(kv, "TRAP_SOCKET_DIR="); ok {
+			sockDir = v
+		}
+	}
+	recs := goldenRecords(t, filepath.Join(golden, "basic_flows.trapcap"))
+	const spec = "ipaddr DST_IP,ipaddr SRC_IP,uint64 BYTES,time TIME_FIRST,time TIME_LAST,uint32 PACKETS,uint16 DST_PORT,uint16 SRC_PORT,uint8 PROTOCOL,uint8 TCP_FLAGS"
+	const n = 30000 // about 20 containers
+	for _, kind := range []string{"u", "t"} {
+		t.Run(kind, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			outSpec, inSpec := "u:leave", "u:leave"
+			if kind == "t" {
+				port := freePort(t)
+				outSpec, inSpec = "t:"+port, "t:localhost:"+port
+			}
+			sps, err := trap.ParseIFCSpec(outSpec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := trap.OpenOutput(sps[0], sockDir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close(ctx)
+			if err := out.SetDataFormat(trap.FormatUniRec, spec); err != nil {
+				t.Fatal(err)
+			}
+			clog := c.Command(ctx, "logger", "-t", "-i", inSpec)
+			var cout, cerr bytes.Buffer
+			clog.Stdout, clog.Stderr = &cout, &cerr
+			if err := clog.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer clog.Process.Kill()
+			// The quitter: hello, then a container header and 1000 bytes of
+			// its payload; then it closes.
+			addr := filepath.Join(sockDir, "trap-leave.sock")
+			network := "unix"
+			if kind == "t" {
+				network, addr = "tcp", strings.TrimPrefix(inSpec, "t:")
+			}
+			qc, err := net.Dial(network, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			quit := make(chan error, 1)
+			go func() {
+				defer qc.Close()
+				r := bufio.NewReader(qc)
+				var hdr [8]byte
+				if _, err := io.ReadFull(r, hdr[:]); err != nil {
+					quit <- err
+					return
+				}
+				_, err := io.CopyN(io.Discard, r, int64(binary.BigEndian.Uint32(hdr[4:]))+trap.ContainerHeaderSize+1000)
+				quit <- err
+			}()
+			waitFor(t, "two clients", func() bool { return out.Stats().Clients == 2 })
+			for i := range n {
+				if err := out.Send(ctx, recs[i%len(recs)]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := out.SendEOS(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-quit; err != nil {
+				t.Fatalf("quitter: %v", err)
+			}
+			if err := out.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := clog.Wait(); err != nil {
+				t.Fatalf("C logger: %v\n%s", err, cerr.String())
+			}
+			lines := strings.Split(strings.TrimSuffix(cout.String(), "\n"), "\n")
+			if len(lines) != n+1 {
+				t.Fatalf("C logger printed %d records, want %d", len(lines)-1, n)
+			}
+			want := strings.Split(strings.TrimSuffix(string(readFile(t, filepath.Join(golden, "basic_flows.logger.txt"))), "\n"), "\n")
+			for i, l := range lines[1:] {
+				if w := want[1+i%len(recs)]; l != w {
+					t.Fatalf("record %d: %q, want %q", i, l, w)
+				}
+			}
+			if st := out.Stats(); st.DroppedMessages != 0 || st.SentMessages != n+1 {
+				t.Errorf("output counters: sent %d, dropped %d; want %d and 0", st.SentMessages, st.DroppedMessages, n+1)
+			}
+		})
+	}
+}
+
+// goldenRecords returns the data messages of a capture (the EOS left out).
+func goldenRecords(t *testing.T, path string) [][]byte {
+	t.Helper()
+	sps, err := trap.ParseIFCSpec("f:" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := trap.OpenInput(sps[0], "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	in.SetRequiredFormat(trap.FormatUniRec, "")
+	var recs [][]byte
+	for {
+		b, _, err := in.RecvBatch(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range b.All() {
+			recs = append(recs, bytes.Clone(m))
+		}
+		if b.EndOfStream() {
+			return recs
+		}
+	}
+}
