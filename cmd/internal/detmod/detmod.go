@@ -130,13 +130,7 @@ func Body(ctx context.Context, tc *trap.Context, args []string, stderr io.Writer
 	var det detectors.Detector
 	var clock detectors.Clock
 	if err == nil {
-		clockName := ""
-		for _, o := range mopts {
-			if o.Short == 0 && o.Long == "clock" {
-				clockName = o.Value
-			}
-		}
-		if clock, err = detectors.ParseClock(clockName); err == nil {
+		if clock, err = detectors.ParseClock(clockOption(mopts)); err == nil {
 			det, err = setup(mopts, clock)
 		}
 	}
