@@ -22,6 +22,27 @@ type Configuration struct {
 	SocketDir string         `mapstructure:"socket_dir"`
 	Sources   []SourceConfig `mapstructure:"sources"`
 	Outputs   []OutputConfig `mapstructure:"outputs"`
+	// Detectors run in-process on the sources' records, each sending its
+	// alerts to its own TRAP output IFC.
+	Detectors []DetectorConfig `mapstructure:"detectors"`
+}
+
+// DetectorConfig is one entry of detectors:.
+type DetectorConfig struct {
+	// Type is the NEMEA module name (DetectorTypes).
+	Type string `mapstructure:"type"`
+	// Name identifies the detector in logs and metrics; default TYPE-INDEX.
+	Name string `mapstructure:"name"`
+	// Options are the module's own command-line options, as given to the
+	// standalone binary (without -i), e.g. ["-n", "3", "--clock", "flow"].
+	Options []string `mapstructure:"options"`
+	// IFC is the TRAP output IFC_SPEC of the alerts (u:NAME, t:PORT, f:PATH, b:, ...).
+	IFC string `mapstructure:"ifc"`
+}
+
+// DetectorTypes lists the detectors the daemon runs in-process.
+func DetectorTypes() []string {
+	return []string{"vportscan_detector", "haddrscan_detector", "amplification_detection"}
 }
 
 // LogConfig configures zap.

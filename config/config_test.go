@@ -267,3 +267,33 @@ func TestNfdumpSourceFollowsWithStateFile(t *testing.T) {
 		t.Errorf("source = %+v, want follow with the state file", s)
 	}
 }
+
+func TestDetectorsSection(t *testing.T) {
+	c, err := Load(writeFile(t, `
+detectors:
+  - type: vportscan_detector
+    ifc: u:vportscan
+  - type: HADDRSCAN_DETECTOR
+    name: sweeps
+    options: ["-n", "3", "--clock", "flow"]
+    ifc: f:/tmp/alerts.trapcap
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Detectors) != 2 || c.Detectors[0].Name != "vportscan_detector-0" || c.Detectors[1].Type != "haddrscan_detector" ||
+		strings.Join(c.Detectors[1].Options, " ") != "-n 3 --clock flow" {
+		t.Fatalf("detectors %+v", c.Detectors)
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"detectors:\n  - {type: nope, ifc: b:}", `detectors[0].type: "nope" is not one of vportscan_detector, haddrscan_detector, amplification_detection`},
+		{"detectors:\n  - {type: vportscan_detector}", "detectors[0].ifc: required"},
+		{"detectors:\n  - {type: vportscan_detector, ifc: 'u:a,u:b'}", "one interface per detector"},
+		{"detectors:\n  - {type: vportscan_detector, ifc: b:, threshold: 3}", "detectors[0].threshold: unknown key; allowed here: type, name, options, ifc"},
+		{"detectors:\n  - {type: vportscan_detector, ifc: b:}\n  - {type: haddrscan_detector, name: vportscan_detector-0, ifc: b:}", `detectors[1].name: "vportscan_detector-0" is already`},
+	} {
+		if _, err := Load(writeFile(t, tt.yaml)); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: got %v, want %q", tt.yaml, err, tt.want)
+		}
+	}
+}

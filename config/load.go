@@ -108,7 +108,7 @@ func applyEnv(v *viper.Viper) error {
 	for _, k := range scalarKeys {
 		known[envName(k)] = true
 	}
-	for _, list := range []string{"sources", "outputs"} {
+	for _, list := range []string{"sources", "outputs", "detectors"} {
 		name := envName(list)
 		known[name] = true
 		val, ok := os.LookupEnv(name)

@@ -23,12 +23,13 @@ var (
 
 // Keys allowed in each section.
 var (
-	topKeys     = []string{"log", "metrics", "socket_dir", "sources", "outputs"}
-	logKeys     = []string{"level", "format"}
-	metricsKeys = []string{"listen"}
-	outputKeys  = []string{"ifc", "template"}
-	commonKeys  = []string{"type", "name"}
-	sourceKeys  = map[string][]string{
+	topKeys      = []string{"log", "metrics", "socket_dir", "sources", "outputs", "detectors"}
+	detectorKeys = []string{"type", "name", "options", "ifc"}
+	logKeys      = []string{"level", "format"}
+	metricsKeys  = []string{"listen"}
+	outputKeys   = []string{"ifc", "template"}
+	commonKeys   = []string{"type", "name"}
+	sourceKeys   = map[string][]string{
 		TypeCollector: {"listen", "sockets", "receive_buffer", "template_lifetime", "max_exporters", "apply_sampling", "element_table", "state_file"},
 		TypeNfdump:    {"paths", "follow", "state_file"},
 		TypePcap:      {"paths", "plugins"},
@@ -108,6 +109,7 @@ func checkKeys(raw map[string]any) error {
 		check(name, m, append(slices.Clone(commonKeys), extra...))
 	})
 	listOf("outputs", func(name string, m map[string]any) { check(name, m, outputKeys) })
+	listOf("detectors", func(name string, m map[string]any) { check(name, m, detectorKeys) })
 	return errors.Join(errs...)
 }
 
@@ -231,6 +233,7 @@ func (c *Configuration) Validate() error {
 			add(fmt.Errorf("%s.template: %w", key, err))
 		}
 	}
+	errs = append(errs, c.validateDetectors()...)
 	return errors.Join(errs...)
 }
 
@@ -252,6 +255,38 @@ func validateTrapInput(ifc string) error {
 		return nil
 	}
 	return fmt.Errorf("%q: interface type %q cannot be an input (want u, t, T, f or k)", ifc, specs[0].Kind)
+}
+
+// validateDetectors checks detectors: (the options themselves are checked
+// when the daemon builds the detector, with the module's own messages).
+func (c *Configuration) validateDetectors() []error {
+	var errs []error
+	names := map[string]string{}
+	for i := range c.Detectors {
+		d := &c.Detectors[i]
+		key := fmt.Sprintf("detectors[%d]", i)
+		d.Type = strings.ToLower(d.Type)
+		if !slices.Contains(DetectorTypes(), d.Type) {
+			errs = append(errs, notOneOf(key+".type", d.Type, DetectorTypes()))
+		}
+		if d.Name == "" {
+			d.Name = fmt.Sprintf("%s-%d", d.Type, i)
+		}
+		if prev, dup := names[d.Name]; dup {
+			errs = append(errs, fmt.Errorf("%s.name: %q is already the name of %s; names must be unique", key, d.Name, prev))
+		}
+		names[d.Name] = key
+		specs, err := trap.ParseIFCSpec(d.IFC)
+		switch {
+		case d.IFC == "":
+			errs = append(errs, fmt.Errorf("%s.ifc: required: the alerts' output IFC (t:PORT, u:NAME, f:PATH, b:)", key))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s.ifc: %w", key, err))
+		case len(specs) != 1:
+			errs = append(errs, fmt.Errorf("%s.ifc: %q: one interface per detector (got %d)", key, d.IFC, len(specs)))
+		}
+	}
+	return errs
 }
 
 func (s *SourceConfig) validateCollector(key string) []error {

@@ -20,6 +20,33 @@ import (
 	"github.com/flowgate/flowgate/unirec"
 )
 
+// numOutputs is how many outputs the pipeline feeds: the outputs, then
+// the detectors.
+func numOutputs(cfg config.Configuration) int { return len(cfg.Outputs) + len(cfg.Detectors) }
+
+// outputIFC is the IFC spec of output i (a detector's: its alerts').
+func outputIFC(cfg config.Configuration, i int) string {
+	if i >= len(cfg.Outputs) {
+		return cfg.Detectors[i-len(cfg.Outputs)].IFC
+	}
+	return cfg.Outputs[i].IFC
+}
+
+// detectorKey identifies a detector by its whole configuration: a
+// reload keeps a detector (and its state) only when nothing changed.
+func detectorKey(cfg config.Configuration, j int) string {
+	d := cfg.Detectors[j]
+	return fmt.Sprintf("detector\x00%s\x00%s\x00%q\x00%s", d.Type, d.Name, d.Options, d.IFC)
+}
+
+// buildAnyOutput opens output i: cfg.Outputs[i], or a detector after them.
+func buildAnyOutput(cfg config.Configuration, i int, log *zap.Logger, files *trap.FileSet) (ingest.Output, error) {
+	if i >= len(cfg.Outputs) {
+		return buildDetector(cfg, i-len(cfg.Outputs), log)
+	}
+	return buildOutput(cfg, i, log, files)
+}
+
 // buildOutput opens cfg.Outputs[i].
 func buildOutput(cfg config.Configuration, i int, log *zap.Logger, files *trap.FileSet) (ingest.Output, error) {
 	o := cfg.Outputs[i]

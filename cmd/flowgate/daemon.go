@@ -37,7 +37,9 @@ type daemon struct {
 }
 
 // instance is the running configuration: cfg.Sources[i] runs as
-// sources[i], cfg.Outputs[i] is outputs[i]. A reload makes a new instance
+// sources[i], cfg.Outputs[i] is outputs[i] and cfg.Detectors[j] (an
+// in-process detector, which the pipeline feeds like an output) is
+// outputs[len(cfg.Outputs)+j]. A reload makes a new instance
 // on the same pipeline, sharing what did not change.
 type instance struct {
 	cfg      config.Configuration
@@ -52,7 +54,7 @@ func (d *daemon) start(cfg config.Configuration) (*instance, error) {
 	if d.files == nil {
 		d.files = trap.NewFileSet()
 	}
-	in := &instance{cfg: cfg, sources: make([]ingest.Source, len(cfg.Sources)), outputs: make([]ingest.Output, len(cfg.Outputs))}
+	in := &instance{cfg: cfg, sources: make([]ingest.Source, len(cfg.Sources)), outputs: make([]ingest.Output, numOutputs(cfg))}
 	if err := d.build(in, nil, nil); err != nil {
 		return nil, err
 	}
@@ -86,11 +88,11 @@ func (d *daemon) build(in *instance, wantOut, wantSrc func(int) bool) error {
 		}
 		return err
 	}
-	for i := range in.cfg.Outputs {
+	for i := range in.outputs {
 		if in.outputs[i] != nil || (wantOut != nil && !wantOut(i)) {
 			continue
 		}
-		out, err := buildOutput(in.cfg, i, d.log, d.files)
+		out, err := buildAnyOutput(in.cfg, i, d.log, d.files)
 		if err != nil {
 			return fail(err)
 		}
@@ -135,6 +137,9 @@ func (d *daemon) release(in *instance, keepOut func(ingest.Output) bool, keepSrc
 // outputKey identifies an output by what makes it: IFC spec, template and
 // (for u:) the socket directory. Equal keys are the same output.
 func outputKey(cfg config.Configuration, i int) string {
+	if i >= len(cfg.Outputs) {
+		return detectorKey(cfg, i-len(cfg.Outputs)) + "\x00" + resourceKey(cfg, i)
+	}
 	o := cfg.Outputs[i]
 	tmpl := o.Template
 	if t, err := unirec.ParseTemplate(o.Template); err == nil {
@@ -147,7 +152,7 @@ func outputKey(cfg config.Configuration, i int) string {
 // directory, a TCP port or a file path. Two outputs of one key cannot be
 // open at once; "" holds nothing (b:).
 func resourceKey(cfg config.Configuration, i int) string {
-	sps, err := trap.ParseIFCSpec(cfg.Outputs[i].IFC)
+	sps, err := trap.ParseIFCSpec(outputIFC(cfg, i))
 	if err != nil || len(sps) != 1 || len(sps[0].Params) == 0 {
 		return ""
 	}
@@ -188,14 +193,14 @@ func sourceAddrs(s config.SourceConfig) []string {
 // what needs a socket, port or file that a retiring one holds is opened
 // after it closed, and if that fails the retired ones come back.
 func (d *daemon) reconfigure(in *instance, next config.Configuration) (*instance, error) {
-	nin := &instance{cfg: next, sources: make([]ingest.Source, len(next.Sources)), outputs: make([]ingest.Output, len(next.Outputs)),
+	nin := &instance{cfg: next, sources: make([]ingest.Source, len(next.Sources)), outputs: make([]ingest.Output, numOutputs(next)),
 		pipeline: in.pipeline, cancel: in.cancel, done: in.done}
 	oldOut := map[string]int{}
-	for i := range in.cfg.Outputs {
+	for i := range in.outputs {
 		oldOut[outputKey(in.cfg, i)] = i
 	}
 	keptOut := make([]bool, len(in.outputs))
-	for i := range next.Outputs {
+	for i := range nin.outputs {
 		if j, ok := oldOut[outputKey(next, i)]; ok && !keptOut[j] {
 			nin.outputs[i], keptOut[j] = in.outputs[j], true
 		}
@@ -353,6 +358,9 @@ func (d *daemon) logStopped(stats []ingest.OutputStats, outs []ingest.Output, ms
 		f := []zap.Field{zap.String("output", o.Name()), zap.Uint64("records", s.Sent), zap.Uint64("dropped", s.Failed)}
 		if t, ok := o.(*ingest.TrapOutput); ok {
 			f = append(f, zap.Uint64("ifc_dropped", t.Stats().DroppedMessages))
+		}
+		if dt, ok := o.(*detectorOutput); ok {
+			f = append(f, dt.logFields()...)
 		}
 		d.log.Info(msg, f...)
 	}

@@ -35,6 +35,13 @@ var (
 	descEvicted    = prometheus.NewDesc("flowgate_exporters_evicted_total", "Idle exporters forgotten to make room in a full exporter table.", []string{"source"}, nil)
 	descOutSent    = prometheus.NewDesc("flowgate_output_records_total", "Records an output accepted.", []string{"output"}, nil)
 	descOutDrops   = prometheus.NewDesc("flowgate_output_drops_total", "Records an output refused (dropped).", []string{"output"}, nil)
+	descDetRecords = prometheus.NewDesc("flowgate_detector_records_total", "Records an in-process detector processed.", []string{"detector"}, nil)
+	descDetAlerts  = prometheus.NewDesc("flowgate_detector_alerts_total", "Alerts an in-process detector emitted.", []string{"detector"}, nil)
+	descDetADrops  = prometheus.NewDesc("flowgate_detector_alert_drops_total", "Alerts the detector's output refused (dropped).", []string{"detector"}, nil)
+	descDetIPv6    = prometheus.NewDesc("flowgate_detector_ipv6_skipped_total", "Flows a detector skipped because it handles IPv4 only.", []string{"detector"}, nil)
+	descDetEvicted = prometheus.NewDesc("flowgate_detector_evicted_total", "Table entries a detector dropped because its table was full.", []string{"detector"}, nil)
+	descDetExpired = prometheus.NewDesc("flowgate_detector_expired_total", "Table entries a detector removed as idle.", []string{"detector"}, nil)
+	descDetEntries = prometheus.NewDesc("flowgate_detector_entries", "Entries in a detector's tables.", []string{"detector"}, nil)
 	descIfcDrops   = prometheus.NewDesc("flowgate_output_ifc_dropped_total", "Messages a TRAP output interface accepted and then lost (dropped under its timeout, a failed file write).", []string{"output"}, nil)
 
 	// Trap sources' inputs and the k: outputs' own counters (what the
@@ -53,7 +60,8 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPackets, descRecords, descErrors, descTemplates, descRefreshes, descWithdrawn,
 		descExpired, descMissing, descSeqErrors, descSeqLost, descSockDrops, descReadErrors, descRefused, descEvicted,
 		descOutSent, descOutDrops, descIfcDrops, descTrapInMsgs, descTrapInConts, descTrapInBad, descKafkaLag,
-		descIfcConts, descKafkaDeliv, descKafkaRetries, descKafkaInFlight} {
+		descIfcConts, descKafkaDeliv, descKafkaRetries, descKafkaInFlight, descDetRecords, descDetAlerts, descDetADrops,
+		descDetIPv6, descDetEvicted, descDetExpired, descDetEntries} {
 		ch <- d
 	}
 }
@@ -111,6 +119,17 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 				counter(descKafkaRetries, k.Retries, o.Name())
 				ch <- prometheus.MustNewConstMetric(descKafkaInFlight, prometheus.GaugeValue, float64(k.InFlight), o.Name())
 			}
+		}
+		if dt, ok := o.(*detectorOutput); ok {
+			st, name := dt.det.Stats(), o.Name()
+			counter(descDetRecords, st.Records, name)
+			counter(descDetAlerts, st.Alerts, name)
+			counter(descDetADrops, dt.alertDrops.Load(), name)
+			counter(descDetIPv6, st.IPv6Skipped, name)
+			counter(descDetEvicted, st.Evicted, name)
+			counter(descDetExpired, st.Expired, name)
+			ch <- prometheus.MustNewConstMetric(descDetEntries, prometheus.GaugeValue, float64(st.Entries), name)
+			counter(descIfcDrops, dt.alerts.Stats().DroppedMessages, dt.alerts.Name())
 		}
 	}
 }

@@ -13,6 +13,8 @@
 package amplification
 
 import (
+	"sync/atomic"
+
 	"github.com/flowgate/flowgate/detectors"
 	"github.com/flowgate/flowgate/unirec"
 )
@@ -73,7 +75,8 @@ type Detector struct {
 	lastCleanup int64
 	h           histScratch
 	c           detectors.Counters
-	big         uint64 // BIG verdicts (no alert, as in C)
+	big         atomic.Uint64 // BIG verdicts (no alert, as in C)
+	itemsPub    atomic.Int64  // items, for Stats from other goroutines
 }
 
 // New returns a detector with the given parameters and clock (which
@@ -111,7 +114,7 @@ func (d *Detector) Bind(t *unirec.Template) error {
 // Stats implements detectors.Detector.
 func (d *Detector) Stats() detectors.Stats {
 	s := d.c.Snapshot()
-	s.Extra = map[string]uint64{"big_verdicts": d.big, "stored_items": uint64(d.items)}
+	s.Extra = map[string]uint64{"big_verdicts": d.big.Load(), "stored_items": uint64(d.itemsPub.Load())}
 	return s
 }
 
@@ -158,6 +161,7 @@ func (d *Detector) Process(rec unirec.Record, emit detectors.Emit) error {
 		}
 	}
 	d.limitItems(k)
+	d.itemsPub.Store(int64(d.items))
 	if now := d.clock.Now(); now-d.lastCleanup >= d.cfg.Period {
 		d.lastCleanup = now
 		d.cleanup()
@@ -204,7 +208,7 @@ func (d *Detector) evaluate(k key, p *pair, tf, tl unirec.Time, emit detectors.E
 	var err error
 	switch d.verdict(p) {
 	case verdictBig:
-		d.big++
+		d.big.Add(1)
 		if p.id == 0 {
 			d.uniqueID++
 			p.id = d.uniqueID
