@@ -202,7 +202,6 @@ func (w *jw) compatModule(m *module, ins, outs []map[string]any, synth bool) {
 	w.key(false, "MEM-rss")
 	w.val(m.rss)
 	w.key(false, "inputs")
-	w.WriteByte('[')
 	if synth && ins == nil && outs == nil {
 		// A module that never answered: its configured interfaces, zeroed.
 		for _, ifc := range m.spec.Interfaces {
@@ -214,45 +213,35 @@ func (w *jw) compatModule(m *module, ins, outs []map[string]any, synth bool) {
 			}
 		}
 	}
-	for i, in := range ins {
-		if i > 0 {
-			w.WriteString(", ")
-		}
-		w.WriteByte('{')
-		w.key(true, "type")
-		w.val(ifcType(in))
-		w.key(false, "ID")
-		w.val(str(in, "ifc_id"))
-		w.key(false, "is-conn")
-		w.val(num(in, "ifc_state"))
-		w.key(false, "messages")
-		w.val(num(in, "messages"))
-		w.key(false, "buffers")
-		w.val(num(in, "buffers"))
-		w.WriteByte('}')
-	}
-	w.WriteString("]")
+	w.ifcList(ins, compatIn)
 	w.key(false, "outputs")
+	w.ifcList(outs, compatOut)
+}
+
+// The -x/-i interface keys and the service-IFC counters they show.
+var (
+	compatIn  = [][2]string{{"is-conn", "ifc_state"}, {"messages", "messages"}, {"buffers", "buffers"}}
+	compatOut = [][2]string{{"cli-num", "num_clients"}, {"sent-msg", "sent-messages"}, {"drop-msg", "dropped-messages"},
+		{"buffers", "buffers"}, {"autoflush", "autoflushes"}}
+)
+
+// ifcList writes interface objects as the C supervisor does: type letter,
+// ID, then the counters.
+func (w *jw) ifcList(objs []map[string]any, fields [][2]string) {
 	w.WriteByte('[')
-	for i, out := range outs {
+	for i, obj := range objs {
 		if i > 0 {
 			w.WriteString(", ")
 		}
 		w.WriteByte('{')
 		w.key(true, "type")
-		w.val(ifcType(out))
+		w.val(ifcType(obj))
 		w.key(false, "ID")
-		w.val(str(out, "ifc_id"))
-		w.key(false, "cli-num")
-		w.val(num(out, "num_clients"))
-		w.key(false, "sent-msg")
-		w.val(num(out, "sent-messages"))
-		w.key(false, "drop-msg")
-		w.val(num(out, "dropped-messages"))
-		w.key(false, "buffers")
-		w.val(num(out, "buffers"))
-		w.key(false, "autoflush")
-		w.val(num(out, "autoflushes"))
+		w.val(str(obj, "ifc_id"))
+		for _, f := range fields {
+			w.key(false, f[0])
+			w.val(num(obj, f[1]))
+		}
 		w.WriteByte('}')
 	}
 	w.WriteByte(']')
