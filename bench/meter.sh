@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packets/s of Flowgate's flow_meter (basic plugin, blackhole output b:, one
 # core: GOMAXPROCS=1 and taskset) side by side with Debian's nfpcapd and
-# softflowd on the same synthetic pcap (bench/cmd/pcapgen), in one run.
+# softflowd on the same synthetic pcap (bench/cmd/pcapgen), in one run;
+# then, as root, live capture on a veth pair against nfpcapd (see the end).
 #
 #   bench/meter.sh                      # N=2000000 packets over F=50000 flows
 #   N=4000000 F=100000 bench/meter.sh
