@@ -124,3 +124,47 @@ func TestMeterSteadyStateDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per round of %d packets", n, len(frames))
 	}
 }
+
+// BenchmarkPluginFlows meters application traffic through every plugin:
+// per round of 1000 flows each of TLS (client and server hello), HTTP
+// (request and response), DNS (query and response) and SSDP (NOTIFY), then
+// a flush. records/s counts exported records.
+func BenchmarkPluginFlows(b *testing.B) {
+	var frames [][]byte
+	ch, sh := chrome13().bytes(), hello{server: true, exts: []tlsExt{extServerVersion(0x0304)}}.bytes()
+	for i := 0; i < 1000; i++ {
+		p := uint16(20000 + i)
+		frames = append(frames,
+			tcp(true, p, 443, 0x18, ch), tcp(false, 443, p, 0x18, sh),
+			tcp(true, p, 80, 0x18, httpReq("/x", "Host: h.example", "User-Agent: bench/1")),
+			tcp(false, 80, p, 0x18, httpResp("200", "Server: s", "Set-Cookie: a=1")),
+			udp(true, p, 53, dnsMsg(uint16(i), false)), udp(false, 53, p, dnsMsg(uint16(i), true)),
+			udp(true, p, 1900, []byte(notifyMsg("NT: urn:schemas-upnp-org:device:X:1", "LOCATION: http://10.0.0.1:80/d.xml"))),
+		)
+	}
+	var recs int
+	m, err := New(Config{Plugins: PluginNames()}, func(unirec.Record) error { recs++; return nil })
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := time.Unix(1700000000, 0)
+	for _, f := range frames {
+		_ = m.Packet(LinkEthernet, f, ts)
+	}
+	_ = m.Flush()
+	recs = 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := i % len(frames)
+		if k == 0 && i > 0 {
+			_ = m.Flush()
+		}
+		if err := m.Packet(LinkEthernet, frames[k], ts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_ = m.Flush()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+	b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
+}

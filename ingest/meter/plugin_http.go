@@ -202,18 +202,23 @@ func (s *httpState) parse(b []byte) int {
 	return r
 }
 
+// twoSpaces finds the first space of b and the next one after it.
+func twoSpaces(b []byte) (sp1, sp2 int, ok bool) {
+	sp1 = bytes.IndexByte(b, ' ')
+	if sp1 < 0 {
+		return 0, 0, false
+	}
+	sp2 = bytes.IndexByte(b[sp1+1:], ' ')
+	if sp2 < 0 {
+		return 0, 0, false
+	}
+	return sp1, sp1 + 1 + sp2, true
+}
+
 // request parses a request line and its headers.
 func (s *httpState) request(b []byte) int {
-	sp1 := bytes.IndexByte(b, ' ')
-	if sp1 < 0 {
-		return httpFail
-	}
-	sp2 := bytes.IndexByte(b[sp1+1:], ' ')
-	if sp2 < 0 {
-		return httpFail
-	}
-	sp2 += sp1 + 1
-	if !bytes.HasPrefix(b[sp2+1:], httpPrefix) {
+	sp1, sp2, ok := twoSpaces(b)
+	if !ok || !bytes.HasPrefix(b[sp2+1:], httpPrefix) {
 		return httpFail
 	}
 	if s.req {
@@ -252,15 +257,10 @@ func (s *httpState) request(b []byte) int {
 
 // response parses a status line and its headers.
 func (s *httpState) response(b []byte) int {
-	sp1 := bytes.IndexByte(b, ' ')
-	if sp1 < 0 {
+	sp1, sp2, ok := twoSpaces(b)
+	if !ok {
 		return httpFail
 	}
-	sp2 := bytes.IndexByte(b[sp1+1:], ' ')
-	if sp2 < 0 {
-		return httpFail
-	}
-	sp2 += sp1 + 1
 	code := cAtoi(b[sp1+1 : sp2])
 	if code <= 0 {
 		return httpFail
