@@ -34,6 +34,10 @@ type contBuf struct {
 	msgs   int
 	users  int  // client writers currently writing b
 	orphan bool // replaced in the ring while a writer still held it
+	// delivered: a client got the whole container; counted: its messages
+	// are in the output's dropped counter. A finished container ends up
+	// with exactly one of the two (see settleLocked).
+	delivered, counted bool
 }
 
 // sockClient is one connected input. Its writer goroutine sends the
@@ -79,6 +83,8 @@ type socketOutput struct {
 	shut     bool
 
 	dropped, tooBig, buffers, autoflushes uint64
+	deliveredMsgs                         uint64 // messages of delivered containers
+	dropEvents                            uint64 // containers counted as dropped
 
 	// watched is the Done channel of the context whose end wakes waiters;
 	// unwatch stops that.
@@ -343,6 +349,7 @@ func (o *socketOutput) finishLocked(ctx context.Context, force bool) error {
 	case old == nil:
 		o.act = o.newCont()
 	case old.users > 0:
+		// Settled when its last writer is done.
 		old.orphan = true
 		if k := len(o.free); k > 0 {
 			o.act, o.free = o.free[k-1], o.free[:k-1]
@@ -350,18 +357,45 @@ func (o *socketOutput) finishLocked(ctx context.Context, force bool) error {
 			o.act = o.newCont()
 		}
 	default:
+		o.dropLocked(old) // unless a client had it
 		o.act = old
 	}
 	o.act.b, o.act.msgs = o.act.b[:ContainerHeaderSize], 0
+	o.act.delivered, o.act.counted = false, false
 	o.actSeq = o.accepted
 	o.head++
 	o.buffers++
 	if o.nActive == 0 {
-		o.dropped += uint64(a.msgs) // nobody will ever receive them
+		o.dropLocked(a) // nobody will ever receive them
 	}
 	o.lastFin = time.Now()
 	o.cond.Broadcast()
 	return nil
+}
+
+// dropLocked counts the messages of a finished container as dropped
+// unless a client got it or they are counted already.
+func (o *socketOutput) dropLocked(cb *contBuf) {
+	if cb.delivered || cb.counted {
+		return
+	}
+	cb.counted = true
+	o.dropped += uint64(cb.msgs)
+	o.dropEvents++
+	if o.dropEvents&(o.dropEvents-1) == 0 { // 1st, 2nd, 4th, 8th, ... time
+		o.log.Warn("messages dropped: no client received their container", zap.Int("messages", cb.msgs),
+			zap.Uint64("dropped_so_far", o.dropped))
+	}
+}
+
+// dropUndeliveredLocked counts every container still in the ring that no
+// client got: called when no client is left to get them, and at close.
+func (o *socketOutput) dropUndeliveredLocked() {
+	for _, cb := range o.ring {
+		if cb != nil && cb.users == 0 {
+			o.dropLocked(cb)
+		}
+	}
 }
 
 // wake broadcasts on the condition; context.AfterFunc uses it to end waits.
@@ -504,6 +538,11 @@ func (o *socketOutput) serveClient(conn net.Conn) {
 	if !c.leaving {
 		o.nActive--
 	}
+	if len(o.clients) == 0 {
+		// A new client starts at the ring head: what is in the ring and
+		// was not delivered is lost now.
+		o.dropUndeliveredLocked()
+	}
 	o.cond.Broadcast()
 	o.mu.Unlock()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
@@ -576,8 +615,13 @@ func (o *socketOutput) writeLoopLocked(c *sockClient) error {
 		_, err := c.conn.Write(buf)
 		o.mu.Lock()
 		cb.users--
+		if err == nil && !cb.delivered {
+			cb.delivered = true
+			o.deliveredMsgs += uint64(msgs)
+		}
 		if cb.orphan && cb.users == 0 {
 			cb.orphan = false
+			o.dropLocked(cb)
 			o.free = append(o.free, cb)
 		}
 		if err != nil {
@@ -644,6 +688,7 @@ func (o *socketOutput) close(ctx context.Context) error {
 	}()
 	select {
 	case <-finished:
+		o.settleAtClose()
 		return nil
 	case <-ctx.Done():
 	}
@@ -655,7 +700,21 @@ func (o *socketOutput) close(ctx context.Context) error {
 	o.cond.Broadcast()
 	o.mu.Unlock()
 	<-finished
+	o.settleAtClose()
 	return fmt.Errorf("%w: output %s closed before %d client(s) got all data: %v", ErrTimeout, o.ep.id, undelivered, ctx.Err())
+}
+
+// settleAtClose counts what no client got once every writer has ended,
+// and logs the total of messages lost on this output.
+func (o *socketOutput) settleAtClose() {
+	o.mu.Lock()
+	o.dropUndeliveredLocked()
+	dropped, accepted := o.dropped, o.accepted
+	o.mu.Unlock()
+	if dropped > 0 {
+		o.log.Warn("output closed: messages no client received", zap.Uint64("dropped", dropped),
+			zap.Uint64("accepted", accepted))
+	}
 }
 
 func (o *socketOutput) stats() OutputStats {
