@@ -15,6 +15,7 @@
 package ddos
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/flowgate/flowgate/detectors"
@@ -79,10 +80,13 @@ type Detector struct {
 	idx         int   // ring index of the current window (C's current_int_idx)
 	floods      uint64
 
-	out  unirec.Record
-	o    struct{ dst, avgCur, avgOrig, bytes, id, first, last, ipCur, ipOrig, seq unirec.FieldID }
-	emit detectors.Emit
-	err  error // first emit error inside a callback
+	out      unirec.Record
+	o        struct{ dst, avgCur, avgOrig, bytes, id, first, last, ipCur, ipOrig, seq unirec.FieldID }
+	emit     detectors.Emit
+	err      error   // first emit error inside a callback
+	deferred bool    // reports wait in pending (during a window move)
+	pending  []alert // reports of the current window move
+	unpub    uint64  // records not yet added to ctr.Records
 
 	ctr     detectors.Counters
 	skipped struct{ negDuration, floodsDropped uint64 }
@@ -130,7 +134,8 @@ func (d *Detector) Bind(t *unirec.Template) error {
 	return detectors.Resolve(t, InputSpec, &d.in.dst, &d.in.src, &d.in.bytes, &d.in.first, &d.in.last)
 }
 
-// Stats returns the counters. Extra: "negative_duration" (flows with
+// Stats returns the counters. Records is published in steps of 1024
+// while flows come, exactly after Finish. Extra: "negative_duration" (flows with
 // TIME_LAST before TIME_FIRST, skipped as in C) and "floods_dropped"
 // (floods that could not be validated: C exits there).
 func (d *Detector) Stats() detectors.Stats {
@@ -144,7 +149,12 @@ func (d *Detector) slot(k int) int { return (d.idx + 1 + k) % nWindows }
 
 // Process handles one flow.
 func (d *Detector) Process(rec unirec.Record, emit detectors.Emit) error {
-	d.ctr.Records.Add(1)
+	// The shared counter is updated in batches: an atomic add per record
+	// costs more than the rest of a typical record's work.
+	if d.unpub++; d.unpub == 1024 {
+		d.ctr.Records.Add(d.unpub)
+		d.unpub = 0
+	}
 	dstIP := rec.IP(d.in.dst)
 	dst, ok := detectors.IPv4(dstIP)
 	if !ok {
@@ -218,10 +228,21 @@ func (d *Detector) Process(rec unirec.Record, emit detectors.Emit) error {
 		}
 	}
 
-	if !r.hasFlood {
+	if !r.hasFlood && d.anyAbove(r) {
 		d.detect(r, dst)
 	}
 	return d.err
+}
+
+// anyAbove is detect's cheap precondition: a flood needs windows above
+// the minimal attack size.
+func (d *Detector) anyAbove(r *record) bool {
+	for _, b := range r.bytes {
+		if b > d.minAttack {
+			return true
+		}
+	}
+	return false
 }
 
 // detect looks for two consecutive windows far above the average of the
@@ -264,95 +285,108 @@ func (d *Detector) sortedKeys() []uint32 {
 	return d.keys
 }
 
-// moveWindows is move_window(move) over every record, in key order,
-// before S advances (§6.7).
+// moveWindows is move_window(move) over every record before S advances
+// (§6.7). C walks the records in key order; a record reports at most
+// once per move, so the records are walked in table order and the
+// reports are sent afterwards, sorted by key: the same alerts in the same
+// order without sorting every key every minute.
 func (d *Detector) moveWindows(move int) {
+	d.deferred = true
+	n := d.recs.DeleteIf(func(_ uint32, r *record) bool { return d.moveRecord(r, move) })
+	d.ctr.Expired.Add(uint64(n))
+	d.ctr.Entries.Store(int64(d.recs.Len()))
+	d.deferred = false
+	slices.SortFunc(d.pending, func(a, b alert) int { return cmp.Compare(a.dst, b.dst) })
+	for _, a := range d.pending {
+		d.send(a)
+	}
+	d.pending = d.pending[:0]
+}
+
+// moveRecord is move_window for one record; it reports whether the
+// record is pruned.
+func (d *Detector) moveRecord(r *record, move int) (prune bool) {
 	t, c := uint64(d.cfg.FlowRate), uint64(d.cfg.IPCountRate)
-	for _, k := range d.sortedKeys() {
-		r, _ := d.recs.Get(k)
-		f := &r.flood
-		if r.hasFlood && f.valid {
-			last := -1
-			for w := nWindows - 1; w >= 0; w-- {
-				s := d.slot(w)
-				if r.bytes[s] >= t*f.avgFlowOrig && uint64(r.srcs[s]) >= c*f.avgIPOrig {
-					last = w
-					break
-				}
-			}
-			switch {
-			case last == -1:
-				if f.avgFlowOrig >= d.minBefore {
-					d.report(f, d.start+interval)
-				}
-				r.hasFlood = false
-			case last < move:
-				for w := 0; w <= last; w++ {
-					f.totalBytes += r.bytes[d.slot(w)] - f.avgFlowOrig // unsigned, wraps as in C
-				}
-				if f.avgFlowOrig >= d.minBefore {
-					d.report(f, d.start+interval)
-				}
-				r.hasFlood = false
-			}
-		}
-		if r.hasFlood && !f.valid {
-			n := int((f.lastReported - d.start + lookBack) / interval)
-			e := 0
-			for e < n && r.bytes[d.slot(e)] == 0 {
-				e++
-			}
-			if n <= 0 || e >= n || n > nWindows {
-				// C prints an error and exits here; unreachable in practice.
-				d.skipped.floodsDropped++
-				r.hasFlood = false
-			} else {
-				var sb, ss uint64
-				for w := e; w < n; w++ {
-					sb += r.bytes[d.slot(w)]
-					ss += uint64(r.srcs[d.slot(w)])
-				}
-				f.avgFlowOrig = sb / uint64(n-e)
-				f.avgIPOrig = ss / uint64(n-e)
-				f.valid = true
-			}
-		}
-		if r.hasFlood {
-			k0 := max(0, int((f.lastReported-d.start+lookBack)/interval))
-			for w := k0; w < move; w++ {
-				s := d.slot(w)
-				if r.bytes[s] > f.avgFlowOrig {
-					f.totalBytes += r.bytes[s] - f.avgFlowOrig
-					f.avgFlowCur += r.bytes[s]
-					f.avgIPCur += uint64(r.srcs[s])
-					f.windowCnt++
-				}
-			}
-		}
-		for w := 0; w < move; w++ {
+	f := &r.flood
+	if r.hasFlood && f.valid {
+		last := -1
+		for w := nWindows - 1; w >= 0; w-- {
 			s := d.slot(w)
-			r.total -= r.bytes[s]
-			r.bytes[s], r.srcs[s] = 0, 0
+			if r.bytes[s] >= t*f.avgFlowOrig && uint64(r.srcs[s]) >= c*f.avgIPOrig {
+				last = w
+				break
+			}
 		}
-		r.srcbits = [srcbitWords]uint64{}
-		if r.total <= d.prune {
-			if r.hasFlood && f.valid && f.avgFlowOrig >= d.minBefore {
+		switch {
+		case last == -1:
+			if f.avgFlowOrig >= d.minBefore {
 				d.report(f, d.start+interval)
 			}
-			d.recs.Delete(k)
-			d.ctr.Expired.Add(1)
-			continue
-		}
-		tl := d.start - interval*int64(nWindows-1-move)
-		if r.hasFlood && f.lastReported+reportBetween <= tl {
+			r.hasFlood = false
+		case last < move:
+			for w := 0; w <= last; w++ {
+				f.totalBytes += r.bytes[d.slot(w)] - f.avgFlowOrig // unsigned, wraps as in C
+			}
 			if f.avgFlowOrig >= d.minBefore {
-				d.report(f, tl)
-			} else {
-				r.hasFlood = false
+				d.report(f, d.start+interval)
+			}
+			r.hasFlood = false
+		}
+	}
+	if r.hasFlood && !f.valid {
+		n := int((f.lastReported - d.start + lookBack) / interval)
+		e := 0
+		for e < n && r.bytes[d.slot(e)] == 0 {
+			e++
+		}
+		if n <= 0 || e >= n || n > nWindows {
+			// C prints an error and exits here; unreachable in practice.
+			d.skipped.floodsDropped++
+			r.hasFlood = false
+		} else {
+			var sb, ss uint64
+			for w := e; w < n; w++ {
+				sb += r.bytes[d.slot(w)]
+				ss += uint64(r.srcs[d.slot(w)])
+			}
+			f.avgFlowOrig = sb / uint64(n-e)
+			f.avgIPOrig = ss / uint64(n-e)
+			f.valid = true
+		}
+	}
+	if r.hasFlood {
+		k0 := max(0, int((f.lastReported-d.start+lookBack)/interval))
+		for w := k0; w < move; w++ {
+			s := d.slot(w)
+			if r.bytes[s] > f.avgFlowOrig {
+				f.totalBytes += r.bytes[s] - f.avgFlowOrig
+				f.avgFlowCur += r.bytes[s]
+				f.avgIPCur += uint64(r.srcs[s])
+				f.windowCnt++
 			}
 		}
 	}
-	d.ctr.Entries.Store(int64(d.recs.Len()))
+	for w := 0; w < move; w++ {
+		s := d.slot(w)
+		r.total -= r.bytes[s]
+		r.bytes[s], r.srcs[s] = 0, 0
+	}
+	r.srcbits = [srcbitWords]uint64{}
+	if r.total <= d.prune {
+		if r.hasFlood && f.valid && f.avgFlowOrig >= d.minBefore {
+			d.report(f, d.start+interval)
+		}
+		return true
+	}
+	tl := d.start - interval*int64(nWindows-1-move)
+	if r.hasFlood && f.lastReported+reportBetween <= tl {
+		if f.avgFlowOrig >= d.minBefore {
+			d.report(f, tl)
+		} else {
+			r.hasFlood = false
+		}
+	}
+	return false
 }
 
 // finalReport is delete_tree's report of one record's validated flood:
@@ -390,7 +424,17 @@ func (d *Detector) flushAll() {
 	d.ctr.Entries.Store(0)
 }
 
+// alert is one report's values.
+type alert struct {
+	dst                        uint32
+	bytes, avgCur, avgOrig, id uint64
+	first, last                int64
+	ipCur, ipOrig              uint32
+	seq                        uint16
+}
+
 // report emits one alert for f and starts its next reporting span (§6.6).
+// During a window move the alert waits in pending (see moveWindows).
 func (d *Detector) report(f *flood, tl int64) {
 	if f.windowCnt > 0 {
 		f.avgFlowCur /= uint64(f.windowCnt) * interval
@@ -401,29 +445,42 @@ func (d *Detector) report(f *flood, tl int64) {
 	if tl == 0 {
 		tl = f.lastReported
 	}
-	o := d.out
-	o.SetIP(d.o.dst, detectors.IPFromV4(f.dst))
-	o.SetUint64(d.o.bytes, f.totalBytes)
-	o.SetTime(d.o.first, unirec.TimeFromSecMsec(uint32(f.lastReported), 0))
-	o.SetTime(d.o.last, unirec.TimeFromSecMsec(uint32(tl), 0))
-	o.SetUint64(d.o.id, f.uuid)
-	o.SetUint16(d.o.seq, uint16(f.msgCnt))
-	o.SetUint64(d.o.avgCur, f.avgFlowCur)
-	o.SetUint64(d.o.avgOrig, f.avgFlowOrig/interval)
-	o.SetUint32(d.o.ipCur, uint32(f.avgIPCur))
-	o.SetUint32(d.o.ipOrig, uint32(f.avgIPOrig))
+	a := alert{dst: f.dst, bytes: f.totalBytes, avgCur: f.avgFlowCur, avgOrig: f.avgFlowOrig / interval, id: f.uuid,
+		first: f.lastReported, last: tl, ipCur: uint32(f.avgIPCur), ipOrig: uint32(f.avgIPOrig), seq: uint16(f.msgCnt)}
 	f.lastReported = tl
 	f.msgCnt++
 	f.totalBytes, f.avgFlowCur, f.avgIPCur, f.windowCnt = 0, 0, 0, 0
 	d.ctr.Alerts.Add(1)
-	if d.emit != nil && d.err == nil {
-		d.err = d.emit(o)
+	if d.deferred {
+		d.pending = append(d.pending, a)
+		return
 	}
+	d.send(a)
+}
+
+func (d *Detector) send(a alert) {
+	if d.emit == nil || d.err != nil {
+		return
+	}
+	o := d.out
+	o.SetIP(d.o.dst, detectors.IPFromV4(a.dst))
+	o.SetUint64(d.o.bytes, a.bytes)
+	o.SetTime(d.o.first, unirec.TimeFromSecMsec(uint32(a.first), 0))
+	o.SetTime(d.o.last, unirec.TimeFromSecMsec(uint32(a.last), 0))
+	o.SetUint64(d.o.id, a.id)
+	o.SetUint16(d.o.seq, a.seq)
+	o.SetUint64(d.o.avgCur, a.avgCur)
+	o.SetUint64(d.o.avgOrig, a.avgOrig)
+	o.SetUint32(d.o.ipCur, a.ipCur)
+	o.SetUint32(d.o.ipOrig, a.ipOrig)
+	d.err = d.emit(o)
 }
 
 // Finish reports the validated floods still open (C's delete_tree at
 // exit). It does not forward end of stream.
 func (d *Detector) Finish(emit detectors.Emit) error {
+	d.ctr.Records.Add(d.unpub)
+	d.unpub = 0
 	d.emit, d.err = emit, nil
 	d.flushAll()
 	return d.err
