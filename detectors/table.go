@@ -80,6 +80,13 @@ func (t *Table[K, V]) Upsert(k K) (v *V, isNew, evicted bool) {
 		i = t.free
 		t.free = t.nodes[i].next
 	} else {
+		if len(t.nodes) == cap(t.nodes) {
+			// Grow by doubling, but never past the cap: the slab's
+			// memory is what the documented caps promise.
+			grown := make([]node[K, V], len(t.nodes), min(max(2*cap(t.nodes), 16), t.max))
+			copy(grown, t.nodes)
+			t.nodes = grown
+		}
 		t.nodes = append(t.nodes, node[K, V]{})
 		i = int32(len(t.nodes) - 1)
 	}

@@ -22,7 +22,7 @@ type Config struct {
 	// off by default because the thresholds were tuned against that.
 	FixHistogram bool
 	// MaxPairs caps the pair table (65536); MaxItems caps the flow items
-	// stored over all pairs (4194304, about 100 MiB). Either limit evicts
+	// stored over all pairs (4194304, about 130 MiB). Either limit evicts
 	// an old pair (approximately the least recently updated), counted.
 	MaxPairs int
 	MaxItems int

@@ -39,7 +39,8 @@ type Config struct {
 	// address (ADDR_CNT 0, DST_IP0..3 0.0.0.0, the previous alert's
 	// times). Off by default: they repeat an alert already sent.
 	EmptyTrailing bool
-	// MaxKeys caps the key table (262144). A new key at a full table
+	// MaxKeys caps the key table (262144; about 85 MiB when every key
+	// holds 49 addresses at -n 50). A new key at a full table
 	// evicts an old one (approximately the least recently touched; counted, no alert).
 	MaxKeys int
 }
@@ -163,6 +164,9 @@ func (d *Detector) count(rec unirec.Record, key uint64, dst uint32, tl unirec.Ti
 		d.c.Evicted.Add(1)
 	}
 	if isNew {
+		if e.addrs == nil && d.cfg.Threshold <= 64 {
+			e.addrs = make([]uint32, 0, d.cfg.Threshold) // no append slack: the cap's memory is documented
+		}
 		e.addrs, e.alerted = e.addrs[:0], false
 		d.c.Entries.Store(int64(d.keys.Len()))
 	}

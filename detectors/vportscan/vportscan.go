@@ -36,7 +36,7 @@ type Config struct {
 	PortsThreshold int    // alert when a pair's set reaches this many ports (50), 1..64
 	Idle           int64  // seconds after which an untouched pair is dropped (300)
 	PruneInterval  int64  // seconds between idle checks (60)
-	// MaxPairs caps the pair table (262144, about 45 MiB). A new pair
+	// MaxPairs caps the pair table (262144, about 60 MiB). A new pair
 	// at a full table evicts an old one (approximately the least recently touched; counted).
 	MaxPairs int
 }

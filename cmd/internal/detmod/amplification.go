@@ -23,7 +23,7 @@ func Amplification() Spec {
 				"a BIG verdict with a zero-byte query gives no verdict (C divides by zero); -d log files are not written (rejected); " +
 				"--fix-histogram counts every flow of a bin (C keeps the count of the bin's largest value, the default here too); " +
 				"--clock flow triggers the inactive-pair cleanup by flow time instead of the wall-clock alarm; " +
-				"the tables are capped (--max-pairs 65536 pairs, --max-items 4194304 stored flows, about 100 MiB) and evict an old pair (about the least " +
+				"the tables are capped (--max-pairs 65536 pairs, --max-items 4194304 stored flows, about 130 MiB) and evict an old pair (about the least " +
 				"recently updated), counted; the exit status after end of stream is 0 (C returns 1).",
 			Inputs:  1,
 			Outputs: 1,

@@ -17,7 +17,7 @@ func Haddrscan() Spec {
 				"the address counter is wide, so -n above 255 works (C's 8-bit counter wraps and never alerts); " +
 				"trailing alerts without any new address (ADDR_CNT 0, DST_IP0..3 0.0.0.0) are not sent unless --empty-trailing is given; " +
 				"--clock flow ages keys by flow time instead of the wall clock; " +
-				"the key table is capped (--max-keys, default 262144) and evicts an old key (about the least recently touched), counted; " +
+				"the key table is capped (--max-keys, default 262144, about 85 MiB at -n 50) and evicts an old key (about the least recently touched), counted; " +
 				"IPv6 flows are counted as skipped; the output blocks unless its IFC_SPEC sets a timeout (C never blocks and drops alerts).",
 			Inputs:  1,
 			Outputs: 1,

@@ -16,7 +16,7 @@ func Vportscan() Spec {
 				"Input fields: " + vportscan.InputSpec + " (any template holding them). " +
 				"Differences from the C module: the input template must hold the fields read (C accepts any and reads garbage); " +
 				"--clock flow ages pairs by flow time instead of the wall clock; " +
-				"the pair table is capped (--max-pairs, default 262144, about 45 MiB) and evicts an old pair (about the least recently touched), counted; " +
+				"the pair table is capped (--max-pairs, default 262144, about 60 MiB) and evicts an old pair (about the least recently touched), counted; " +
 				"IPv6 flows are counted as skipped; the output blocks unless its IFC_SPEC sets a timeout (C never blocks and drops alerts).",
 			Inputs:  1,
 			Outputs: 1,

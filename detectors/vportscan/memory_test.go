@@ -1,0 +1,51 @@
+package vportscan
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// heapMiB is the live heap after a full collection.
+func heapMiB() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc) / (1 << 20)
+}
+
+// One million distinct scanners fill the pair table to its cap and no
+// further: the heap stays within the documented bound (MaxPairs pairs,
+// about 60 MiB at the default cap) and every pair pushed out is counted.
+func TestMillionSourcesStayWithinCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	before := heapMiB()
+	h := newHarness(t, DefaultConfig())
+	r, f := h.rec, h.d.in
+	dst, _ := unirec.ParseIP("192.168.0.1")
+	r.SetIP(f.dstIP, dst)
+	r.SetUint16(f.dstPort, 22)
+	r.SetUint32(f.packets, 1)
+	r.SetUint8(f.proto, 6)
+	r.SetUint8(f.flags, 2)
+	emit := func(unirec.Record) error { return nil }
+	const n = 1000000
+	for i := range n {
+		r.SetIP(f.srcIP, unirec.IPv4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
+		h.d.Process(r, emit)
+	}
+	grown := heapMiB() - before
+	st := h.d.Stats()
+	max := DefaultConfig().MaxPairs
+	if st.Entries != uint64(max) || st.Evicted != uint64(n-max) {
+		t.Fatalf("entries %d evicted %d, want %d and %d", st.Entries, st.Evicted, max, n-max)
+	}
+	if grown > 60 {
+		t.Fatalf("heap grew by %.1f MiB for %d pairs, documented bound 60 MiB", grown, max)
+	}
+	t.Logf("heap grew by %.1f MiB for %d pairs", grown, max)
+	runtime.KeepAlive(h)
+}
