@@ -106,6 +106,10 @@ type OutputConfig struct {
 	// Template is the UniRec field list the output carries; empty means
 	// DefaultTemplate.
 	Template string `mapstructure:"template"`
+	// Filter, when set, is a unirecfilter expression (package filter):
+	// only records that pass it go to this output, e.g.
+	// "PROTOCOL == 6 && DST_PORT in [22, 3389]".
+	Filter string `mapstructure:"filter"`
 }
 
 // DefaultTemplate is the template of outputs that name none: NEMEA's basic

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/flowgate/flowgate/filter"
 	"github.com/flowgate/flowgate/ingest/meter"
 	"github.com/flowgate/flowgate/trap"
 	"github.com/flowgate/flowgate/unirec"
@@ -27,7 +28,7 @@ var (
 	detectorKeys = []string{"type", "name", "options", "ifc"}
 	logKeys      = []string{"level", "format"}
 	metricsKeys  = []string{"listen"}
-	outputKeys   = []string{"ifc", "template"}
+	outputKeys   = []string{"ifc", "template", "filter"}
 	commonKeys   = []string{"type", "name"}
 	sourceKeys   = map[string][]string{
 		TypeCollector: {"listen", "sockets", "receive_buffer", "template_lifetime", "max_exporters", "apply_sampling", "element_table", "state_file"},
@@ -229,8 +230,14 @@ func (c *Configuration) Validate() error {
 		case len(specs) != 1:
 			add(fmt.Errorf("%s.ifc: %q: one interface per output (got %d); add more outputs instead", key, o.IFC, len(specs)))
 		}
-		if _, err := unirec.ParseTemplate(o.Template); err != nil {
+		tmpl, err := unirec.ParseTemplate(o.Template)
+		if err != nil {
 			add(fmt.Errorf("%s.template: %w", key, err))
+		}
+		if o.Filter != "" && tmpl != nil {
+			if err := validateFilter(o.Filter, tmpl); err != nil {
+				add(fmt.Errorf("%s.filter: %w", key, err))
+			}
 		}
 	}
 	errs = append(errs, c.validateDetectors()...)
@@ -320,4 +327,23 @@ func (s *SourceConfig) validateCollector(key string) []error {
 		}
 	}
 	return errs
+}
+
+// validateFilter checks an output's filter expression against the output's
+// template: a syntax error, or a term that could never be true for it (a
+// field the template lacks, a literal its type cannot hold), is an error
+// naming the column.
+func validateFilter(expr string, tmpl *unirec.Template) error {
+	e, err := filter.Parse(expr)
+	if err != nil {
+		return err
+	}
+	_, warns, err := e.Compile(tmpl)
+	if err != nil {
+		return err
+	}
+	if len(warns) > 0 {
+		return fmt.Errorf("%s (the output's template has %s)", warns[0], tmpl.Spec())
+	}
+	return nil
 }

@@ -150,7 +150,7 @@ func (c *compiler) term(n *termNode) (pred, error) {
 func (c *compiler) either(n *termNode, src, dst string) (pred, error) {
 	for _, name := range []string{src, dst} {
 		if _, ok := c.t.Lookup(name); !ok {
-			return c.warnf(n.col, "%s is not present in input format; %s is always false", name, n.String()), nil
+			return c.warnf(n.col, "%s is not in the template; %s is always false", name, n.String()), nil
 		}
 	}
 	s, err := c.fieldTerm(n, src, n.lit.kind)
@@ -173,11 +173,11 @@ func (c *compiler) either(n *termNode, src, dst string) (pred, error) {
 func (c *compiler) host(n *termNode) (pred, error) {
 	sid, ok := c.t.Lookup("SRC_IP")
 	if !ok {
-		return c.warnf(n.col, "SRC_IP is not present in input format; %s is always false", n.String()), nil
+		return c.warnf(n.col, "SRC_IP is not in the template; %s is always false", n.String()), nil
 	}
 	did, ok := c.t.Lookup("DST_IP")
 	if !ok {
-		c.warnf(n.col, "DST_IP is not present in input format; %s considers only SRC_IP", n.String())
+		c.warnf(n.col, "DST_IP is not in the template; %s considers only SRC_IP", n.String())
 		return c.fieldTerm(n, "SRC_IP", n.lit.kind)
 	}
 	sf, df := c.t.Field(sid), c.t.Field(did)
@@ -245,7 +245,7 @@ func merge3(a, b int) int {
 func (c *compiler) fieldTerm(n *termNode, name string, k tokKind) (pred, error) {
 	id, ok := c.t.Lookup(name)
 	if !ok {
-		return c.warnf(n.col, "%s is not present in input format; %s is always false", name, n.String()), nil
+		return c.warnf(n.col, "%s is not in the template; %s is always false", name, n.String()), nil
 	}
 	f := c.t.Field(id)
 	if n.op == opBad {

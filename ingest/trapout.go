@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
+	"github.com/flowgate/flowgate/filter"
 	"github.com/flowgate/flowgate/trap"
 	"github.com/flowgate/flowgate/unirec"
 )
@@ -25,15 +27,20 @@ type TrapOutputConfig struct {
 	// earlier output of the same path left (a restart within the process)
 	// instead of truncating it; see trap.FileSet.
 	Files *trap.FileSet
+	// Filter, when set, holds back the records that do not pass it
+	// (counted by Filtered); it is compiled for Template.
+	Filter *filter.Expr
 }
 
 // TrapOutput is an Output on a TRAP interface. Concurrent senders are
 // serialised: trap.Output is not safe for concurrent use.
 type TrapOutput struct {
-	name string
-	tmpl *unirec.Template
-	mu   sync.Mutex
-	out  *trap.Output
+	name     string
+	tmpl     *unirec.Template
+	prog     *filter.Program // nil: no filter
+	filtered atomic.Uint64
+	mu       sync.Mutex
+	out      *trap.Output
 }
 
 // NewTrapOutput opens the interface and announces the UniRec format.
@@ -48,6 +55,20 @@ func NewTrapOutput(cfg TrapOutputConfig, log *zap.Logger) (*TrapOutput, error) {
 	if len(specs) != 1 {
 		return nil, fmt.Errorf("trap output %q: want exactly one interface, got %d", cfg.Spec, len(specs))
 	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	var prog *filter.Program
+	if cfg.Filter != nil {
+		p, warns, err := cfg.Filter.Compile(cfg.Template)
+		if err != nil {
+			return nil, fmt.Errorf("trap output %q: filter: %w", cfg.Spec, err)
+		}
+		for _, w := range warns {
+			log.Warn("filter term is never true", zap.String("filter", cfg.Filter.Source()), zap.Stringer("term", w))
+		}
+		prog = p
+	}
 	sp := specs[0]
 	if !sp.TimeoutSet {
 		sp.Timeout = cfg.DefaultTimeout
@@ -60,7 +81,7 @@ func NewTrapOutput(cfg TrapOutputConfig, log *zap.Logger) (*TrapOutput, error) {
 		out.Close(context.Background())
 		return nil, fmt.Errorf("trap output: %w", err)
 	}
-	return &TrapOutput{name: cfg.Spec, tmpl: cfg.Template, out: out}, nil
+	return &TrapOutput{name: cfg.Spec, tmpl: cfg.Template, prog: prog, out: out}, nil
 }
 
 // Name returns the IFC spec.
@@ -69,8 +90,12 @@ func (o *TrapOutput) Name() string { return o.name }
 // Template returns the announced template.
 func (o *TrapOutput) Template() *unirec.Template { return o.tmpl }
 
-// Send queues one record.
+// Send queues one record, unless the output's filter holds it back.
 func (o *TrapOutput) Send(ctx context.Context, rec []byte) error {
+	if o.prog != nil && !o.prog.MatchData(rec) {
+		o.filtered.Add(1)
+		return nil
+	}
 	o.mu.Lock()
 	err := o.out.Send(ctx, rec)
 	o.mu.Unlock()
@@ -91,6 +116,9 @@ func (o *TrapOutput) EndStream(ctx context.Context) error {
 	defer o.mu.Unlock()
 	return o.out.SendEOS(ctx)
 }
+
+// Filtered is the number of records the output's filter held back.
+func (o *TrapOutput) Filtered() uint64 { return o.filtered.Load() }
 
 // Stats returns the interface's TRAP counters.
 func (o *TrapOutput) Stats() trap.OutputStats { return o.out.Stats() }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/flowgate/flowgate/filter"
 	"github.com/flowgate/flowgate/trap"
 	"github.com/flowgate/flowgate/unirec"
 )
@@ -144,4 +145,50 @@ func BenchmarkTargetEmitTrapOutput(b *testing.B) {
 		tg.Emit(ctx, rec.Data)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// An output with a filter sends only the records that pass and counts
+// the others.
+func TestTrapOutputFilter(t *testing.T) {
+	tmpl, err := unirec.ParseTemplate("uint16 DST_PORT,uint8 PROTOCOL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := filter.Parse("PROTOCOL == 6 && DST_PORT in [22, 3389]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "out.trapcap")
+	out, err := NewTrapOutput(TrapOutputConfig{Spec: "f:" + path, Template: tmpl, DefaultTimeout: trap.HalfWait, Filter: e}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := tmpl.Lookup("DST_PORT")
+	proto, _ := tmpl.Lookup("PROTOCOL")
+	r := tmpl.NewRecord()
+	ctx := context.Background()
+	for _, v := range []struct {
+		port  uint16
+		proto uint8
+	}{{22, 6}, {22, 17}, {80, 6}, {3389, 6}} {
+		r.SetUint16(port, v.port)
+		r.SetUint8(proto, v.proto)
+		if err := out.Send(ctx, r.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.EndStream(ctx)
+	if err := out.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, recs := readTrapFile(t, path)
+	if len(recs) != 2 || out.Filtered() != 2 {
+		t.Fatalf("%d records sent, %d filtered; want 2 and 2", len(recs), out.Filtered())
+	}
+	for _, b := range recs {
+		rec, _ := tmpl.Wrap(b)
+		if p := rec.Uint16(port); p != 22 && p != 3389 {
+			t.Errorf("record with DST_PORT %d passed", p)
+		}
+	}
 }

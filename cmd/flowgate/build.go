@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowgate/flowgate/config"
 	"github.com/flowgate/flowgate/converters"
+	"github.com/flowgate/flowgate/filter"
 	"github.com/flowgate/flowgate/ingest"
 	"github.com/flowgate/flowgate/ingest/meter"
 	"github.com/flowgate/flowgate/trap"
@@ -62,8 +63,14 @@ func buildOutput(cfg config.Configuration, i int, log *zap.Logger, files *trap.F
 	if err != nil {
 		return nil, fmt.Errorf("outputs[%d].template: %w", i, err)
 	}
+	var expr *filter.Expr
+	if o.Filter != "" {
+		if expr, err = filter.Parse(o.Filter); err != nil {
+			return nil, fmt.Errorf("outputs[%d].filter: %w", i, err)
+		}
+	}
 	out, err := ingest.NewTrapOutput(ingest.TrapOutputConfig{
-		Spec: o.IFC, Template: tmpl, SocketDir: dir, DefaultTimeout: config.DefaultOutputTimeout, Files: files,
+		Spec: o.IFC, Template: tmpl, SocketDir: dir, DefaultTimeout: config.DefaultOutputTimeout, Files: files, Filter: expr,
 	}, log.With(zap.String("output", o.IFC)))
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) && strings.HasPrefix(o.IFC, "u:") {

@@ -19,6 +19,7 @@ import (
 	"github.com/flowgate/flowgate/ingest"
 	"github.com/flowgate/flowgate/ingest/meter"
 	"github.com/flowgate/flowgate/internal/testutil"
+	"github.com/flowgate/flowgate/internal/testutil/trapcap"
 	"github.com/flowgate/flowgate/trap"
 )
 
@@ -272,5 +273,39 @@ func TestDaemonEndsWhenEveryFileSourceIsReplayed(t *testing.T) {
 	}
 	if n := readTrapcap(t, filepath.Join(dir, "out")); n != 74 {
 		t.Errorf("%d records, want nfdump's 74", n)
+	}
+}
+
+// An output's filter: key sends only the records that pass it; another
+// output without one gets them all.
+func TestDaemonOutputFilter(t *testing.T) {
+	csv := filepath.Join(testutil.SharedTestdata(t, "trap"), "basic_flows.csv")
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "flowgate.yaml")
+	tmpl := "ipaddr DST_IP,ipaddr SRC_IP,uint16 DST_PORT,uint8 PROTOCOL"
+	os.WriteFile(cfgFile, []byte("metrics: {listen: ''}\nsources: [{type: csv, paths: ['"+csv+"']}]\noutputs:\n"+
+		"  - {ifc: 'f:"+filepath.Join(dir, "all")+"', template: '"+tmpl+"'}\n"+
+		"  - {ifc: 'f:"+filepath.Join(dir, "tcp")+"', template: '"+tmpl+"', filter: 'PROTOCOL == TCP && DST_PORT in [22, 80, 443]'}\n"), 0o644)
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-c", cfgFile}, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	all := trapcap.Read(t, filepath.Join(dir, "all"))
+	tcp := trapcap.Read(t, filepath.Join(dir, "tcp"))
+	port, _ := all.Tmpl.Lookup("DST_PORT")
+	proto, _ := all.Tmpl.Lookup("PROTOCOL")
+	want := 0
+	for _, r := range all.Records {
+		if p := r.Uint16(port); r.Uint8(proto) == 6 && (p == 22 || p == 80 || p == 443) {
+			want++
+		}
+	}
+	if len(all.Records) != 20 || want == 0 || len(tcp.Records) != want {
+		t.Fatalf("%d records in all, %d pass the filter, %d in the filtered output", len(all.Records), want, len(tcp.Records))
+	}
+	for _, r := range tcp.Records {
+		if p := r.Uint16(port); r.Uint8(proto) != 6 || p != 22 && p != 80 && p != 443 {
+			t.Errorf("record %s passed", r.AppendText(nil, ','))
+		}
 	}
 }

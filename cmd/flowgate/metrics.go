@@ -42,6 +42,7 @@ var (
 	descDetEvicted = prometheus.NewDesc("flowgate_detector_evicted_total", "Table entries a detector dropped because its table was full.", []string{"detector"}, nil)
 	descDetExpired = prometheus.NewDesc("flowgate_detector_expired_total", "Table entries a detector removed as idle.", []string{"detector"}, nil)
 	descDetEntries = prometheus.NewDesc("flowgate_detector_entries", "Entries in a detector's tables.", []string{"detector"}, nil)
+	descOutFilter  = prometheus.NewDesc("flowgate_output_filtered_total", "Records an output's filter held back (counted in flowgate_output_records_total, not sent).", []string{"output"}, nil)
 	descIfcDrops   = prometheus.NewDesc("flowgate_output_ifc_dropped_total", "Messages a TRAP output interface accepted and then lost (dropped under its timeout, a failed file write).", []string{"output"}, nil)
 
 	// Trap sources' inputs and the k: outputs' own counters (what the
@@ -59,7 +60,7 @@ var (
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPackets, descRecords, descErrors, descTemplates, descRefreshes, descWithdrawn,
 		descExpired, descMissing, descSeqErrors, descSeqLost, descSockDrops, descReadErrors, descRefused, descEvicted,
-		descOutSent, descOutDrops, descIfcDrops, descTrapInMsgs, descTrapInConts, descTrapInBad, descKafkaLag,
+		descOutSent, descOutDrops, descOutFilter, descIfcDrops, descTrapInMsgs, descTrapInConts, descTrapInBad, descKafkaLag,
 		descIfcConts, descKafkaDeliv, descKafkaRetries, descKafkaInFlight, descDetRecords, descDetAlerts, descDetADrops,
 		descDetIPv6, descDetEvicted, descDetExpired, descDetEntries} {
 		ch <- d
@@ -112,6 +113,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, o := range in.outputs {
 		if t, ok := o.(*ingest.TrapOutput); ok {
 			st := t.Stats()
+			counter(descOutFilter, t.Filtered(), o.Name())
 			counter(descIfcDrops, st.DroppedMessages, o.Name())
 			counter(descIfcConts, st.Buffers, o.Name())
 			if k := st.Kafka; k != nil {
