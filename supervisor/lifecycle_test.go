@@ -206,6 +206,17 @@ func TestServiceIFCFailuresAreMarked(t *testing.T) {
 	for name := range want {
 		t.Logf("%s: %s", name, e.module(name).ServiceIFC.Error)
 	}
+	// Failed exchanges back off: no stream of reconnects to a module that
+	// answers garbage.
+	n := 0
+	for _, ev := range e.sup.Events().Recent(0) {
+		if ev.Module == "garbage" && strings.HasPrefix(ev.Detail, "Disconnecting") {
+			n++
+		}
+	}
+	if n > 6 {
+		t.Errorf("%d disconnects from the garbage module: the retries do not back off", n)
+	}
 }
 
 func TestCompatStatsAndInfoJSON(t *testing.T) {

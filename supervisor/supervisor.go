@@ -499,16 +499,20 @@ func (s *Supervisor) pollLoop(ctx context.Context, m *module, pid int, started t
 				s.setSvc(m, pid, nil, &SvcError{Kind: SvcConnect, Msg: err.Error()})
 				continue
 			}
-			conn, attempt = c, 0
+			conn = c
 			s.events.Add(m.spec.Name, "SERVICE", pid, "Connected to module "+m.spec.Name+".")
 		}
 		st, err := conn.Query(timeout)
 		if err != nil {
+			// The next connects back off as after failed connects, so a
+			// module that keeps answering garbage costs a try every 30 s.
 			conn.Close()
 			conn = nil
-			attempt = 0
 			backoff(now)
 			s.events.Add(m.spec.Name, "SERVICE", pid, fmt.Sprintf("Disconnecting from module %s: %v", m.spec.Name, err))
+		}
+		if err == nil {
+			attempt = 0
 		}
 		s.setSvc(m, pid, st, err)
 	}
