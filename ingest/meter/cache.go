@@ -205,10 +205,8 @@ func (c *Cache) Add(p *Packet) {
 			}
 		}
 		if slot < 0 {
-			slot = c.place(h)
-			if !c.create(slot, h, p) {
-				c.expireSweep(now)
-			}
+			c.create(c.place(h), h, p)
+			c.expireSweep(now) // also after a flush from Create
 			return
 		}
 		slot = c.toFront(slot)
@@ -289,14 +287,13 @@ func (c *Cache) place(h uint64) int {
 	return pos
 }
 
-// create starts a flow at the free slot and runs the plugins' Create hooks;
-// it reports whether a plugin flushed the flow.
-func (c *Cache) create(slot int, h uint64, p *Packet) bool {
+// create starts a flow at the free slot and runs the plugins' Create hooks.
+func (c *Cache) create(slot int, h uint64, p *Packet) {
 	idx := c.take(slot)
 	f := &c.flows[idx]
 	f.create(p, int(idx))
 	f.hash = h
-	return c.created(slot, f, p)
+	c.created(slot, f, p)
 }
 
 func (c *Cache) take(slot int) int32 {
@@ -308,16 +305,15 @@ func (c *Cache) take(slot int) int32 {
 	return idx
 }
 
-func (c *Cache) created(slot int, f *Flow, p *Packet) bool {
+// created runs the plugins' Create hooks; any flush exports the flow.
+func (c *Cache) created(slot int, f *Flow, p *Packet) {
 	act := Continue
 	for _, pl := range c.hooks {
 		act = max(act, pl.Create(f, p))
 	}
 	if act != Continue {
 		c.remove(slot, EndForced)
-		return true
 	}
-	return false
 }
 
 // flush carries out a plugin's Flush or FlushReinsert for the flow at slot.
