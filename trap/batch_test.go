@@ -331,3 +331,44 @@ func BenchmarkSocketOutputSendBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*float64(batch.Len())/b.Elapsed().Seconds(), "records/s")
 }
+
+// Whole containers into a u: output with 1 and 4 clients draining it. The
+// cpu-ns/record metric is the process's CPU time (all goroutines: sender,
+// per-client writers, and the test's readers) per record.
+func BenchmarkSocketOutputFanout(b *testing.B) {
+	for _, clients := range []int{1, 4} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			out, so := newTestOutput(b, testEnv(b), "u:benchfan")
+			if err := out.SetDataFormat(FormatUniRec, benchSpec); err != nil {
+				b.Fatal(err)
+			}
+			for range clients {
+				c := outputDial(b, so)
+				go io.Copy(io.Discard, c)
+			}
+			waitClients(b, so, clients)
+			var wire []byte
+			for len(wire)+2+len(benchRecord) <= MaxPayload {
+				wire = AppendMessage(wire, benchRecord)
+			}
+			batch, _, _ := NewBatch(wire)
+			ctx := context.Background()
+			for range 2 * DefaultBufferCount {
+				if err := out.SendBatch(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu0 := processCPU()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := out.SendBatch(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			records := float64(b.N) * float64(batch.Len())
+			b.ReportMetric(records/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(float64(processCPU()-cpu0)/records, "cpu-ns/record")
+		})
+	}
+}

@@ -232,7 +232,10 @@ func (o *socketOutput) sendBatch(ctx context.Context, wire []byte, n int) error 
 		}
 		room := o.limit - len(o.act.b)
 		k, cnt := 0, 0
-		for k+2 <= len(wire) {
+		if len(wire) <= room {
+			k, cnt = len(wire), n // all the rest fits: no walk
+		}
+		for k+2 <= len(wire) && cnt < n {
 			m := 2 + int(binary.BigEndian.Uint16(wire[k:]))
 			if k+m > room {
 				break
@@ -247,7 +250,7 @@ func (o *socketOutput) sendBatch(ctx context.Context, wire []byte, n int) error 
 				if err := o.sendLocked(ctx, wire[2:2+m]); err != nil {
 					return err
 				}
-				wire = wire[2+m:]
+				wire, n = wire[2+m:], n-1
 				continue
 			}
 			if err := o.finishLocked(ctx, false); err != nil {
@@ -261,7 +264,7 @@ func (o *socketOutput) sendBatch(ctx context.Context, wire []byte, n int) error 
 		o.act.b = append(o.act.b, wire[:k]...)
 		o.act.msgs += cnt
 		o.accepted += uint64(cnt)
-		wire = wire[k:]
+		wire, n = wire[k:], n-cnt
 	}
 	return nil
 }
