@@ -129,6 +129,7 @@ hop() {
 		got=$(grep -Eo '[0-9]+ messages forwarded|Flows received: *[0-9]+' "$d/recv$c.log" | grep -Eo '[0-9]+' | head -1)
 		if [ "${got:-0}" != "$N" ]; then
 			echo "warning: $bin $kind receiver $c got ${got:-no} records, want $N" >&2
+			echo "$bin $kind $nc" >>"$work/short"
 			[ -n "${DEBUG:-}" ] && cat "$d/recv$c.log" "$d/sender.log" >&2
 		fi
 	done
@@ -183,6 +184,11 @@ if [ "$have_c" = 1 ]; then
 	echo "ratio = C seconds / Go seconds (higher is faster), on delivery and on full exit:"
 	awk '{ t[$1" "$2] = $3; e[$1" "$2] = $4; if (!($2 in seen)) { seen[$2] = 1; order[++k] = $2 } }
 	END { for (i = 1; i <= k; i++) printf "%-24s go/c = %5.2f   (all exited: %5.2f)\n", order[i], t["c " order[i]] / t["go " order[i]], e["c " order[i]] / e["go " order[i]] }' "$work/medians"
+	if [ -s "$work/short" ]; then
+		echo
+		echo "Runs where a receiver got fewer than $N records (see the warnings above; their times are not comparable):"
+		sort "$work/short" | uniq -c | awk '{ printf "  %d x %s %s: with %s client(s)\n", $1, ($2 ~ /\/go$/) ? "go" : "c", $3, $4 }'
+	fi
 else
 	echo "C libtrap modules not found in $NEMEA_BIN: no ratio printed."
 	echo "Set NEMEA_BIN to the folder of the C traffic_repeater and logreplay to run both in the same run."

@@ -24,6 +24,7 @@ import (
 
 	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/internal/testutil/nemeac"
+	"github.com/flowgate/flowgate/internal/testutil/trapcap"
 	"github.com/flowgate/flowgate/trap"
 )
 
@@ -167,12 +168,7 @@ func TestTrapInteropWithC(t *testing.T) {
 	c := nemeac.Find(t)
 	bin := binaries(t)
 	golden := testutil.SharedTestdata(t, "trap")
-	sockDir := ""
-	for _, kv := range c.Env {
-		if v, ok := strings.CutPrefix(kv, "TRAP_SOCKET_DIR="); ok {
-			sockDir = v
-		}
-	}
+	sockDir := socketDirOf(c)
 	env := append(os.Environ(), "TRAP_SOCKET_DIR="+sockDir)
 	goCmd := func(ctx context.Context, name string, args ...string) *exec.Cmd {
 		cmd := exec.CommandContext(ctx, filepath.Join(bin, name), args...)
@@ -236,6 +232,17 @@ func TestTrapInteropWithC(t *testing.T) {
 	}
 }
 
+// socketDirOf is the TRAP_SOCKET_DIR the C tools run with.
+func socketDirOf(c *nemeac.Tools) string {
+	dir := ""
+	for _, kv := range c.Env {
+		if v, ok := strings.CutPrefix(kv, "TRAP_SOCKET_DIR="); ok {
+			dir = v
+		}
+	}
+	return dir
+}
+
 func readFile(t *testing.T, p string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(p)
@@ -253,14 +260,9 @@ func readFile(t *testing.T, p string) []byte {
 func TestTrapClientLeavesMidContainer(t *testing.T) {
 	c := nemeac.Find(t)
 	golden := testutil.SharedTestdata(t, "trap")
-	sockDir := ""
-	for _, kv := range c.Env {
-		if v, ok := strings.CutPrefix(kv, "TRAP_SOCKET_DIR="); ok {
-			sockDir = v
-		}
-	}
-	recs := goldenRecords(t, filepath.Join(golden, "basic_flows.trapcap"))
-	const spec = "ipaddr DST_IP,ipaddr SRC_IP,uint64 BYTES,time TIME_FIRST,time TIME_LAST,uint32 PACKETS,uint16 DST_PORT,uint16 SRC_PORT,uint8 PROTOCOL,uint8 TCP_FLAGS"
+	sockDir := socketDirOf(c)
+	capture := trapcap.Read(t, filepath.Join(golden, "basic_flows.trapcap"))
+	recs, spec := capture.Records, capture.Spec
 	const n = 30000 // about 20 containers
 	for _, kind := range []string{"u", "t"} {
 		t.Run(kind, func(t *testing.T) {
@@ -315,7 +317,7 @@ func TestTrapClientLeavesMidContainer(t *testing.T) {
 			}()
 			waitFor(t, "two clients", func() bool { return out.Stats().Clients == 2 })
 			for i := range n {
-				if err := out.Send(ctx, recs[i%len(recs)]); err != nil {
+				if err := out.Send(ctx, recs[i%len(recs)].Data); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -345,33 +347,5 @@ func TestTrapClientLeavesMidContainer(t *testing.T) {
 				t.Errorf("output counters: sent %d, dropped %d; want %d and 0", st.SentMessages, st.DroppedMessages, n+1)
 			}
 		})
-	}
-}
-
-// goldenRecords returns the data messages of a capture (the EOS left out).
-func goldenRecords(t *testing.T, path string) [][]byte {
-	t.Helper()
-	sps, err := trap.ParseIFCSpec("f:" + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := trap.OpenInput(sps[0], "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	in.SetRequiredFormat(trap.FormatUniRec, "")
-	var recs [][]byte
-	for {
-		b, _, err := in.RecvBatch(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for m := range b.All() {
-			recs = append(recs, bytes.Clone(m))
-		}
-		if b.EndOfStream() {
-			return recs
-		}
 	}
 }
