@@ -36,8 +36,9 @@ var module = trap.Module{
 		"a whitelist range with an empty upper bound is rejected (C loops forever); " +
 		"a configuration reload starts from the built-in defaults (C keeps values of keywords no longer in the file); " +
 		"a reload of a file that cannot be read keeps the old settings; " +
-		"the per-protocol host tables and the Telnet server-profile table are capped (--max-hosts, --max-telnet-servers) " +
-		"and evict the least recently touched entry, counted (C grows without bound; the profiles are never deleted). " +
+		"the per-protocol host tables, the records all hosts hold and the Telnet server-profile table are capped " +
+		"(--max-hosts, --max-records, --max-telnet-servers) and evict old entries, counted (C grows without bound; " +
+		"the profiles are never deleted). " +
 		"The C quirks are kept: the attack-timeout report is gated on the incoming list only, the Telnet profile counter is " +
 		"global, overlapping whitelist port ranges are dropped.",
 	Inputs:  1,
@@ -49,7 +50,8 @@ var module = trap.Module{
 		{Short: 'c', Long: "config", Description: "Specify configuration file. Signal SIGUSR1 can be used for reload configuration file. (not required)", HasArg: true},
 		{Short: 'w', Long: "whitelist", Description: "Specify whitelist file. Signal SIGUSR2 can be used for whitelist reload. (not required)", HasArg: true},
 		{Short: 'W', Long: "verbose", Description: "Set whitelist parser to verbose mode."},
-		{Long: "max-hosts", Description: fmt.Sprintf("Cap of each protocol's attacker table (default %d; a host holds up to 2 x LIST_SIZE records of 32 bytes).", bruteforce.DefaultMaxHosts), HasArg: true, ArgType: "uint32"},
+		{Long: "max-hosts", Description: fmt.Sprintf("Cap of each protocol's attacker table (default %d, about 200 bytes a host besides its records).", bruteforce.DefaultMaxHosts), HasArg: true, ArgType: "uint32"},
+		{Long: "max-records", Description: fmt.Sprintf("Cap of the records all hosts hold together (default %d, 32 bytes each); the longest idle hosts are evicted.", bruteforce.DefaultMaxRecords), HasArg: true, ArgType: "uint32"},
 		{Long: "max-telnet-servers", Description: fmt.Sprintf("Cap of the Telnet server-profile table (default %d, about 400 bytes each).", bruteforce.DefaultMaxTelnetServers), HasArg: true, ArgType: "uint32"},
 	},
 }
@@ -100,6 +102,9 @@ func parseArgs(args []string) (settings, error) {
 		case o.Long == "max-hosts":
 			v, err = detmod.Uint(o, 31)
 			s.opts.MaxHosts = int(v)
+		case o.Long == "max-records":
+			v, err = detmod.Uint(o, 31)
+			s.opts.MaxRecords = int(v)
 		case o.Long == "max-telnet-servers":
 			v, err = detmod.Uint(o, 31)
 			s.opts.MaxTelnetServers = int(v)

@@ -26,8 +26,8 @@ var module = trap.Module{
 		"Differences from the C module: EVENT_ID is (flood number << 32) + DST_IP, deterministic (C: rand() << 32); " +
 		"end of stream is checked before the record is read (C reads it first and can spin forever); " +
 		"-s 0 and -d 0 mask the whole address (undefined in C); " +
-		"the destination table is capped (--max-records, default 262144, about 70 MiB) and evicts the least recently " +
-		"updated destination, reporting its validated flood first, counted; IPv6 destinations are counted as skipped. " +
+		"the destination table is capped (--max-records, default 131072; peak RSS about 100 MiB with a million " +
+		"destinations) and evicts a long idle destination, reporting its validated flood first, counted; IPv6 destinations are counted as skipped. " +
 		"The C arithmetic is kept: a flow spanning 3 or more windows feeds only its 2 newest, sources hash by (address % 511).",
 	Inputs:  1,
 	Outputs: 1,

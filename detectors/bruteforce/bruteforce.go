@@ -20,6 +20,7 @@ package bruteforce
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 	"sync/atomic"
 
@@ -37,21 +38,26 @@ const OutputSpec = "ipaddr SRC_IP,time DETECTION_TIME,uint32 EVENT_SCALE,uint16 
 // wardenBruteforce is WT_BRUTEFORCE, the alert's WARDEN_TYPE.
 const wardenBruteforce = 2
 
-// DefaultMaxHosts is the default cap of each protocol's host table. A
-// host takes about 200 bytes plus 32 bytes per record it holds (at most
-// 2 × LIST_SIZE).
+// DefaultMaxHosts is the default cap of each protocol's host table; a
+// host takes about 200 bytes besides its records.
 const DefaultMaxHosts = 1 << 16
+
+// DefaultMaxRecords is the default cap of the records all hosts hold
+// together (32 bytes each, rings at most twice their length): about
+// 128 MiB of records, up to 256 MiB of rings.
+const DefaultMaxRecords = 1 << 22
 
 // Options are the module's command-line choices.
 type Options struct {
 	Protocols        [numProtocols]bool // -S, -R, -T
 	MaxHosts         int                // per protocol (not in C)
+	MaxRecords       int                // records over all hosts (not in C)
 	MaxTelnetServers int                // Telnet profile table cap (not in C)
 }
 
 // DefaultOptions enables nothing and sets the default caps.
 func DefaultOptions() Options {
-	return Options{MaxHosts: DefaultMaxHosts, MaxTelnetServers: DefaultMaxTelnetServers}
+	return Options{MaxHosts: DefaultMaxHosts, MaxRecords: DefaultMaxRecords, MaxTelnetServers: DefaultMaxTelnetServers}
 }
 
 // TCP flag bits.
@@ -84,6 +90,8 @@ type Detector struct {
 	lastDel  unirec.Time
 	keys     []unirec.IP
 	victims  []string
+	stored   int // records held by all hosts
+	olds     []oldHost
 	note     []byte
 
 	in struct {
@@ -95,8 +103,9 @@ type Detector struct {
 	emit detectors.Emit
 	err  error
 
-	ctr   detectors.Counters
-	extra struct{ scans, whitelisted, telnetEvicted atomic.Uint64 }
+	ctr    detectors.Counters
+	extra  struct{ scans, whitelisted, telnetEvicted atomic.Uint64 }
+	recPub atomic.Int64 // stored, for Stats
 }
 
 // New returns a detector with the configuration cfg (its check intervals
@@ -120,9 +129,10 @@ func New(cfg Config, opts Options, wl *Whitelist) (*Detector, error) {
 	d.out.SetUint8(d.o.warden, wardenBruteforce)
 	for p := range numProtocols {
 		d.hosts[p] = detectors.NewTable[unirec.IP, host](max(opts.MaxHosts, 1))
-		d.hosts[p].OnEvict = func(unirec.IP, *host) {
+		d.hosts[p].OnEvict = func(_ unirec.IP, h *host) {
 			d.ctr.Evicted.Add(1)
 			d.ctr.Entries.Add(-1)
+			d.stored -= h.clear()
 		}
 	}
 	d.telnet.servers.OnEvict = func(unirec.IP, *profile) { d.extra.telnetEvicted.Add(1) }
@@ -164,13 +174,16 @@ func (d *Detector) Bind(t *unirec.Template) error {
 // Expired counts hosts deleted after HOST_TIMEOUT. Extra:
 // "scans_dropped" (flows dropped as scans before reaching a host),
 // "whitelisted" (signature matches the whitelist cleared),
-// "telnet_servers" and "telnet_evicted" (the profile table).
+// "telnet_evicted" (the profile table), "records" (records held by all
+// hosts; at MaxRecords the longest idle hosts are evicted, counted in
+// Evicted).
 func (d *Detector) Stats() detectors.Stats {
 	s := d.ctr.Snapshot()
 	s.Extra = map[string]uint64{
 		"scans_dropped":  d.extra.scans.Load(),
 		"whitelisted":    d.extra.whitelisted.Load(),
 		"telnet_evicted": d.extra.telnetEvicted.Load(),
+		"records":        uint64(max(d.recPub.Load(), 0)),
 	}
 	return s
 }
@@ -224,6 +237,7 @@ func (d *Detector) Process(rec unirec.Record, emit detectors.Emit) error {
 		}
 		d.addRecord(Protocol(p), cfg, attacker, r, dir, &f)
 	}
+	d.recPub.Store(int64(d.stored))
 	if d.lastRep+d.checkRep <= f.last {
 		d.lastRep = f.last
 		d.attackTimeouts(cfg, f.last)
@@ -311,8 +325,42 @@ func (d *Detector) addRecord(p Protocol, cfg *Config, attacker unirec.IP, r reco
 		return
 	}
 	h.lastReceived = f.last
-	h.lists[dir].add(r, h.reported())
+	d.stored += h.lists[dir].add(r, h.reported())
 	d.checkForAttack(p, cfg, attacker, h, f.last)
+	if d.stored > d.opts.MaxRecords {
+		d.shrink()
+	}
+}
+
+// oldHost is a candidate of shrink.
+type oldHost struct {
+	last unirec.Time
+	p    Protocol
+	key  unirec.IP
+}
+
+// shrink evicts the hosts that received nothing for the longest time
+// until the records they all hold are at most 7/8 of MaxRecords. It runs
+// at most once per eighth of the cap, so its sort is cheap per record.
+func (d *Detector) shrink() {
+	d.olds = d.olds[:0]
+	for p := range numProtocols {
+		d.hosts[p].Range(func(k unirec.IP, h *host) bool {
+			d.olds = append(d.olds, oldHost{h.lastReceived, Protocol(p), k})
+			return true
+		})
+	}
+	slices.SortFunc(d.olds, func(a, b oldHost) int { return cmp.Compare(a.last, b.last) })
+	for _, o := range d.olds {
+		if d.stored <= d.opts.MaxRecords/8*7 {
+			break
+		}
+		h, _ := d.hosts[o.p].Get(o.key)
+		d.stored -= h.clear()
+		d.hosts[o.p].Delete(o.key)
+		d.ctr.Evicted.Add(1)
+		d.ctr.Entries.Add(-1)
+	}
 }
 
 // checkForAttack is the per-host state machine of §4.7.
@@ -342,7 +390,7 @@ func (d *Detector) checkForAttack(p Protocol, cfg *Config, attacker unirec.IP, h
 	}
 	incS, outS := inc.matchedSince, out.matchedSince
 	if inc.matched == 0 && incS == 0 && out.matched == 0 && outS == 0 {
-		h.clear() // END_OF_ATTACK
+		d.stored -= h.clear() // END_OF_ATTACK
 		return
 	}
 	minEv := uint64(cfg.MinEventsToReport)
@@ -351,7 +399,7 @@ func (d *Detector) checkForAttack(p Protocol, cfg *Config, attacker unirec.IP, h
 		if enough { // REPORT_END_OF_ATTACK
 			d.send(p, attacker, h, now, uint32(max(incS, outS)))
 		}
-		h.clear()
+		d.stored -= h.clear()
 		return
 	}
 	if enough { // ATTACK
@@ -393,7 +441,7 @@ func (d *Detector) attackTimeouts(cfg *Config, now unirec.Time) {
 			if uint64(inc.matchedSince) >= uint64(cfg.MinEventsToReport) {
 				d.send(Protocol(p), k, h, now, uint32(max(inc.matchedSince, out.matchedSince)))
 			}
-			h.clear()
+			d.stored -= h.clear()
 		}
 	}
 }
@@ -409,14 +457,15 @@ func (d *Detector) expire(cfg *Config, now unirec.Time) {
 		recTO, hostTO := sec(cfg.Proto[p].RecordTimeout), sec(cfg.Proto[p].HostTimeout)
 		d.keys = d.keys[:0]
 		tbl.Range(func(k unirec.IP, h *host) bool {
-			h.lists[incoming].expire(now, recTO)
-			h.lists[outgoing].expire(now, recTO)
+			d.stored -= h.lists[incoming].expire(now, recTO) + h.lists[outgoing].expire(now, recTO)
 			if h.lastReceived+hostTO <= now {
 				d.keys = append(d.keys, k)
 			}
 			return true
 		})
 		for _, k := range d.keys {
+			h, _ := tbl.Get(k)
+			d.stored -= h.clear()
 			tbl.Delete(k)
 			d.ctr.Expired.Add(1)
 			d.ctr.Entries.Add(-1)

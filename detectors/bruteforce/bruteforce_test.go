@@ -108,6 +108,29 @@ func TestHostTableCapped(t *testing.T) {
 	}
 }
 
+// The records all hosts hold stay under MaxRecords: the longest idle
+// hosts are evicted, counted.
+func TestRecordsCapped(t *testing.T) {
+	o := sshOnly(0)
+	o.MaxRecords = 1000
+	d, _ := New(DefaultConfig(), o, nil)
+	f := newFlows(t)
+	d.Bind(f.t)
+	v := ip(t, "192.0.2.10")
+	emit := func(unirec.Record) error { return nil }
+	for i := range 100_000 {
+		a := unirec.IPv4([4]byte{10, 0, byte(i >> 8 & 3), byte(i)}) // 1024 attackers, ~100 flows each
+		d.Process(f.set(a, v, 40000, 22, 15, 2000, unirec.TimeFromSecMsec(1700000000+uint32(i/100), 0), 0x1B), emit)
+		if d.stored > o.MaxRecords {
+			t.Fatalf("flow %d: %d records held", i, d.stored)
+		}
+	}
+	s := d.Stats()
+	if s.Evicted == 0 || s.Extra["records"] > 1000 || s.Extra["records"] < 800 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
 // Telnet outgoing flows are judged against the server's profile: once 15
 // flows of 6+ packets are seen, a flow at most median+5 packets and
 // median+500 bytes matches.

@@ -25,17 +25,20 @@ type recList struct {
 }
 
 func (l *recList) reset(size int) {
-	l.recs = l.recs[:0]
-	l.head, l.n, l.size = 0, 0, size
+	l.release()
+	l.size = size
 	l.matched, l.totalSince, l.matchedSince = 0, 0, 0
 }
 
 func (l *recList) at(i int) *record { return &l.recs[(l.head+i)%len(l.recs)] }
 
-// add appends r, evicting the oldest record when the list is full.
-func (l *recList) add(r record, reported bool) {
+// add appends r, evicting the oldest record when the list is full. It
+// returns how many records the list gained (0 or 1).
+func (l *recList) add(r record, reported bool) (added int) {
+	added = 1
 	switch {
 	case l.n == l.size:
+		added = 0
 		if l.recs[l.head].matched {
 			l.matched--
 		}
@@ -64,30 +67,56 @@ func (l *recList) add(r record, reported bool) {
 			l.matchedSince++
 		}
 	}
+	return added
 }
 
-// expire pops records from the front while they are older than timeout.
-// The since-report counters stay (C).
-func (l *recList) expire(now, timeout unirec.Time) {
+// expire pops records from the front while they are older than timeout
+// and returns how many it popped. The since-report counters stay (C). A
+// ring left mostly empty gives its memory back.
+func (l *recList) expire(now, timeout unirec.Time) (popped int) {
 	for l.n > 0 && l.recs[l.head].t+timeout <= now {
 		if l.recs[l.head].matched {
 			l.matched--
 		}
 		l.head = (l.head + 1) % len(l.recs)
 		l.n--
+		popped++
 	}
-	if l.n == 0 {
-		l.head = 0
+	switch {
+	case l.n == 0:
+		l.release()
+	case cap(l.recs) > minKeep && l.n < cap(l.recs)/4:
+		recs := make([]record, l.n, 2*l.n)
+		for i := range l.n {
+			recs[i] = *l.at(i)
+		}
+		l.recs, l.head = recs, 0
+	}
+	return popped
+}
+
+// minKeep is the ring capacity kept when a list empties or shrinks.
+const minKeep = 16
+
+// release forgets the records and, above minKeep, their memory.
+func (l *recList) release() {
+	l.head, l.n = 0, 0
+	if cap(l.recs) > minKeep {
+		l.recs = nil
+	} else {
 		l.recs = l.recs[:0]
 	}
 }
 
 func (l *recList) resetSince() { l.totalSince, l.matchedSince = 0, 0 }
 
-func (l *recList) clear() {
-	l.recs = l.recs[:0]
-	l.head, l.n = 0, 0
+// clear forgets every record and counter and returns how many records
+// it dropped.
+func (l *recList) clear() int {
+	n := l.n
+	l.release()
 	l.matched, l.totalSince, l.matchedSince = 0, 0, 0
+	return n
 }
 
 // host is one attacker's state for one protocol.
@@ -105,9 +134,12 @@ func (h *host) reset(size int) {
 
 func (h *host) reported() bool { return h.timeOfLastReport != 0 }
 
-// clear forgets every record and ends the attack.
-func (h *host) clear() {
-	h.lists[incoming].clear()
-	h.lists[outgoing].clear()
+// clear forgets every record and ends the attack. It returns how many
+// records it dropped.
+func (h *host) clear() int {
 	h.timeOfLastReport = 0
+	return h.lists[incoming].clear() + h.lists[outgoing].clear()
 }
+
+// records returns how many records the host holds.
+func (h *host) records() int { return h.lists[incoming].n + h.lists[outgoing].n }

@@ -16,14 +16,15 @@ type Config struct {
 	PruneThreshold   uint64 // -p: kb/s over the 7 windows a destination needs to be kept (default 10)
 
 	// MaxRecords caps the destination table (not in C). When a new
-	// destination arrives at a full table, the least recently updated one
-	// is evicted and counted; a validated flood on it is reported first,
-	// as at exit. A record takes about 270 bytes with its index.
+	// destination arrives at a full table, a long idle one is evicted
+	// and counted; a validated flood on it is reported first, as at exit.
+	// A record takes about 180 bytes with its index.
 	MaxRecords int
 }
 
-// DefaultMaxRecords is the default destination cap: about 70 MiB.
-const DefaultMaxRecords = 1 << 18
+// DefaultMaxRecords is the default destination cap. With one million
+// distinct destinations the module's peak RSS measured about 100 MiB.
+const DefaultMaxRecords = 1 << 17
 
 // DefaultConfig returns the C module's defaults.
 func DefaultConfig() Config {

@@ -42,12 +42,11 @@ const (
 // record is one destination's history. Windows are kept in ring order:
 // chronological window W[k] lives at slot (Detector.idx + 1 + k) % 7.
 type record struct {
-	bytes    [nWindows]uint64
-	srcs     [nWindows]uint16
-	total    uint64
-	srcbits  [srcbitWords]uint64
-	hasFlood bool
-	flood    flood
+	bytes   [nWindows]uint64
+	srcs    [nWindows]uint16
+	total   uint64
+	srcbits [srcbitWords]uint64
+	flood   *flood // nil: none; floods are rare, so they live apart
 }
 
 type flood struct {
@@ -228,7 +227,7 @@ func (d *Detector) Process(rec unirec.Record, emit detectors.Emit) error {
 		}
 	}
 
-	if !r.hasFlood && d.anyAbove(r) {
+	if r.flood == nil && d.anyAbove(r) {
 		d.detect(r, dst)
 	}
 	return d.err
@@ -263,8 +262,7 @@ func (d *Detector) detect(r *record, dst uint32) {
 		s1, s2 := uint64(r.srcs[d.slot(p+1)]), uint64(r.srcs[d.slot(p+2)])
 		if avgB*t < b1 && avgB*t < b2 && b1 > d.minAttack && b2 > d.minAttack && avgS*c < s1 && avgS*c < s2 {
 			d.floods++
-			r.hasFlood = true
-			r.flood = flood{
+			r.flood = &flood{
 				dst:          dst,
 				uuid:         d.floods<<32 + uint64(dst),
 				lastReported: d.start - interval*int64(nWindows-2-p),
@@ -307,8 +305,8 @@ func (d *Detector) moveWindows(move int) {
 // record is pruned.
 func (d *Detector) moveRecord(r *record, move int) (prune bool) {
 	t, c := uint64(d.cfg.FlowRate), uint64(d.cfg.IPCountRate)
-	f := &r.flood
-	if r.hasFlood && f.valid {
+	f := r.flood
+	if r.flood != nil && f.valid {
 		last := -1
 		for w := nWindows - 1; w >= 0; w-- {
 			s := d.slot(w)
@@ -322,7 +320,7 @@ func (d *Detector) moveRecord(r *record, move int) (prune bool) {
 			if f.avgFlowOrig >= d.minBefore {
 				d.report(f, d.start+interval)
 			}
-			r.hasFlood = false
+			r.flood = nil
 		case last < move:
 			for w := 0; w <= last; w++ {
 				f.totalBytes += r.bytes[d.slot(w)] - f.avgFlowOrig // unsigned, wraps as in C
@@ -330,10 +328,10 @@ func (d *Detector) moveRecord(r *record, move int) (prune bool) {
 			if f.avgFlowOrig >= d.minBefore {
 				d.report(f, d.start+interval)
 			}
-			r.hasFlood = false
+			r.flood = nil
 		}
 	}
-	if r.hasFlood && !f.valid {
+	if r.flood != nil && !f.valid {
 		n := int((f.lastReported - d.start + lookBack) / interval)
 		e := 0
 		for e < n && r.bytes[d.slot(e)] == 0 {
@@ -342,7 +340,7 @@ func (d *Detector) moveRecord(r *record, move int) (prune bool) {
 		if n <= 0 || e >= n || n > nWindows {
 			// C prints an error and exits here; unreachable in practice.
 			d.skipped.floodsDropped++
-			r.hasFlood = false
+			r.flood = nil
 		} else {
 			var sb, ss uint64
 			for w := e; w < n; w++ {
@@ -354,7 +352,7 @@ func (d *Detector) moveRecord(r *record, move int) (prune bool) {
 			f.valid = true
 		}
 	}
-	if r.hasFlood {
+	if r.flood != nil {
 		k0 := max(0, int((f.lastReported-d.start+lookBack)/interval))
 		for w := k0; w < move; w++ {
 			s := d.slot(w)
@@ -373,17 +371,17 @@ func (d *Detector) moveRecord(r *record, move int) (prune bool) {
 	}
 	r.srcbits = [srcbitWords]uint64{}
 	if r.total <= d.prune {
-		if r.hasFlood && f.valid && f.avgFlowOrig >= d.minBefore {
+		if r.flood != nil && f.valid && f.avgFlowOrig >= d.minBefore {
 			d.report(f, d.start+interval)
 		}
 		return true
 	}
 	tl := d.start - interval*int64(nWindows-1-move)
-	if r.hasFlood && f.lastReported+reportBetween <= tl {
+	if r.flood != nil && f.lastReported+reportBetween <= tl {
 		if f.avgFlowOrig >= d.minBefore {
 			d.report(f, tl)
 		} else {
-			r.hasFlood = false
+			r.flood = nil
 		}
 	}
 	return false
@@ -392,11 +390,11 @@ func (d *Detector) moveRecord(r *record, move int) (prune bool) {
 // finalReport is delete_tree's report of one record's validated flood:
 // every window counts towards the current averages (§6.8).
 func (d *Detector) finalReport(r *record) {
-	if !r.hasFlood {
+	f := r.flood
+	if f == nil {
 		return
 	}
-	r.hasFlood = false
-	f := &r.flood
+	r.flood = nil
 	if !f.valid {
 		return
 	}
