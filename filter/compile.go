@@ -374,8 +374,8 @@ func (c *compiler) arrayTerm(n *termNode, f unirec.Field) (pred, error) {
 	return nil, &CompileError{Col: n.lit.col, Msg: fmt.Sprintf("%s is %s, which has no \"in [...]\"", f.Name, f.Type)}
 }
 
-// ipArray: a list of addresses is searched exactly; a list of prefixes by
-// the masked address of each probe. The first element decides which, and
+// ipArray: a list of addresses is searched exactly, a list of prefixes by
+// the masked address of each probe; the first element decides which, and
 // a plain address after a prefix is an error, as in liburfilter.
 func (c *compiler) ipArray(n *termNode, f unirec.Field) (pred, error) {
 	type ipNet struct{ net, mask unirec.IP }
@@ -402,29 +402,15 @@ func (c *compiler) ipArray(n *termNode, f unirec.Field) (pred, error) {
 		}
 		return bytes.Compare(a.mask[:], b.mask[:])
 	})
-	off := f.Offset
 	if !prefixes {
-		ips := make([]unirec.IP, len(nets))
+		// A list of addresses is searched exactly, even for a later
+		// element written with a prefix (liburfilter keeps its mask only
+		// for printing): full masks make the one search below exact.
 		for i := range nets {
-			ips[i] = nets[i].net
+			nets[i].mask = fullMask(nets[i].net)
 		}
-		return func(d []byte) bool {
-			ip := d[off : off+16]
-			lo, hi := 0, len(ips)-1
-			for lo <= hi {
-				mid := (lo + hi) / 2
-				switch c := bytes.Compare(ip, ips[mid][:]); {
-				case c == 0:
-					return true
-				case c < 0:
-					hi = mid - 1
-				default:
-					lo = mid + 1
-				}
-			}
-			return false
-		}, nil
 	}
+	off := f.Offset
 	return func(d []byte) bool {
 		ip := d[off : off+16]
 		lo, hi := 0, len(nets)-1

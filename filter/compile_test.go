@@ -141,7 +141,8 @@ func TestCompileErrors(t *testing.T) {
 func TestMatchAllocs(t *testing.T) {
 	tmpl, _ := unirec.ParseTemplate(testSpec)
 	r := rec(t, tmpl, "SRC_IP=10.1.2.3", "URL=hello", "PROTOCOL=6", "DST_PORT=22")
-	p := MustCompile(`PROTOCOL == TCP && DST_PORT in [22, 3389] && (URL =~ "h.*o" || host == 10.0.0.0/8 || SCORE == 1.5)`, tmpl)
+	p := MustCompile(`PROTOCOL == TCP && DST_PORT in [22, 3389] && MID in [-1, 5] && (URL =~ "h.*o" || host == 10.0.0.0/8 || SCORE == 1.5)`+
+		` && (SRC_IP in [1.2.3.4, 10.1.2.3] || SRC_IP in [10.0.0.0/8, ::/0]) && TIME_FIRST in [2024-01-15T10:00:00]`, tmpl)
 	if n := testing.AllocsPerRun(100, func() { p.Match(r) }); n != 0 {
 		t.Errorf("Match allocates %v times per record", n)
 	}

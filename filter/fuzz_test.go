@@ -39,3 +39,39 @@ func FuzzParse(f *testing.F) {
 		_ = e.String()
 	})
 }
+
+// FuzzParseFilterFile: a -f file (and the -O templates in it) is read or
+// refused with a line and column, never a panic; what is read projects a
+// record.
+func FuzzParseFilterFile(f *testing.F) {
+	for _, s := range []string{
+		"# comment\nuint16 SRC_PORT,ipaddr SRC_IP:SRC_IP == 2001:db8::1 || SRC_PORT == 22; # trailing\n:PROTOCOL == 6 &&\n  DST_PORT > 1000;\n",
+		"uint8 PROTOCOL,uint32 FOO=7,string NOTE=\"hi\",time T=2024-01-01T00:00:00:SRC_PORT < 100;\n:;\n",
+		"uint16* P=[1|2],bytes B=0a0b:true;", "bogus X:true;", "uint16 A:", ":(;",
+	} {
+		f.Add(s)
+	}
+	in, err := unirec.ParseTemplate(testSpec)
+	if err != nil {
+		f.Fatal(err)
+	}
+	src := in.NewRecord()
+	f.Fuzz(func(t *testing.T, text string) {
+		specs, err := ParseFilterFile(text)
+		if err != nil {
+			var ce *ColumnError
+			if !errors.As(err, &ce) || ce.Line < 1 || ce.Col < 1 {
+				t.Fatalf("ParseFilterFile(%q): %v", text, err)
+			}
+			return
+		}
+		for _, s := range specs {
+			if s.Projection != nil {
+				dst := s.Projection.T.NewRecord()
+				if err := s.Projection.For(in).Project(&dst, src); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+}

@@ -11,6 +11,9 @@ import (
 
 	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/internal/testutil/nemeac"
+	"github.com/flowgate/flowgate/internal/testutil/trapcap"
+	"github.com/flowgate/flowgate/trap"
+	"github.com/flowgate/flowgate/unirec"
 )
 
 var inputs = map[string]string{
@@ -69,5 +72,51 @@ func TestMergerEqualsC(t *testing.T) {
 				t.Errorf("ours:\n%s\nC merger:\n%s", got, want)
 			}
 		})
+	}
+}
+
+// -I reads on past an input's end-of-stream message (here the first of
+// two files on one input); without it that input ends there. The output
+// gets one end of stream either way.
+func TestIgnoreEOF(t *testing.T) {
+	testutil.SocketDir(t)
+	dir := t.TempDir()
+	write := func(name string, ids ...uint32) string {
+		p := filepath.Join(dir, name)
+		sp, _ := trap.ParseIFCSpec("f:" + p)
+		out, err := trap.OpenOutput(sp[0], "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl, _ := unirec.ParseTemplate("uint32 ID")
+		out.SetDataFormat(trap.FormatUniRec, tmpl.Spec())
+		r := tmpl.NewRecord()
+		ctx := context.Background()
+		for _, id := range ids {
+			r.SetUint32(0, id)
+			out.Send(ctx, r.Data)
+		}
+		out.SendEOS(ctx)
+		if err := out.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a, b, c := write("a.trapcap", 1, 2), write("b.trapcap", 3), write("c.trapcap", 4)
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{{nil, 3}, {[]string{"-I"}, 4}} {
+		out := filepath.Join(dir, "out.trapcap")
+		os.Remove(out)
+		var o bytes.Buffer
+		args := append([]string{"merger", "-i", "f:" + a + " " + b + ",f:" + c + ",f:" + out}, tc.args...)
+		if code := run(context.Background(), args, &o, &o); code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, o.String())
+		}
+		got := trapcap.Read(t, out)
+		if len(got.Records) != tc.want || got.EOSLen != 1 {
+			t.Errorf("%v: %d records, end of stream %d; want %d records and one end of stream", tc.args, len(got.Records), got.EOSLen, tc.want)
+		}
 	}
 }

@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/flowgate/flowgate/filter"
 	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/internal/testutil/trapcap"
+	"github.com/flowgate/flowgate/trap"
 )
 
 // Bad options fail at start, before any record, with the column.
@@ -63,5 +66,71 @@ func TestFilterGoldenFlows(t *testing.T) {
 		if r.Uint8(proto) != 6 || r.Uint32(mark) != 7 {
 			t.Errorf("record %s passed PROTOCOL == TCP with MARK=7", r.AppendText(nil, ','))
 		}
+	}
+}
+
+// A reload (SIGUSR1 with -f) takes effect from the next record on: here
+// the filter file changes after the 10th record of the golden flows.
+func TestReloadSwitchesFiltersMidStream(t *testing.T) {
+	in := filepath.Join(testutil.SharedTestdata(t, "trap"), "basic_flows.trapcap")
+	out := filepath.Join(t.TempDir(), "out.trapcap")
+	inSp, err := trap.ParseIFCSpec("f:" + in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inIfc, err := trap.OpenInput(inSp[0], "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inIfc.Close()
+	outSp, err := trap.ParseIFCSpec("f:" + out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outIfc, err := trap.OpenOutput(outSp[0], "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specsFor := func(expr string) []filter.OutputSpec {
+		s, err := filter.ParseFilterFile(":" + expr + ";")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	calls := 0
+	f := &filterer{
+		in: inIfc, outs: []*trap.Output{outIfc}, specs: specsFor("PROTOCOL == 6"), verbose: -1,
+		stdout: io.Discard, stderr: io.Discard, cut: -1,
+		reload: func() ([]filter.OutputSpec, error) {
+			calls++
+			if calls == 11 { // before the 11th record
+				return specsFor("PROTOCOL == 17"), nil
+			}
+			return nil, nil
+		},
+	}
+	ctx := context.Background()
+	if err := f.run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := outIfc.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all := trapcap.Read(t, in)
+	got := trapcap.Read(t, out)
+	proto, _ := all.Tmpl.Lookup("PROTOCOL")
+	var want []string
+	for i, r := range all.Records {
+		if p := r.Uint8(proto); i < 10 && p == 6 || i >= 10 && p == 17 {
+			want = append(want, string(r.AppendText(nil, ',')))
+		}
+	}
+	var have []string
+	for _, r := range got.Records {
+		have = append(have, string(r.AppendText(nil, ',')))
+	}
+	if strings.Join(have, "\n") != strings.Join(want, "\n") || len(want) == 0 {
+		t.Errorf("records after the reload:\n%s\nwant\n%s", strings.Join(have, "\n"), strings.Join(want, "\n"))
 	}
 }
