@@ -3,9 +3,11 @@ package trap
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -371,4 +373,48 @@ func BenchmarkSocketOutputFanout(b *testing.B) {
 			b.ReportMetric(float64(processCPU()-cpu0)/records, "cpu-ns/record")
 		})
 	}
+}
+
+// FuzzNewBatch splits arbitrary bytes as a container payload: no panic,
+// and a batch re-encodes to exactly the bytes it was cut from.
+func FuzzNewBatch(f *testing.F) {
+	if dir, ok := socketGoldenDir(); ok {
+		for _, name := range []string{"basic_flows.trapcap", "strings.trapcap", "arrays.trapcap"} {
+			// The payload of the capture's first buffer.
+			if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil && len(b) > HelloHeaderSize {
+				off := HelloHeaderSize + int(binary.BigEndian.Uint32(b[4:8]))
+				if off+FileBufferHeaderSize <= len(b) {
+					p := b[off+FileBufferHeaderSize:]
+					f.Add(p[:min(len(p), int(binary.BigEndian.Uint32(b[off:])))])
+				}
+			}
+		}
+	}
+	f.Add(AppendMessage(AppendMessage(AppendMessage(nil, []byte("ab")), EOS), []byte("after")))
+	f.Add([]byte{0, 9, 1})
+	f.Add([]byte{0})
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		b, rest, err := NewBatch(payload)
+		if err != nil {
+			if b.Len() != 0 || rest != nil {
+				t.Fatalf("error %v with a batch of %d and %d bytes left", err, b.Len(), len(rest))
+			}
+			return
+		}
+		var wire []byte
+		n := 0
+		for m := range b.All() {
+			if len(m) <= 1 {
+				t.Fatalf("end-of-stream message inside the batch")
+			}
+			wire = AppendMessage(wire, m)
+			n++
+		}
+		if n != b.Len() || !bytes.Equal(wire, b.Wire()) || !bytes.Equal(payload[:len(wire)], wire) {
+			t.Fatalf("batch of %d messages re-encodes to %d bytes, counted %d", b.Len(), len(wire), n)
+		}
+		if !b.EndOfStream() && len(wire) != len(payload) {
+			t.Fatalf("%d bytes after the batch without an end of stream", len(payload)-len(wire))
+		}
+	})
 }

@@ -51,6 +51,23 @@
 // because the standard flag package cannot bundle short options (-tc 5)
 // as NEMEA modules accept them.
 //
+// # Message by message, or a container at a time
+//
+// Input.Recv hands out one message per call. Input.RecvBatch hands out the
+// rest of a received buffer (a whole socket container, a whole file
+// buffer) in one Batch, stopping before an end-of-stream message, and
+// Output.SendBatch sends a Batch with one lock and, on sockets, one copy
+// per container: traffic_repeater forwards with these two, and any module
+// that walks records can range over Batch.All without a call per record.
+//
+// # Losses
+//
+// A socket output counts every message it accepted and no client got
+// whole (no client connected, a client that left mid-container, a ring
+// slot overwritten under NO_WAIT, undelivered at close) in
+// OutputStats.DroppedMessages, which the service IFC and the daemon's
+// /metrics report.
+//
 // # End of stream
 //
 // TRAP has no close frame: a sender ends with a one-byte zero message

@@ -28,8 +28,8 @@ func (c *bytesConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *bytesConn) SetWriteDeadline(time.Time) error { return nil }
 
 // FuzzSocketInput feeds arbitrary bytes as an output's stream into a socket
-// input and splits what it yields into messages: errors are fine, panics
-// and writes to the socket are not.
+// input and splits what it yields into messages (Recv) or batches
+// (RecvBatch): errors are fine, panics and writes to the socket are not.
 func FuzzSocketInput(f *testing.F) {
 	if dir, ok := socketGoldenDir(); ok {
 		for _, name := range []string{
@@ -63,7 +63,19 @@ func FuzzSocketInput(f *testing.F) {
 		in := newInput(si, IfcSpec{Kind: KindUNIX, Raw: "u:fuzz", Timeout: NoWait})
 		in.SetRequiredFormat(FormatUniRec, "")
 		ctx := context.Background()
+		// Odd-length streams go through RecvBatch, the others through Recv.
+		batches := len(stream)%2 == 1
 		for range len(stream) + 4 {
+			if batches {
+				b, _, err := in.RecvBatch(ctx)
+				if errors.Is(err, ErrTimeout) {
+					return
+				}
+				if err == nil && len(b.Wire()) > MaxPayload {
+					t.Fatalf("batch of %d bytes", len(b.Wire()))
+				}
+				continue
+			}
 			m, _, err := in.Recv(ctx)
 			if errors.Is(err, ErrTimeout) {
 				return
