@@ -136,11 +136,19 @@ func BenchmarkDecompress(b *testing.B) {
 	}
 	b.SetBytes(int64(total))
 	b.ReportAllocs()
+	// CPU seconds as well as wall time: on a shared machine MB/cpu-s is the
+	// steadier figure.
+	cpu0 := processCPU()
+	n := 0
 	for b.Loop() {
 		for _, src := range blocks {
 			if _, err := Decompress(dst, src); err != nil {
 				b.Fatal(err)
 			}
 		}
+		n++
+	}
+	if cpu := (processCPU() - cpu0).Seconds(); cpu > 0 {
+		b.ReportMetric(float64(total)*float64(n)/cpu/1e6, "MB/cpu-s")
 	}
 }

@@ -180,8 +180,13 @@ func decompress(dst, src []byte) (ip, op int, err error) {
 		// store, as in copyMatch), then the 0-3 trailing literals in one
 		// more move and the next instruction read inline.
 		if from := op - dist; dist >= 8 && from >= 0 && len(dst)-op >= n+16 && len(src)-ip >= 8+1 {
-			for i := 0; i < n; i += 8 {
-				binary.LittleEndian.PutUint64(dst[op+i:op+i+8], binary.LittleEndian.Uint64(dst[from+i:from+i+8]))
+			d, s := dst[op:op+16], dst[from:from+16]
+			binary.LittleEndian.PutUint64(d[0:8], binary.LittleEndian.Uint64(s[0:8]))
+			if n > 8 {
+				binary.LittleEndian.PutUint64(d[8:16], binary.LittleEndian.Uint64(s[8:16]))
+				for i := 16; i < n; i += 8 {
+					binary.LittleEndian.PutUint64(dst[op+i:op+i+8], binary.LittleEndian.Uint64(dst[from+i:from+i+8]))
+				}
 			}
 			op += n
 			if low == 0 {
