@@ -66,10 +66,38 @@ func (c Config) Validate() error {
 }
 
 type entry struct {
-	addrs       []uint32 // distinct destinations since the last alert, in arrival order
+	// The distinct destinations since the last alert, in arrival order:
+	// the first inlineAddrs in the entry (no second cache miss for the
+	// many keys that never grow), the rest in more.
+	inline      [inlineAddrs]uint32
+	more        []uint32
+	n           int
 	alerted     bool
 	first, last unirec.Time
 	modified    int64
+}
+
+// inlineAddrs destinations live in the entry itself.
+const inlineAddrs = 16
+
+func (e *entry) has(a uint32) bool {
+	if slices.Contains(e.inline[:min(e.n, inlineAddrs)], a) {
+		return true
+	}
+	return e.n > inlineAddrs && slices.Contains(e.more, a)
+}
+
+func (e *entry) add(a uint32, threshold int) {
+	if e.n < inlineAddrs {
+		e.inline[e.n] = a
+	} else {
+		if e.more == nil {
+			// Sized to the threshold: no append slack (the cap's memory is documented).
+			e.more = make([]uint32, 0, max(threshold-inlineAddrs, 1))
+		}
+		e.more = append(e.more, a)
+	}
+	e.n++
 }
 
 type inFields struct {
@@ -164,42 +192,39 @@ func (d *Detector) count(rec unirec.Record, key uint64, dst uint32, tl unirec.Ti
 		d.c.Evicted.Add(1)
 	}
 	if isNew {
-		if e.addrs == nil && d.cfg.Threshold <= 64 {
-			e.addrs = make([]uint32, 0, d.cfg.Threshold) // no append slack: the cap's memory is documented
-		}
-		e.addrs, e.alerted = e.addrs[:0], false
+		e.n, e.more, e.alerted = 0, e.more[:0], false
 		d.c.Entries.Store(int64(d.keys.Len()))
 	}
 	tf := rec.Time(d.in.timeFirst)
-	if len(e.addrs) == 0 {
+	if e.n == 0 {
 		e.first, e.last = tf, tl
 	} else {
 		e.first, e.last = min(e.first, tf), max(e.last, tl)
 	}
 	e.modified = now
-	if slices.Contains(e.addrs, dst) {
+	if e.has(dst) {
 		return nil
 	}
-	e.addrs = append(e.addrs, dst)
-	if len(e.addrs) < d.cfg.Threshold {
+	e.add(dst, d.cfg.Threshold)
+	if e.n < d.cfg.Threshold {
 		return nil
 	}
 	e.alerted = true
 	err := d.send(key, e, emit)
-	e.addrs = e.addrs[:0]
+	e.n, e.more = 0, e.more[:0]
 	return err
 }
 
 // send emits the alert of a key's current state.
 func (d *Detector) send(key uint64, e *entry, emit detectors.Emit) error {
 	a, o := d.alert, &d.out
-	n := len(e.addrs)
+	n := e.n
 	for i, id := range o.dst {
 		switch {
 		case n == 0:
 			a.SetIP(id, detectors.IPFromV4(0)) // C: ip_from_int(0), not ::
 		case i < n:
-			a.SetIP(id, detectors.IPFromV4(e.addrs[i]))
+			a.SetIP(id, detectors.IPFromV4(e.inline[i]))
 		default:
 			a.SetIP(id, unirec.IP{})
 		}
@@ -231,7 +256,7 @@ func (d *Detector) prune(now int64, emit detectors.Emit) error {
 	var err error
 	for _, k := range d.expired {
 		e, _ := d.keys.Get(k)
-		if err == nil && e.alerted && (len(e.addrs) > 0 || d.cfg.EmptyTrailing) {
+		if err == nil && e.alerted && (e.n > 0 || d.cfg.EmptyTrailing) {
 			err = d.send(k, e, emit)
 		}
 		d.keys.Delete(k)
