@@ -230,7 +230,8 @@ func TestDiffStringLiterals(t *testing.T) {
 		`SRC_IP < "10.0.0.2"`, `TIME_FIRST > "2024-01-15T10:00:00.005"`, `TIME_FIRST == "2024-01-15T10:00:00.5"`,
 		`SRC_IP == '10.0.0.1'`, `host >= "10.0.0.0/8"`, `PAYLOAD == "hi"`, `PAYLOAD =~ "^h"`, `PAYLOAD != ""`,
 		`URL =~ "^h.*o$"`, `URL =~ "[[:upper:]]+"`, `URL =~ "l{2}"`, `URL =~ "o\b"`, `URL =~ "a|b"`, `URL =~ "[.]c"`,
-		`URL =~ ""`, `DIR =~ "[a-c]"`)
+		`URL =~ ""`, `DIR =~ "[a-c]"`, `URL =~ "\d"`, `URL =~ "\D"`, `URL =~ "x{,2}"`, `URL =~ "a**"`, `URL =~ "l+?o"`,
+		`URL =~ "*a"`, `URL =~ "\w+\s"`, `URL =~ "[\.]c"`, `URL =~ "\."`)
 	d.table(t, exprs)
 }
 
