@@ -66,6 +66,23 @@ func NewBatch(wire []byte) (b Batch, rest []byte, err error) {
 // with the good prefix; rest is then nil).
 func scanBatch(payload []byte) (b Batch, rest []byte, err error) {
 	off, n := 0, 0
+	if len(payload) >= 2 {
+		// Records of a template without dynamic fields all have the
+		// first one's length. Checking the prefixes where they must be
+		// makes the loads independent of each other, which the walk
+		// below (each length says where the next one is) cannot; it
+		// picks up at the first message of another length.
+		m := int(binary.BigEndian.Uint16(payload))
+		if m > 1 {
+			stride := m + 2
+			end := len(payload) - stride // a whole message fits at off <= end
+			hi, lo := byte(m>>8), byte(m)
+			for off <= end && payload[off] == hi && payload[off+1] == lo {
+				off += stride
+				n++
+			}
+		}
+	}
 	for off < len(payload) {
 		if len(payload)-off < 2 {
 			err = fmt.Errorf("%w: %d stray byte(s)", ErrBadFraming, len(payload)-off)
