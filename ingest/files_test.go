@@ -127,7 +127,7 @@ func TestFileSourcesReportBadInput(t *testing.T) {
 	}{
 		{"csv bad row names file and line", mk(func() (Source, error) { return NewCSV(CSVConfig{Name: "c", Paths: []string{badCSV}}) }), "bad.csv:3"},
 		{"csv without header", mk(func() (Source, error) { return NewCSV(CSVConfig{Name: "c", Paths: []string{noHeader}}) }), "no header line"},
-		{"nfdump garbage", mk(func() (Source, error) { return NewNfdump(NfdumpConfig{Name: "n", Paths: []string{garbage}}) }), "nfdump source n"},
+		{"nfdump garbage", mk(func() (Source, error) { return NewNfdump(NfdumpConfig{Name: "n", Paths: []string{garbage}}) }), "source n: nfdump: " + garbage + ": offset 0: malformed file"},
 		{"pcap garbage", mk(func() (Source, error) { return NewPcap(PcapConfig{Name: "p", Paths: []string{garbage}}) }), "pcap source p"},
 		{"missing file", mk(func() (Source, error) {
 			return NewCSV(CSVConfig{Name: "c", Paths: []string{filepath.Join(dir, "nope")}})

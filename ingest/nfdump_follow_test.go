@@ -4,8 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // copyFile copies a golden file to dst. It appears whole, as nfcapd's
@@ -93,5 +97,52 @@ func TestNfdumpSourceFollowsDirectoryOnceAcrossRestarts(t *testing.T) {
 	stop()
 	if n := out2.count(); n != flowsA {
 		t.Errorf("after restart %d records, want only the new file's %d", n, flowsA)
+	}
+}
+
+// A followed file cut short is logged with the number of its records that
+// went out before the fault, and the error names the file once, with one
+// "nfdump:" prefix.
+func TestNfdumpSourceLogsDeliveredRecordsOfACutFile(t *testing.T) {
+	src := filepath.Join(sharedTestdata(t, "nfdump"), "gen_ipfix_multiblock_lz4.nf")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cut := filepath.Join(t.TempDir(), "nfcapd.202611221900")
+	os.WriteFile(cut, b[:len(b)*2/3], 0o644)
+	os.Rename(cut, filepath.Join(dir, "nfcapd.202611221900"))
+	core, logs := observer.New(zap.WarnLevel)
+	s, err := NewNfdump(NfdumpConfig{Name: "nf", Paths: []string{dir}, Follow: true, Log: zap.New(core)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := newMemOutput(t, "o", biflowSpec)
+	p, err := NewPipeline([]Source{s}, []Output{out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for logs.Len() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if logs.Len() != 1 {
+		t.Fatalf("%d warnings, want one for the cut file", logs.Len())
+	}
+	e := logs.All()[0]
+	f := e.ContextMap()
+	if n, _ := f["records_delivered"].(uint64); n == 0 || int(n) != out.count() {
+		t.Errorf("records_delivered %v, output got %d (want equal and above 0)", f["records_delivered"], out.count())
+	}
+	if msg, _ := f["error"].(string); strings.Count(msg, "nfdump:") != 1 {
+		t.Errorf("error %q: want one nfdump: prefix", msg)
 	}
 }

@@ -58,21 +58,34 @@ func (s *NfdumpSource) Run(ctx context.Context, targets []*Target) error {
 	var err error
 	for i, tg := range targets {
 		if convs[i], err = converters.NewNfdumpConverter(tg.Template(), s.cfg.Options); err != nil {
-			return fmt.Errorf("nfdump source %s: %w", s.cfg.Name, err)
+			return fmt.Errorf("nfdump: %w", err)
 		}
 		recs[i] = tg.Template().NewRecord()
 	}
 	fc := nfdump.FollowConfig{Paths: s.cfg.Paths, Follow: s.cfg.Follow, StateFile: s.cfg.StateFile}
+	// The file being read and how many of its records went out, for the
+	// log of a file that ends in a fault.
+	var curFile string
+	var curRecords uint64
 	if s.cfg.Follow {
 		fc.OnError = func(path string, err error) {
-			s.cfg.Log.Warn("nfdump file skipped", zap.String("source", s.cfg.Name), zap.String("file", path), zap.Error(err))
+			delivered := uint64(0)
+			if path == curFile {
+				delivered = curRecords
+			}
+			s.cfg.Log.Warn("nfdump file ends in a fault: the records before it were delivered, the rest of the file is skipped",
+				zap.String("source", s.cfg.Name), zap.String("file", path), zap.Uint64("records_delivered", delivered), zap.Error(err))
 		}
 	}
 	fw, err := nfdump.NewFollower(fc)
 	if err != nil {
-		return fmt.Errorf("nfdump source %s: %w", s.cfg.Name, err)
+		return fmt.Errorf("nfdump: %w", err)
 	}
-	err = fw.Each(ctx, func(_ string, it *nfdump.Iterator) error {
+	err = fw.Each(ctx, func(path string, it *nfdump.Iterator) error {
+		if path != curFile {
+			curFile, curRecords = path, 0
+		}
+		curRecords++
 		r := it.Record()
 		e, _ := it.Exporter(r.ExporterID)
 		for i, tg := range targets {
@@ -82,7 +95,11 @@ func (s *NfdumpSource) Run(ctx context.Context, targets []*Target) error {
 		return nil
 	})
 	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("nfdump source %s: %w", s.cfg.Name, err)
+		// err names the file and offset; say what of it went out.
+		if curFile != "" {
+			return fmt.Errorf("%w (%d records of %s delivered before the fault)", err, curRecords, curFile)
+		}
+		return err
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Error describes a fault at a byte offset of a named file. It wraps the
@@ -18,10 +19,12 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	// The cause's own "nfdump: " prefix (ErrFormat) would repeat ours.
+	cause := strings.TrimPrefix(fmt.Sprint(e.Err), "nfdump: ")
 	if e.Detail != "" {
-		return fmt.Sprintf("nfdump: %s: offset %d: %s: %v", e.File, e.Offset, e.Detail, e.Err)
+		return fmt.Sprintf("nfdump: %s: offset %d: %s: %s", e.File, e.Offset, e.Detail, cause)
 	}
-	return fmt.Sprintf("nfdump: %s: offset %d: %v", e.File, e.Offset, e.Err)
+	return fmt.Sprintf("nfdump: %s: offset %d: %s", e.File, e.Offset, cause)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
