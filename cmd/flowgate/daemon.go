@@ -134,8 +134,8 @@ func (d *daemon) release(in *instance, keepOut func(ingest.Output) bool, keepSrc
 	return errors.Join(errs...)
 }
 
-// outputKey identifies an output by what makes it: IFC spec, template and
-// (for u:) the socket directory. Equal keys are the same output.
+// outputKey identifies an output by what makes it: IFC spec, template,
+// filter and (for u:) the socket directory. Equal keys are the same output.
 func outputKey(cfg config.Configuration, i int) string {
 	if i >= len(cfg.Outputs) {
 		return detectorKey(cfg, i-len(cfg.Outputs)) + "\x00" + resourceKey(cfg, i)
@@ -145,7 +145,7 @@ func outputKey(cfg config.Configuration, i int) string {
 	if t, err := unirec.ParseTemplate(o.Template); err == nil {
 		tmpl = t.Spec()
 	}
-	return o.IFC + "\x00" + tmpl + "\x00" + resourceKey(cfg, i)
+	return o.IFC + "\x00" + tmpl + "\x00" + o.Filter + "\x00" + resourceKey(cfg, i)
 }
 
 // resourceKey is what an output holds exclusively: a socket name in its
