@@ -115,3 +115,17 @@ func IPv4(ip unirec.IP) (uint32, bool) {
 func IPFromV4(v uint32) unirec.IP {
 	return unirec.IPv4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
+
+// NewAlert parses an alert template spec, resolves its "type NAME" items
+// in order into ids (as Resolve) and returns a zeroed record of it, which
+// a detector fills and emits for every alert.
+func NewAlert(spec string, ids ...*unirec.FieldID) (unirec.Record, error) {
+	t, err := unirec.ParseTemplate(spec)
+	if err != nil {
+		return unirec.Record{}, fmt.Errorf("detectors: alert template: %w", err)
+	}
+	if err := Resolve(t, spec, ids...); err != nil {
+		return unirec.Record{}, err
+	}
+	return t.NewRecord(), nil
+}

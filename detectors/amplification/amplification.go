@@ -85,14 +85,11 @@ func New(cfg Config, clock detectors.Clock) (*Detector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ot, err := unirec.ParseTemplate(OutputSpec)
-	if err != nil {
-		return nil, err
-	}
-	d := &Detector{cfg: cfg, clock: clock, pairs: detectors.NewTable[key, pair](cfg.MaxPairs), alert: ot.NewRecord()}
+	d := &Detector{cfg: cfg, clock: clock, pairs: detectors.NewTable[key, pair](cfg.MaxPairs)}
 	d.pairs.OnEvict = func(_ key, p *pair) { d.release(p); d.c.Evicted.Add(1) }
 	o := &d.out
-	if err := detectors.Resolve(ot, OutputSpec, &o.dstIP, &o.srcIP, &o.reqBytes, &o.rspBytes, &o.timeFirst, &o.timeLast, &o.eventID, &o.reqFlows, &o.reqPackets, &o.rspFlows, &o.rspPackets, &o.srcPort); err != nil {
+	var err error
+	if d.alert, err = detectors.NewAlert(OutputSpec, &o.dstIP, &o.srcIP, &o.reqBytes, &o.rspBytes, &o.timeFirst, &o.timeLast, &o.eventID, &o.reqFlows, &o.reqPackets, &o.rspFlows, &o.rspPackets, &o.srcPort); err != nil {
 		return nil, err
 	}
 	d.lastCleanup = clock.Now()

@@ -4,15 +4,9 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/unirec"
 )
-
-func heapMiB() float64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return float64(m.HeapAlloc) / (1 << 20)
-}
 
 // One million distinct victims of one reflector (a flow each) fill the
 // pair table to its cap and no further, and a flood of stored flows
@@ -23,7 +17,7 @@ func TestMillionSourcesStayWithinCap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	before := heapMiB()
+	before := testutil.HeapMiB()
 	h := newHarness(t, DefaultConfig())
 	r, f := h.rec, h.d.in
 	srv, _ := unirec.ParseIP("198.51.100.53")
@@ -50,7 +44,7 @@ func TestMillionSourcesStayWithinCap(t *testing.T) {
 		r.SetIP(f.dstIP, unirec.IPv4([4]byte{172, 16, 0, byte(i % 64)}))
 		h.d.Process(r, emit)
 	}
-	grown := heapMiB() - before
+	grown := testutil.HeapMiB() - before
 	if h.d.items > cfg.MaxItems+cfg.RecordCount {
 		t.Fatalf("%d items stored, cap %d", h.d.items, cfg.MaxItems)
 	}

@@ -127,13 +127,10 @@ func New(cfg Config, clock detectors.Clock) (*Detector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ot, err := unirec.ParseTemplate(OutputSpec)
-	if err != nil {
-		return nil, err
-	}
-	d := &Detector{cfg: cfg, clock: clock, keys: detectors.NewTable[uint64, entry](cfg.MaxKeys), alert: ot.NewRecord()}
+	d := &Detector{cfg: cfg, clock: clock, keys: detectors.NewTable[uint64, entry](cfg.MaxKeys)}
 	o := &d.out
-	if err := detectors.Resolve(ot, OutputSpec, &o.dst[0], &o.dst[1], &o.dst[2], &o.dst[3], &o.srcIP, &o.timeFirst, &o.timeLast, &o.addrCnt, &o.addrThrsd, &o.dstPort, &o.eventType, &o.proto); err != nil {
+	var err error
+	if d.alert, err = detectors.NewAlert(OutputSpec, &o.dst[0], &o.dst[1], &o.dst[2], &o.dst[3], &o.srcIP, &o.timeFirst, &o.timeLast, &o.addrCnt, &o.addrThrsd, &o.dstPort, &o.eventType, &o.proto); err != nil {
 		return nil, err
 	}
 	d.lastPrune = clock.Now()

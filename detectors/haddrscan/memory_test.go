@@ -4,15 +4,9 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/unirec"
 )
-
-func heapMiB() float64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return float64(m.HeapAlloc) / (1 << 20)
-}
 
 // One million distinct scanners, each probing 49 hosts on one port (one
 // short of an alert), fill the key table to its cap and no further: the
@@ -22,7 +16,7 @@ func TestMillionSourcesStayWithinCap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	before := heapMiB()
+	before := testutil.HeapMiB()
 	h := newHarness(t, DefaultConfig())
 	r, f := h.rec, h.d.in
 	r.SetUint16(f.dstPort, 22)
@@ -43,7 +37,7 @@ func TestMillionSourcesStayWithinCap(t *testing.T) {
 			h.d.Process(r, emit)
 		}
 	}
-	grown := heapMiB() - before
+	grown := testutil.HeapMiB() - before
 	st := h.d.Stats()
 	if st.Entries != uint64(max) || st.Evicted != uint64(n-max) || st.Alerts != 0 {
 		t.Fatalf("entries %d evicted %d alerts %d, want %d, %d, 0", st.Entries, st.Evicted, st.Alerts, max, n-max)

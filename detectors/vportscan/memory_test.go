@@ -4,16 +4,9 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/unirec"
 )
-
-// heapMiB is the live heap after a full collection.
-func heapMiB() float64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return float64(m.HeapAlloc) / (1 << 20)
-}
 
 // One million distinct scanners fill the pair table to its cap and no
 // further: the heap stays within the documented bound (MaxPairs pairs,
@@ -22,7 +15,7 @@ func TestMillionSourcesStayWithinCap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	before := heapMiB()
+	before := testutil.HeapMiB()
 	h := newHarness(t, DefaultConfig())
 	r, f := h.rec, h.d.in
 	dst, _ := unirec.ParseIP("192.168.0.1")
@@ -37,7 +30,7 @@ func TestMillionSourcesStayWithinCap(t *testing.T) {
 		r.SetIP(f.srcIP, unirec.IPv4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
 		h.d.Process(r, emit)
 	}
-	grown := heapMiB() - before
+	grown := testutil.HeapMiB() - before
 	st := h.d.Stats()
 	max := DefaultConfig().MaxPairs
 	if st.Entries != uint64(max) || st.Evicted != uint64(n-max) {

@@ -93,13 +93,10 @@ func New(cfg Config, clock detectors.Clock) (*Detector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ot, err := unirec.ParseTemplate(OutputSpec)
-	if err != nil {
-		return nil, err
-	}
-	d := &Detector{cfg: cfg, clock: clock, pairs: detectors.NewTable[uint64, pair](cfg.MaxPairs), alert: ot.NewRecord()}
+	d := &Detector{cfg: cfg, clock: clock, pairs: detectors.NewTable[uint64, pair](cfg.MaxPairs)}
 	o := &d.out
-	if err := detectors.Resolve(ot, OutputSpec, &o.dstIP, &o.srcIP, &o.timeFirst, &o.timeLast, &o.portCnt, &o.dstPort, &o.srcPort, &o.eventType, &o.proto); err != nil {
+	var err error
+	if d.alert, err = detectors.NewAlert(OutputSpec, &o.dstIP, &o.srcIP, &o.timeFirst, &o.timeLast, &o.portCnt, &o.dstPort, &o.srcPort, &o.eventType, &o.proto); err != nil {
 		return nil, err
 	}
 	d.lastPrune = clock.Now()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -69,4 +70,13 @@ func SocketDir(t testing.TB) string {
 	dir := t.TempDir()
 	t.Setenv("TRAP_SOCKET_DIR", dir)
 	return dir
+}
+
+// HeapMiB returns the live heap in MiB after a full collection, for tests
+// that check a documented memory bound.
+func HeapMiB() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc) / (1 << 20)
 }
