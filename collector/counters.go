@@ -55,5 +55,29 @@ func (c *Counters) Snapshot() CountersSnapshot {
 	}
 }
 
-// pair updates the per-exporter and the decoder-wide counter together.
-type pair struct{ exp, all *Counters }
+// pair updates the per-exporter, the per-series (exporter address,
+// version, domain) and the decoder-wide counters together; ser is nil until
+// the message's header is known.
+type pair struct{ exp, ser, all *Counters }
+
+// add adds n to the counter that field selects, in each set of counters.
+func (p pair) add(field func(*Counters) *atomic.Uint64, n uint64) {
+	field(p.exp).Add(n)
+	field(p.all).Add(n)
+	if p.ser != nil {
+		field(p.ser).Add(n)
+	}
+}
+
+// Counter selectors for pair.add.
+func ctrDecodeErrors(c *Counters) *atomic.Uint64 { return &c.DecodeErrors }
+func ctrMissingTemplate(c *Counters) *atomic.Uint64 { return &c.MissingTemplate }
+func ctrOptionsRecords(c *Counters) *atomic.Uint64 { return &c.OptionsRecords }
+func ctrPackets(c *Counters) *atomic.Uint64 { return &c.Packets }
+func ctrRecords(c *Counters) *atomic.Uint64 { return &c.Records }
+func ctrSequenceErrors(c *Counters) *atomic.Uint64 { return &c.SequenceErrors }
+func ctrSequenceLost(c *Counters) *atomic.Uint64 { return &c.SequenceLost }
+func ctrTemplateRefreshes(c *Counters) *atomic.Uint64 { return &c.TemplateRefreshes }
+func ctrTemplatesAdded(c *Counters) *atomic.Uint64 { return &c.TemplatesAdded }
+func ctrTemplatesExpired(c *Counters) *atomic.Uint64 { return &c.TemplatesExpired }
+func ctrTemplatesWithdrawn(c *Counters) *atomic.Uint64 { return &c.TemplatesWithdrawn }

@@ -58,6 +58,9 @@ type Config struct {
 	// forgotten; if none is, a new address's messages are refused
 	// (ErrTooManyExporters, Counters.ExportersRefused).
 	MaxExporters int
+	// Sampling sets intervals for exporters that announce none, or
+	// overrides theirs (see Sampling); used when ApplySampling is set.
+	Sampling Sampling
 }
 
 // DefaultMaxExporters is the exporter table's default size.
@@ -76,12 +79,14 @@ type Decoder struct {
 	mu       sync.Mutex
 	sessions map[sessionKey]*session
 	perExp   map[netip.Addr]*Counters
+	series   map[ExporterKey]*Counters
 	total    Counters
 	// lastEvict is when the full table was last searched for idle
 	// exporters (Unix ns); a flood of new addresses searches once a second.
 	lastEvict int64
 	rec       unirec.Record
 	v5tmpl    *Template
+	sampling  *samplingTable
 }
 
 // NewDecoder returns a decoder that hands records to sink.
@@ -107,11 +112,17 @@ func NewDecoder(cfg Config, sink Sink) (*Decoder, error) {
 	if cfg.MaxExporters <= 0 {
 		cfg.MaxExporters = DefaultMaxExporters
 	}
+	st, err := compileSampling(cfg.Sampling)
+	if err != nil {
+		return nil, err
+	}
 	d := &Decoder{
+		sampling: st,
 		cfg:      cfg,
 		sink:     sink,
 		sessions: make(map[sessionKey]*session),
 		perExp:   make(map[netip.Addr]*Counters),
+		series:   make(map[ExporterKey]*Counters),
 		rec:      cfg.Output.NewRecord(),
 		v5tmpl:   v5Template(),
 	}
@@ -128,6 +139,36 @@ func (d *Decoder) Exporters(fn func(addr netip.Addr, c *Counters)) {
 	for a, c := range d.perExp {
 		fn(a, c)
 	}
+}
+
+// ExporterKey names one metrics series of an exporter: its address, the
+// protocol version (5, 9, 10; 0 for messages whose header could not be
+// read) and the observation domain (IPFIX), source id (v9) or engine
+// (v5: type<<8 | id).
+type ExporterKey struct {
+	Addr    netip.Addr
+	Version uint16
+	Domain  uint32
+}
+
+// ExporterSeries calls fn with the counters of every (exporter address,
+// version, domain) seen so far. Sequence and template counters are per
+// series; refusals and evictions are only in Totals.
+func (d *Decoder) ExporterSeries(fn func(k ExporterKey, c *Counters)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, c := range d.series {
+		fn(k, c)
+	}
+}
+
+func (d *Decoder) seriesLocked(k ExporterKey) *Counters {
+	c, ok := d.series[k]
+	if !ok {
+		c = new(Counters)
+		d.series[k] = c
+	}
+	return c
 }
 
 // Decode decodes one message received over UDP (or SCTP): templates expire
@@ -172,16 +213,20 @@ func (d *Decoder) decode(from netip.AddrPort, msg []byte, lifetime time.Duration
 	}
 	stats.lastSeen.Store(now)
 	p := pair{exp: stats, all: &d.total}
-	p.exp.Packets.Add(1)
-	p.all.Packets.Add(1)
+	p.add(ctrPackets, 1)
 	var port uint16
 	if stream {
 		port = from.Port()
 	}
-	err := d.decodeLocked(p, from, sessionKey{addr: addr, port: port}, msg, lifetime)
+	err := d.decodeLocked(&p, from, sessionKey{addr: addr, port: port}, msg, lifetime)
 	if err != nil {
-		p.exp.DecodeErrors.Add(1)
-		p.all.DecodeErrors.Add(1)
+		if p.ser == nil {
+			// No header to tell version and domain: the address's series
+			// of version 0.
+			p.ser = d.seriesLocked(ExporterKey{Addr: addr})
+			p.ser.Packets.Add(1)
+		}
+		p.add(ctrDecodeErrors, 1)
 		return fmt.Errorf("exporter %s: %w", from, err)
 	}
 	return nil
@@ -218,6 +263,11 @@ func (d *Decoder) evictIdleLocked(now int64) bool {
 			delete(d.sessions, k)
 		}
 	}
+	for k := range d.series {
+		if _, ok := d.perExp[k.Addr]; !ok {
+			delete(d.series, k)
+		}
+	}
 	return len(d.perExp) < d.cfg.MaxExporters
 }
 
@@ -225,19 +275,24 @@ func (d *Decoder) session(k sessionKey, stats *Counters) *session {
 	s, ok := d.sessions[k]
 	if !ok {
 		s = newSession(k, stats)
+		s.series = d.seriesLocked(ExporterKey{Addr: k.addr, Version: k.version, Domain: k.domain})
+		s.configured = d.sampling.lookup(k.addr)
 		d.sessions[k] = s
 	}
 	return s
 }
 
-func (d *Decoder) decodeLocked(p pair, from netip.AddrPort, key sessionKey, msg []byte, lifetime time.Duration) error {
+func (d *Decoder) decodeLocked(pp *pair, from netip.AddrPort, key sessionKey, msg []byte, lifetime time.Duration) error {
 	h, err := parseHeader(msg)
 	if err != nil {
 		return err
 	}
 	key.version, key.domain = h.version, h.domain
 	addr := key.addr
-	s := d.session(key, p.exp)
+	s := d.session(key, pp.exp)
+	pp.ser = s.series
+	s.series.Packets.Add(1)
+	p := *pp
 	ctx := msgCtx{
 		exportSecs: h.exportSecs,
 		sysInit:    s.sysInit,
@@ -310,8 +365,7 @@ func (d *Decoder) decodeSets(p pair, s *session, body []byte, ctx *msgCtx, exp E
 func (d *Decoder) decodeDataSet(p pair, s *session, id uint16, set []byte, ctx *msgCtx, exp Exporter, now time.Time, lifetime time.Duration) error {
 	e := s.lookup(p, id, now, lifetime)
 	if e == nil {
-		p.exp.MissingTemplate.Add(1)
-		p.all.MissingTemplate.Add(1)
+		p.add(ctrMissingTemplate, 1)
 		return nil
 	}
 	if e.tmpl.Options {
@@ -320,13 +374,7 @@ func (d *Decoder) decodeDataSet(p pair, s *session, id uint16, set []byte, ctx *
 	if e.plan == nil || e.plan.out != d.cfg.Output {
 		e.plan = compilePlan(e.tmpl, d.cfg.Output, d.cfg.Table, d.cfg.Registry)
 	}
-	ctx.base, ctx.samplers = 1, nil
-	if d.cfg.ApplySampling {
-		ctx.samplers = s.samplers
-		if s.sampling > 1 {
-			ctx.base = s.sampling
-		}
-	}
+	d.applySampling(s, ctx)
 	return d.emit(p, e.plan, set, ctx, exp)
 }
 
@@ -334,8 +382,7 @@ func (d *Decoder) decodeDataSet(p pair, s *session, id uint16, set []byte, ctx *
 func (d *Decoder) emit(p pair, pl *plan, set []byte, ctx *msgCtx, exp Exporter) error {
 	var n uint64
 	defer func() {
-		p.exp.Records.Add(n)
-		p.all.Records.Add(n)
+		p.add(ctrRecords, n)
 	}()
 	for len(set) >= pl.tmpl.MinLen && len(set) > 0 {
 		d.rec = d.rec.Reset()

@@ -40,6 +40,12 @@
 // samplingPacketInterval/Space 305/306) or the v5 header when
 // Config.ApplySampling is set, as nfcapd does. Unlike nfcapd 1.7.1 we also
 // apply it when samplingAlgorithm (35) accompanies the interval.
+// Config.Sampling (sampling.go) gives an interval, by longest-prefix match
+// on the exporter address or a default, to exporters that announce none;
+// with Override it replaces their announcements.
+//
+// Counters exist per exporter address, per (address, version, domain)
+// series (ExporterSeries) and decoder-wide.
 //
 // Bad input never panics: every problem is returned as a wrapped error
 // (see the Err* sentinels) and counted per exporter; the caller keeps running.

@@ -73,3 +73,50 @@ func TestExporterTableIsBounded(t *testing.T) {
 		t.Errorf("6th exporter: err = %v, want ErrTooManyExporters", err)
 	}
 }
+
+// v5, v9 and IPFIX from one host, and two IPFIX observation domains, are
+// separate series; a message whose header cannot be read counts in the
+// address's version-0 series.
+func TestExporterSeriesByVersionAndDomain(t *testing.T) {
+	d, _ := newTestDecoder(t, Config{})
+	host := netip.MustParseAddrPort("192.0.2.5:9995")
+	tmpl := mkSet(2, ipfixTemplate(300, Field{ID: 2, Length: 4}))
+	rec := make([]byte, v5RecordLen)
+	msgs := [][]byte{
+		ipfixMsg(1, 0, 7, tmpl, mkSet(300, be32(1)), mkSet(300, be32(2))),
+		ipfixMsg(1, 0, 8, tmpl, mkSet(300, be32(1))),
+		v9Msg(1, 0, 1, 0, 7, mkSet(0, cat(be16(256), be16(1), be16(2), be16(4))), mkSet(256, be32(3))),
+		cat(be16(5), be16(1), be32(0), be32(1), be32(0), be32(0), []byte{1, 2}, be16(0), rec),
+		[]byte("garbage"),
+	}
+	for _, m := range msgs {
+		_ = d.Decode(host, m)
+	}
+	type row struct{ packets, records, errors, templates uint64 }
+	got := map[ExporterKey]row{}
+	d.ExporterSeries(func(k ExporterKey, c *Counters) {
+		s := c.Snapshot()
+		got[k] = row{s.Packets, s.Records, s.DecodeErrors, s.TemplatesAdded}
+	})
+	a := host.Addr()
+	want := map[ExporterKey]row{
+		{a, 10, 7}:       {1, 2, 0, 1},
+		{a, 10, 8}:       {1, 1, 0, 1},
+		{a, 9, 7}:        {1, 1, 0, 1},
+		{a, 5, 1<<8 | 2}: {1, 1, 0, 0},
+		{a, 0, 0}:        {1, 0, 1, 0},
+	}
+	if len(got) != len(want) {
+		t.Errorf("series %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("series %+v: %+v, want %+v", k, got[k], w)
+		}
+	}
+	var all CountersSnapshot
+	d.Exporters(func(_ netip.Addr, c *Counters) { all = c.Snapshot() })
+	if all.Packets != 5 || all.Records != 5 || all.DecodeErrors != 1 {
+		t.Errorf("address counters %+v, want 5 packets, 5 records, 1 error", all)
+	}
+}

@@ -64,8 +64,7 @@ func (d *Decoder) decodeOptions(p pair, s *session, t *Template, set []byte, ctx
 		default:
 			s.sampling = rate
 		}
-		p.exp.OptionsRecords.Add(1)
-		p.all.OptionsRecords.Add(1)
+		p.add(ctrOptionsRecords, 1)
 	}
 	return nil
 }

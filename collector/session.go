@@ -31,6 +31,7 @@ type templateEntry struct {
 type session struct {
 	key       sessionKey
 	stats     *Counters
+	series    *Counters // the (address, version, domain) series
 	templates map[uint16]*templateEntry
 	// sampling is the packet sampling interval learnt from options data
 	// (or the v5 header); 0 or 1 means unsampled.
@@ -39,6 +40,9 @@ type session struct {
 	// (samplerId 48 / selectorId 302 in the options record); data records
 	// that carry that id use it instead of the session-wide interval.
 	samplers map[uint64]uint64
+	// configured is the interval the configuration gives this exporter
+	// (Config.Sampling), 0 when none; set when the session is created.
+	configured uint64
 	// samplingAlgorithm is the last samplingAlgorithm(35) value seen, for
 	// the record; nfcapd 1.7.1 ignores the interval when it is present, we
 	// do not (see the golden test).
@@ -56,11 +60,9 @@ func newSession(k sessionKey, stats *Counters) *session {
 // is the expected sequence number of the following message.
 func (s *session) checkSequence(p pair, seq, next uint32) {
 	if s.seqValid && seq != s.nextSeq {
-		p.exp.SequenceErrors.Add(1)
-		p.all.SequenceErrors.Add(1)
+		p.add(ctrSequenceErrors, 1)
 		if gap := seq - s.nextSeq; gap < 1<<31 {
-			p.exp.SequenceLost.Add(uint64(gap))
-			p.all.SequenceLost.Add(uint64(gap))
+			p.add(ctrSequenceLost, uint64(gap))
 		}
 	}
 	s.seqValid, s.nextSeq = true, next
@@ -70,13 +72,11 @@ func (s *session) checkSequence(p pair, seq, next uint32) {
 func (s *session) setTemplate(p pair, t *Template, now time.Time) {
 	if e, ok := s.templates[t.ID]; ok && e.tmpl.Equal(t) {
 		e.updated = now
-		p.exp.TemplateRefreshes.Add(1)
-		p.all.TemplateRefreshes.Add(1)
+		p.add(ctrTemplateRefreshes, 1)
 		return
 	}
 	s.templates[t.ID] = &templateEntry{tmpl: t, updated: now}
-	p.exp.TemplatesAdded.Add(1)
-	p.all.TemplatesAdded.Add(1)
+	p.add(ctrTemplatesAdded, 1)
 }
 
 // withdraw removes template id; id 2 (3) removes every (options) template.
@@ -93,8 +93,7 @@ func (s *session) withdraw(p pair, id uint16, options bool) {
 		delete(s.templates, id)
 		n++
 	}
-	p.exp.TemplatesWithdrawn.Add(uint64(n))
-	p.all.TemplatesWithdrawn.Add(uint64(n))
+	p.add(ctrTemplatesWithdrawn, uint64(n))
 }
 
 // lookup returns the live template id, expiring it first when lifetime > 0.
@@ -105,8 +104,7 @@ func (s *session) lookup(p pair, id uint16, now time.Time, lifetime time.Duratio
 	}
 	if lifetime > 0 && now.Sub(e.updated) > lifetime {
 		delete(s.templates, id)
-		p.exp.TemplatesExpired.Add(1)
-		p.all.TemplatesExpired.Add(1)
+		p.add(ctrTemplatesExpired, 1)
 		return nil
 	}
 	return e

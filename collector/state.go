@@ -126,7 +126,7 @@ func (d *Decoder) LoadTemplates(r io.Reader) error {
 		s.sampling, s.samplingAlgorithm, s.sysInit = l.ss.Sampling, l.ss.SamplingAlgorithm, l.ss.SystemInitMs
 		s.samplers = l.ss.Samplers
 		for _, t := range l.tmps {
-			s.setTemplate(pair{exp: stats, all: &d.total}, t, now)
+			s.setTemplate(pair{exp: stats, ser: s.series, all: &d.total}, t, now)
 		}
 	}
 	return nil

@@ -28,10 +28,7 @@ func (d *Decoder) decodeV5(p pair, s *session, h header, msg []byte, ctx *msgCtx
 	s.checkSequence(p, h.sequence, h.sequence+uint32(h.count))
 	// Sampling interval: the low 14 bits of the header field (the top two are the mode).
 	s.sampling = uint64(h.sampling & 0x3FFF)
-	ctx.base = 1
-	if d.cfg.ApplySampling && s.sampling > 1 {
-		ctx.base = s.sampling
-	}
+	d.applySampling(s, ctx)
 	e := s.templates[0]
 	if e == nil {
 		e = &templateEntry{tmpl: d.v5tmpl}

@@ -83,6 +83,10 @@ type SourceConfig struct {
 	ApplySampling    *bool         `mapstructure:"apply_sampling"` // default true
 	ElementTable     string        `mapstructure:"element_table"`  // ipfixcol2 unirec-elements.txt; "" = built-in
 	StateFile        string        `mapstructure:"state_file"`     // collector: template persistence; nfdump: files already read; "" = off
+	// collector: sampling intervals for exporters that announce none, or
+	// that override theirs (sampling: {default: N, exporters: {ADDR or
+	// PREFIX: N}, override: BOOL}).
+	SamplingOverrides *SamplingConfig `mapstructure:"sampling"`
 
 	// nfdump, pcap, csv
 	Paths []string `mapstructure:"paths"`

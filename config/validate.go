@@ -31,7 +31,7 @@ var (
 	outputKeys   = []string{"ifc", "template", "filter"}
 	commonKeys   = []string{"type", "name"}
 	sourceKeys   = map[string][]string{
-		TypeCollector: {"listen", "sockets", "receive_buffer", "template_lifetime", "max_exporters", "apply_sampling", "element_table", "state_file"},
+		TypeCollector: {"listen", "sockets", "receive_buffer", "template_lifetime", "max_exporters", "apply_sampling", "element_table", "state_file", "sampling"},
 		TypeNfdump:    {"paths", "follow", "state_file"},
 		TypePcap:      {"paths", "plugins"},
 		TypeCSV:       {"paths"},
@@ -321,6 +321,7 @@ func (s *SourceConfig) validateCollector(key string) []error {
 	if s.TemplateLifetime < 0 {
 		errs = append(errs, fmt.Errorf("%s.template_lifetime: %v is negative; use a duration such as 30m (0 = collector default)", key, s.TemplateLifetime))
 	}
+	errs = append(errs, s.SamplingOverrides.validate(key+".sampling")...)
 	if s.ElementTable != "" {
 		if _, err := os.Stat(s.ElementTable); err != nil {
 			errs = append(errs, fmt.Errorf("%s.element_table: %w", key, err))

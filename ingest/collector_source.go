@@ -57,7 +57,10 @@ type CollectorConfig struct {
 	// MaxExporters bounds the exporter table (collector.Config.MaxExporters).
 	MaxExporters  int
 	ApplySampling bool
-	Table         *converters.Table
+	// Sampling gives intervals to exporters that announce none, or
+	// overrides theirs (collector.Config.Sampling).
+	Sampling collector.Sampling
+	Table    *converters.Table
 	// Drain is how long to keep reading after stop, or after the last
 	// datagram read since (see DefaultDrain); 0 means DefaultDrain.
 	Drain time.Duration
@@ -214,6 +217,7 @@ func (c *CollectorSource) newDecoder(tg *Target) (*collector.Decoder, error) {
 		Table:            c.cfg.Table,
 		TemplateLifetime: c.cfg.TemplateLifetime,
 		ApplySampling:    c.cfg.ApplySampling,
+		Sampling:         c.cfg.Sampling,
 		MaxExporters:     c.cfg.MaxExporters,
 	}, collector.SinkFunc(func(_ collector.Exporter, rec unirec.Record) { tg.Emit(ctx, rec.Data) }))
 }
@@ -519,6 +523,15 @@ func (c *CollectorSource) readStream(conn *net.TCPConn) {
 func (c *CollectorSource) Exporters(fn func(addr netip.Addr, cnt *collector.Counters)) {
 	if set := c.decs.Load(); set != nil {
 		set.decs[0].Exporters(fn)
+	}
+}
+
+// ExporterSeries calls fn with the counters of every (exporter address,
+// protocol version, observation domain) seen so far, from the first
+// target's decoder like Exporters.
+func (c *CollectorSource) ExporterSeries(fn func(k collector.ExporterKey, cnt *collector.Counters)) {
+	if set := c.decs.Load(); set != nil {
+		set.decs[0].ExporterSeries(fn)
 	}
 }
 

@@ -141,7 +141,7 @@ func newCollector(ctx context.Context, s config.SourceConfig, log *zap.Logger) (
 	cc := ingest.CollectorConfig{
 		Name: s.Name, Sockets: s.Sockets, ReceiveBuffer: s.ReceiveBuffer,
 		TemplateLifetime: s.TemplateLifetime, ApplySampling: s.Sampling(), StateFile: s.StateFile,
-		MaxExporters: s.MaxExporters,
+		MaxExporters: s.MaxExporters, Sampling: s.SamplingOverrides.Collector(),
 	}
 	for _, l := range s.Listen {
 		network, addr, err := config.ParseListen(l)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/netip"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,7 +17,7 @@ import (
 type metrics struct{ d *daemon }
 
 var (
-	exporterLabels = []string{"source", "exporter"}
+	exporterLabels = []string{"source", "exporter", "version", "domain"}
 	descPackets    = prometheus.NewDesc("flowgate_packets_total", "Export messages (datagrams or IPFIX-over-TCP messages) received.", exporterLabels, nil)
 	descRecords    = prometheus.NewDesc("flowgate_records_total", "Flow records decoded and emitted.", exporterLabels, nil)
 	descErrors     = prometheus.NewDesc("flowgate_decode_errors_total", "Messages or sets rejected as malformed.", exporterLabels, nil)
@@ -85,19 +84,19 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		name := c.Name()
-		c.Exporters(func(addr netip.Addr, cnt *collector.Counters) {
+		c.ExporterSeries(func(k collector.ExporterKey, cnt *collector.Counters) {
 			v := cnt.Snapshot()
-			exp := addr.String()
-			counter(descPackets, v.Packets, name, exp)
-			counter(descRecords, v.Records, name, exp)
-			counter(descErrors, v.DecodeErrors, name, exp)
-			counter(descTemplates, v.TemplatesAdded, name, exp)
-			counter(descRefreshes, v.TemplateRefreshes, name, exp)
-			counter(descWithdrawn, v.TemplatesWithdrawn, name, exp)
-			counter(descExpired, v.TemplatesExpired, name, exp)
-			counter(descMissing, v.MissingTemplate, name, exp)
-			counter(descSeqErrors, v.SequenceErrors, name, exp)
-			counter(descSeqLost, v.SequenceLost, name, exp)
+			exp := []string{k.Addr.String(), strconv.Itoa(int(k.Version)), strconv.FormatUint(uint64(k.Domain), 10)}
+			counter(descPackets, v.Packets, name, exp[0], exp[1], exp[2])
+			counter(descRecords, v.Records, name, exp[0], exp[1], exp[2])
+			counter(descErrors, v.DecodeErrors, name, exp[0], exp[1], exp[2])
+			counter(descTemplates, v.TemplatesAdded, name, exp[0], exp[1], exp[2])
+			counter(descRefreshes, v.TemplateRefreshes, name, exp[0], exp[1], exp[2])
+			counter(descWithdrawn, v.TemplatesWithdrawn, name, exp[0], exp[1], exp[2])
+			counter(descExpired, v.TemplatesExpired, name, exp[0], exp[1], exp[2])
+			counter(descMissing, v.MissingTemplate, name, exp[0], exp[1], exp[2])
+			counter(descSeqErrors, v.SequenceErrors, name, exp[0], exp[1], exp[2])
+			counter(descSeqLost, v.SequenceLost, name, exp[0], exp[1], exp[2])
 		})
 		counter(descSockDrops, c.SocketDrops(), name)
 		counter(descReadErrors, c.ReadErrors(), name)

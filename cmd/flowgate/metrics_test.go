@@ -53,12 +53,14 @@ func TestMetricsLabelCountersByExporter(t *testing.T) {
 	sendTo(t, d, dgrams)
 	sendTo(t, d, [][]byte{[]byte("garbage")})
 	want := []string{
-		`flowgate_packets_total{exporter="127.0.0.1",source="nf"} 3`,
-		`flowgate_records_total{exporter="127.0.0.1",source="nf"} 60`,
-		`flowgate_decode_errors_total{exporter="127.0.0.1",source="nf"} 1`,
+		// The two v5 datagrams (engine 0/3) and the garbage one, whose
+		// header names no version, are separate series.
+		`flowgate_packets_total{domain="3",exporter="127.0.0.1",source="nf",version="5"} 2`,
+		`flowgate_records_total{domain="3",exporter="127.0.0.1",source="nf",version="5"} 60`,
+		`flowgate_decode_errors_total{domain="0",exporter="127.0.0.1",source="nf",version="0"} 1`,
 		`flowgate_output_records_total{output="f:` + filepath.Join(dir, "out") + `"} 60`,
 		`flowgate_socket_drops_total{source="nf"} 0`,
-		`flowgate_sequence_lost_total{exporter="127.0.0.1",source="nf"} 0`,
+		`flowgate_sequence_lost_total{domain="3",exporter="127.0.0.1",source="nf",version="5"} 0`,
 	}
 	var body string
 	deadline := time.Now().Add(5 * time.Second)
@@ -68,7 +70,7 @@ func TestMetricsLabelCountersByExporter(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			body = string(b)
-			if strings.Contains(body, want[0]) && strings.Contains(body, want[2]) {
+			if strings.Contains(body, want[0]) && strings.Contains(body, want[2]) && strings.Contains(body, want[1]) {
 				break
 			}
 		}
@@ -76,7 +78,7 @@ func TestMetricsLabelCountersByExporter(t *testing.T) {
 	}
 	for _, w := range want {
 		if !strings.Contains(body, w) {
-			t.Errorf("metrics lack %s", w)
+			t.Errorf("metrics lack %s; got:\n%s", w, body)
 		}
 	}
 }
