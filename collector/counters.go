@@ -70,14 +70,14 @@ func (p pair) add(field func(*Counters) *atomic.Uint64, n uint64) {
 }
 
 // Counter selectors for pair.add.
-func ctrDecodeErrors(c *Counters) *atomic.Uint64 { return &c.DecodeErrors }
-func ctrMissingTemplate(c *Counters) *atomic.Uint64 { return &c.MissingTemplate }
-func ctrOptionsRecords(c *Counters) *atomic.Uint64 { return &c.OptionsRecords }
-func ctrPackets(c *Counters) *atomic.Uint64 { return &c.Packets }
-func ctrRecords(c *Counters) *atomic.Uint64 { return &c.Records }
-func ctrSequenceErrors(c *Counters) *atomic.Uint64 { return &c.SequenceErrors }
-func ctrSequenceLost(c *Counters) *atomic.Uint64 { return &c.SequenceLost }
-func ctrTemplateRefreshes(c *Counters) *atomic.Uint64 { return &c.TemplateRefreshes }
-func ctrTemplatesAdded(c *Counters) *atomic.Uint64 { return &c.TemplatesAdded }
-func ctrTemplatesExpired(c *Counters) *atomic.Uint64 { return &c.TemplatesExpired }
+func ctrDecodeErrors(c *Counters) *atomic.Uint64       { return &c.DecodeErrors }
+func ctrMissingTemplate(c *Counters) *atomic.Uint64    { return &c.MissingTemplate }
+func ctrOptionsRecords(c *Counters) *atomic.Uint64     { return &c.OptionsRecords }
+func ctrPackets(c *Counters) *atomic.Uint64            { return &c.Packets }
+func ctrRecords(c *Counters) *atomic.Uint64            { return &c.Records }
+func ctrSequenceErrors(c *Counters) *atomic.Uint64     { return &c.SequenceErrors }
+func ctrSequenceLost(c *Counters) *atomic.Uint64       { return &c.SequenceLost }
+func ctrTemplateRefreshes(c *Counters) *atomic.Uint64  { return &c.TemplateRefreshes }
+func ctrTemplatesAdded(c *Counters) *atomic.Uint64     { return &c.TemplatesAdded }
+func ctrTemplatesExpired(c *Counters) *atomic.Uint64   { return &c.TemplatesExpired }
 func ctrTemplatesWithdrawn(c *Counters) *atomic.Uint64 { return &c.TemplatesWithdrawn }
