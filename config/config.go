@@ -42,7 +42,7 @@ type DetectorConfig struct {
 
 // DetectorTypes lists the detectors the daemon runs in-process.
 func DetectorTypes() []string {
-	return []string{"vportscan_detector", "haddrscan_detector", "amplification_detection"}
+	return []string{"vportscan_detector", "haddrscan_detector", "amplification_detection", "brute_force_detector", "ipblacklistfilter", "ddos_detector"}
 }
 
 // LogConfig configures zap.

@@ -289,7 +289,7 @@ detectors:
 		t.Fatalf("detectors %+v", c.Detectors)
 	}
 	for _, tt := range []struct{ yaml, want string }{
-		{"detectors:\n  - {type: nope, ifc: b:}", `detectors[0].type: "nope" is not one of vportscan_detector, haddrscan_detector, amplification_detection`},
+		{"detectors:\n  - {type: nope, ifc: b:}", `detectors[0].type: "nope" is not one of vportscan_detector, haddrscan_detector, amplification_detection, brute_force_detector, ipblacklistfilter, ddos_detector`},
 		{"detectors:\n  - {type: vportscan_detector}", "detectors[0].ifc: required"},
 		{"detectors:\n  - {type: vportscan_detector, ifc: 'u:a,u:b'}", "one interface per detector"},
 		{"detectors:\n  - {type: vportscan_detector, ifc: b:, threshold: 3}", "detectors[0].threshold: unknown key; allowed here: type, name, options, ifc"},

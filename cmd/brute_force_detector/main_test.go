@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowgate/flowgate/cmd/internal/detmod"
 	"github.com/flowgate/flowgate/cmd/internal/dettest"
 	"github.com/flowgate/flowgate/detectors/bruteforce"
 	"github.com/flowgate/flowgate/internal/flowgen"
@@ -113,23 +114,16 @@ func TestReload(t *testing.T) {
 	write(cfgPath, "SSH_LIST_THRESHOLD = 40\n")
 	write(wlPath, "src 10.0.0.0/8\n")
 	var stderr syncBuf
-	l := &loader{s: settings{opts: bruteforce.DefaultOptions(), config: cfgPath, wlist: wlPath}, stderr: &stderr}
-	l.s.opts.Protocols[bruteforce.SSH] = true
-	cfg, err := l.config()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wl, err := l.whitelist()
-	if err != nil {
-		t.Fatal(err)
-	}
-	det, err := bruteforce.New(cfg, l.s.opts, wl)
+	log := &syncWriter{w: &stderr}
+	s := detmod.BruteForceSettings{Options: bruteforce.DefaultOptions(), Config: cfgPath, Wlist: wlPath}
+	s.Options.Protocols[bruteforce.SSH] = true
+	det, err := s.New(log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sigs, done := make(chan os.Signal), make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() { l.reload(det, sigs, done) })
+	wg.Go(func() { reload(s, det, log, sigs, done) })
 	defer func() { close(done); wg.Wait() }()
 
 	ten, _ := unirec.ParseIP("10.1.2.3")

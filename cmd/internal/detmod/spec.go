@@ -59,7 +59,9 @@ func clockOption(opts []trap.Opt) string {
 }
 
 // Specs returns the detector modules that run in the daemon by name.
-func Specs() []Spec { return []Spec{Vportscan(), Haddrscan(), Amplification()} }
+func Specs() []Spec {
+	return []Spec{Vportscan(), Haddrscan(), Amplification(), BruteForce(), IPBlacklist(), Ddos()}
+}
 
 // Lookup returns the Spec of the module named name.
 func Lookup(name string) (Spec, bool) {
