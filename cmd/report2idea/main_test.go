@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/flowgate/flowgate/internal/testutil"
+	"github.com/flowgate/flowgate/trap"
 )
 
 func runReporter(t *testing.T, args ...string) (int, string, string) {
@@ -60,5 +61,47 @@ func TestGoldenReporters(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// With -T and a trap action the IDEA messages also go to the output IFC
+// as JSON "IDEA", followed by the end of stream.
+func TestTrapOutput(t *testing.T) {
+	dir := testutil.SharedTestdata(t, "idea")
+	work := t.TempDir()
+	out, cfg := filepath.Join(work, "idea.trapcap"), filepath.Join(work, "config.yaml")
+	os.WriteFile(cfg, []byte("namespace: cz.cesnet.nemea\ncustom_actions:\n- id: file\n  file: {path: '-'}\n- id: t\n  trap: {}\n"+
+		"rules:\n- id: 1\n  condition: Null\n  actions: [file, t]\n"), 0o644)
+	code, stdout, stderr := runReporter(t, "--reporter", "bruteforce", "-i", "f:"+filepath.Join(dir, "bruteforce", "in.trapcap")+",f:"+out,
+		"--config", cfg, "-D", "-T")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	sp, _ := trap.ParseIFCSpec("f:" + out)
+	in, err := trap.OpenInput(sp[0], "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	in.SetRequiredFormat(trap.FormatJSON, "IDEA")
+	var msgs []string
+	for {
+		msg, _, err := in.Recv(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if trap.IsEOS(msg) {
+			break
+		}
+		msgs = append(msgs, string(msg))
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(msgs) != 4 || len(lines) != 4 {
+		t.Fatalf("%d messages on the IFC, %d lines on stdout, want 4 each", len(msgs), len(lines))
+	}
+	for i := range msgs {
+		if msgs[i] != lines[i] {
+			t.Fatalf("message %d differs from stdout:\n%s\n%s", i, msgs[i], lines[i])
+		}
 	}
 }

@@ -14,6 +14,7 @@ package vportscan
 
 import (
 	"fmt"
+	"math/bits"
 
 	"github.com/flowgate/flowgate/detectors"
 	"github.com/flowgate/flowgate/unirec"
@@ -62,10 +63,38 @@ func (c Config) Validate() error {
 }
 
 type pair struct {
-	ports       [MaxPortsThreshold]uint16
+	ports       [MaxPortsThreshold / 4]uint64 // four 16-bit ports a word (portSet)
 	n           int
 	first, last unirec.Time
 	modified    int64
+}
+
+// The port set packs four ports in a word, so that find compares four at
+// once (the set is scanned for every qualifying flow).
+const lanes = 0x0001000100010001
+
+// find returns the index of port among the first n ports, or -1.
+func (p *pair) find(port uint16) int {
+	pat := uint64(port) * lanes
+	for w := 0; 4*w < p.n; w++ {
+		x := p.ports[w] ^ pat
+		// A zero lane marks a match; the lowest flagged lane is exact.
+		z := (x - lanes) &^ x & (lanes << 15)
+		if rest := p.n - 4*w; rest < 4 {
+			z &= 1<<(16*rest) - 1 // lanes past n hold stale ports
+		}
+		if z != 0 {
+			return 4*w + bits.TrailingZeros64(z)/16
+		}
+	}
+	return -1
+}
+
+func (p *pair) get(i int) uint16 { return uint16(p.ports[i/4] >> (16 * (i % 4))) }
+
+func (p *pair) set(i int, v uint16) {
+	sh := 16 * (i % 4)
+	p.ports[i/4] = p.ports[i/4]&^(0xffff<<sh) | uint64(v)<<sh
 }
 
 type inFields struct {
@@ -165,14 +194,12 @@ func (d *Detector) count(rec unirec.Record, key uint64, tl unirec.Time, now int6
 	}
 	p.modified = now
 	port := rec.Uint16(f.dstPort)
-	for i := 0; i < p.n; i++ {
-		if p.ports[i] == port { // a repeated port is taken as benign: toggle it off
-			p.n--
-			p.ports[i] = p.ports[p.n]
-			return nil
-		}
+	if i := p.find(port); i >= 0 { // a repeated port is taken as benign: toggle it off
+		p.n--
+		p.set(i, p.get(p.n))
+		return nil
 	}
-	p.ports[p.n] = port
+	p.set(p.n, port)
 	p.n++
 	if p.n < d.cfg.PortsThreshold {
 		return nil

@@ -188,3 +188,34 @@ func BenchmarkProcess(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// The packed port set agrees with a plain set under random toggles.
+func TestPortSetFind(t *testing.T) {
+	var p pair
+	var ref []uint16
+	x := uint32(12345)
+	for range 20000 {
+		x = x*1664525 + 1013904223
+		port := uint16(x>>16) % 80 // few values: many hits, port 0 included
+		i := p.find(port)
+		j := -1
+		for k, v := range ref {
+			if v == port {
+				j = k
+			}
+		}
+		if (i >= 0) != (j >= 0) || (i >= 0 && p.get(i) != port) {
+			t.Fatalf("find(%d) = %d, reference %d (set %v)", port, i, j, ref)
+		}
+		if i >= 0 {
+			p.n--
+			p.set(i, p.get(p.n))
+			ref[j] = ref[len(ref)-1]
+			ref = ref[:len(ref)-1]
+		} else if p.n < MaxPortsThreshold {
+			p.set(p.n, port)
+			p.n++
+			ref = append(ref, port)
+		}
+	}
+}
