@@ -91,7 +91,8 @@ func TestSendBatchEqualsSendOneByOne(t *testing.T) {
 	if err != nil || len(rest) != 0 || b.Len() != len(msgs) {
 		t.Fatalf("NewBatch: %d messages, %d bytes left, %v", b.Len(), len(rest), err)
 	}
-	for _, opts := range []string{"buffer_size=600", "buffer_size=600:buffer=off", ""} {
+	for _, opts := range []string{"buffer_size=600", "buffer_size=600:buffer=off", "",
+		"buffer_size=600:timeout=HALF_WAIT", "buffer_size=600:buffer_count=1000:timeout=NO_WAIT"} {
 		t.Run(opts, func(t *testing.T) {
 			stream := func(batch bool) ([]byte, OutputStats) {
 				spec := "u:split"
