@@ -438,3 +438,50 @@ func BenchmarkNewBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
 }
+
+// A file output writes a batch exactly as it writes the same messages sent
+// one by one.
+func TestFileOutputSendBatchEqualsSend(t *testing.T) {
+	msgs := manyMessages(3000)
+	var wire []byte
+	for _, m := range msgs {
+		wire = AppendMessage(wire, m)
+	}
+	batch, _, err := NewBatch(wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []string{"", ":buffer=off"} {
+		write := func(name string, viaBatch bool) []byte {
+			path := filepath.Join(t.TempDir(), name)
+			fo := mustOutput(t, "f:"+path+opts, nil)
+			out := newOutput(fo, mustSpec(t, "f:"+path+opts))
+			if err := out.SetDataFormat(FormatRaw, ""); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if viaBatch {
+				if err := out.SendBatch(ctx, batch); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				for _, m := range msgs {
+					if err := out.Send(ctx, m); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := out.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		if one, batched := write("one.trapcap", false), write("batch.trapcap", true); !bytes.Equal(one, batched) {
+			t.Errorf("%q: batched file (%d bytes) differs from one by one (%d bytes)", opts, len(batched), len(one))
+		}
+	}
+}
