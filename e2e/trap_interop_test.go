@@ -163,8 +163,17 @@ func runPair(t *testing.T, ifc interopIFC, sender, receiver *exec.Cmd) {
 // printed for the capture, and our traffic_repeater (whole containers,
 // RecvBatch/SendBatch) must write back the capture byte for byte; the C
 // logger must print the same text for what our logreplay (a Send per
-// record) and our traffic_repeater send.
-func TestTrapInteropWithC(t *testing.T) {
+// record) and our traffic_repeater send. One test per socket kind.
+func TestTrapInteropUNIX(t *testing.T) { testTrapInterop(t, 0) }
+
+// TestTrapInteropTCP is the interop over t:.
+func TestTrapInteropTCP(t *testing.T) { testTrapInterop(t, 1) }
+
+// TestTrapInteropTLS is the interop over T:.
+func TestTrapInteropTLS(t *testing.T) { testTrapInterop(t, 2) }
+
+// testTrapInterop runs the interop cases over the kind-th of interopIFCs.
+func testTrapInterop(t *testing.T, kind int) {
 	c := nemeac.Find(t)
 	bin := binaries(t)
 	golden := testutil.SharedTestdata(t, "trap")
@@ -175,7 +184,8 @@ func TestTrapInteropWithC(t *testing.T) {
 		cmd.Env = env
 		return cmd
 	}
-	for _, mk := range interopIFCs(t, sockDir) {
+	mk := interopIFCs(t, sockDir)[kind]
+	{
 		for _, opts := range []string{":buffer=on", ":buffer=off"} {
 			for _, set := range []string{"basic_flows", "strings"} {
 				ifc := mk(opts)
