@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -191,5 +193,52 @@ func TestSameAlertsAsC(t *testing.T) {
 	}
 	if alerts < 20 {
 		t.Fatalf("only %d alerts over all seeds; the generator should make attacks", alerts)
+	}
+}
+
+// The module itself reloads on the signals: a running module (waiting for
+// a sender that never comes) reloads its configuration on SIGUSR1 and its
+// whitelist on SIGUSR2, and stops when its context ends.
+func TestReloadSignals(t *testing.T) {
+	// The test process takes the signals too, so that one arriving before
+	// the module listens cannot end the test binary.
+	mine := make(chan os.Signal, 16)
+	signal.Notify(mine, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(mine)
+
+	dir := t.TempDir()
+	cfg, wl := filepath.Join(dir, "bf.conf"), filepath.Join(dir, "bf.wl")
+	os.WriteFile(cfg, []byte("SSH_LIST_THRESHOLD = 40\n"), 0o644)
+	os.WriteFile(wl, []byte("src 10.0.0.0/8\n"), 0o644)
+	t.Setenv("TRAP_SOCKET_DIR", dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuf
+	done := make(chan int)
+	go func() {
+		var stdout bytes.Buffer
+		done <- run(ctx, []string{module.Name, "-i", "u:nobody-sends,b:", "-S", "-c", cfg, "-w", wl}, &stdout, &stderr)
+	}()
+	for _, s := range []struct {
+		sig  syscall.Signal
+		want string
+	}{{syscall.SIGUSR1, "Configuration reloaded from " + cfg}, {syscall.SIGUSR2, "Whitelist reloaded from " + wl + ": 1 rules"}} {
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(stderr.String(), s.want) {
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("no %q after %v; stderr:\n%s", s.want, s.sig, stderr.String())
+			}
+			syscall.Kill(os.Getpid(), s.sig)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the module did not stop when its context ended")
 	}
 }
