@@ -75,30 +75,9 @@ type flowgateProc struct {
 // -i f:OUT` and waits until it is collecting.
 func startFlowgate(t *testing.T, out string) *flowgateProc {
 	t.Helper()
-	bin := flowgateBinaries(t)
-	port := freePort(t)
-	p := &flowgateProc{stderr: &lockedBuffer{}, port: port}
-	p.cmd = exec.Command(filepath.Join(bin, "flowgate"),
-		"-l", "udp://127.0.0.1:"+port, "-l", "tcp://127.0.0.1:"+port, "-i", "f:"+out)
-	p.cmd.Env = append(os.Environ(), "TRAP_SOCKET_DIR="+t.TempDir(), "FLOWGATE_METRICS_LISTEN=")
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
+	return startFlowgateWith(t, func(port string) []string {
+		return []string{"-l", "udp://127.0.0.1:" + port, "-l", "tcp://127.0.0.1:" + port, "-i", "f:" + out}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(p.stderr.String(), "running") {
-		if time.Now().After(deadline) {
-			t.Fatalf("flowgate did not start: %s", p.stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return p
 }
 
 // stop sends SIGTERM and expects a clean exit.

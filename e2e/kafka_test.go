@@ -257,11 +257,21 @@ func TestFlowgateKafkaConsumerGroup(t *testing.T) {
 // given extra arguments and waits until it is collecting.
 func startFlowgateArgs(t *testing.T, args ...string) *flowgateProc {
 	t.Helper()
+	return startFlowgateWith(t, func(port string) []string {
+		return append([]string{"-l", "udp://127.0.0.1:" + port}, args...)
+	})
+}
+
+// startFlowgateWith runs flowgate with the arguments args gives for a free
+// port, with its own socket directory and no metrics listener, and waits
+// until it is collecting.
+func startFlowgateWith(t *testing.T, args func(port string) []string) *flowgateProc {
+	t.Helper()
 	bin := flowgateBinaries(t)
 	port := freePort(t)
 	p := &flowgateProc{stderr: &lockedBuffer{}, port: port}
-	p.cmd = exec.Command(filepath.Join(bin, "flowgate"), append([]string{"-l", "udp://127.0.0.1:" + port}, args...)...)
-	p.cmd.Env = append(os.Environ(), "FLOWGATE_METRICS_LISTEN=")
+	p.cmd = exec.Command(filepath.Join(bin, "flowgate"), args(port)...)
+	p.cmd.Env = append(os.Environ(), "TRAP_SOCKET_DIR="+t.TempDir(), "FLOWGATE_METRICS_LISTEN=")
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

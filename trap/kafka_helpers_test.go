@@ -46,6 +46,18 @@ func kSpec(t testing.TB, s string) IfcSpec {
 	return sps[0]
 }
 
+// kInput opens an input that accepts any UniRec sender, closed with the test.
+func kInput(t testing.TB, spec string, log *zap.Logger) *Input {
+	t.Helper()
+	in, err := OpenInput(kSpec(t, spec), t.TempDir(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	in.SetRequiredFormat(FormatUniRec, "")
+	return in
+}
+
 func kOutput(t testing.TB, spec string, log *zap.Logger) *Output {
 	t.Helper()
 	out, err := OpenOutput(kSpec(t, spec), t.TempDir(), log)
@@ -87,12 +99,7 @@ func kTmpl(t testing.TB) *unirec.Template {
 // (copied) and how often the format changed.
 func kReadAll(t testing.TB, spec string, log *zap.Logger) ([][]byte, int, *Input) {
 	t.Helper()
-	in, err := OpenInput(kSpec(t, spec), t.TempDir(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close() })
-	in.SetRequiredFormat(FormatUniRec, "")
+	in := kInput(t, spec, log)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var msgs [][]byte

@@ -200,12 +200,7 @@ func TestKafkaFormatChange(t *testing.T) {
 	if err := out.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	in, err := OpenInput(kSpec(t, "k:flows:"+hp+":eof=on:group=fc"), "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	in.SetRequiredFormat(FormatUniRec, "")
+	in := kInput(t, "k:flows:"+hp+":eof=on:group=fc", nil)
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var specs []string
@@ -292,11 +287,7 @@ func TestKafkaFormatMismatch(t *testing.T) {
 	out := kOutput(t, "k:flows:"+kHostPort(addr), nil)
 	out.Send(context.Background(), kRecord(t, tm, 1, 1))
 	out.Close(context.Background())
-	in, err := OpenInput(kSpec(t, "k:flows:"+kHostPort(addr)+":eof=on:group=mm"), "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
+	in := kInput(t, "k:flows:"+kHostPort(addr)+":eof=on:group=mm", nil)
 	in.SetRequiredFormat(FormatUniRec, "uint32 NOT_THERE")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -332,11 +323,7 @@ func TestKafkaCommitsAfterNextContainer(t *testing.T) {
 	}
 	out.Close(ctx)
 
-	in, err := OpenInput(kSpec(t, "k:flows:"+hp+":group=c"), "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.SetRequiredFormat(FormatUniRec, "")
+	in := kInput(t, "k:flows:"+hp+":group=c", nil)
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for range 4 { // the 4th container is received but not finished
@@ -353,11 +340,7 @@ func TestKafkaCommitsAfterNextContainer(t *testing.T) {
 
 func TestKafkaInputTimeout(t *testing.T) {
 	_, addr := kCluster(t, 1)
-	in, err := OpenInput(kSpec(t, "k:flows:"+kHostPort(addr)+":timeout=200000:group=to"), "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
+	in := kInput(t, "k:flows:"+kHostPort(addr)+":timeout=200000:group=to", nil)
 	start := time.Now()
 	if _, _, err := in.Recv(context.Background()); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("Recv: %v, want ErrTimeout", err)
@@ -379,12 +362,7 @@ func TestKafkaServiceStats(t *testing.T) {
 		out.Send(ctx, kRecord(t, tm, i, 4))
 	}
 	out.Flush(ctx)
-	in, err := OpenInput(kSpec(t, "k:flows:"+hp+":group=svc:timeout=100000"), "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	in.SetRequiredFormat(FormatUniRec, "")
+	in := kInput(t, "k:flows:"+hp+":group=svc:timeout=100000", nil)
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for got := 0; got < 5; {
