@@ -140,8 +140,9 @@ func writeTLSFiles(t *testing.T) string {
 }
 
 // runPair starts the sender, waits until it listens, runs the receiver
-// and waits for both; it fails the test when either fails.
-func runPair(t *testing.T, ifc interopIFC, sender, receiver *exec.Cmd) {
+// and waits for both; it fails the test when either fails. cSender says
+// the sender is a C module.
+func runPair(t *testing.T, ifc interopIFC, sender, receiver *exec.Cmd, cSender bool) {
 	t.Helper()
 	var serr, rerr bytes.Buffer
 	sender.Stderr, receiver.Stderr = &serr, &rerr
@@ -153,8 +154,23 @@ func runPair(t *testing.T, ifc interopIFC, sender, receiver *exec.Cmd) {
 	if err := receiver.Run(); err != nil {
 		t.Fatalf("receiver %v: %v\n%s\nsender: %s", receiver.Args, err, rerr.String(), serr.String())
 	}
-	if err := sender.Wait(); err != nil {
-		t.Fatalf("sender %v: %v\n%s", sender.Args, err, serr.String())
+	done := make(chan error, 1)
+	go func() { done <- sender.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("sender %v: %v\n%s", sender.Args, err, serr.String())
+		}
+	case <-time.After(5 * time.Second):
+		// The receiver has everything by now. libtrap's finalize can stay
+		// blocked after its last client left (trap-wire.md §5.3: a WAIT
+		// sender may never return); ours must not.
+		if !cSender {
+			t.Fatalf("sender %v still running 5 s after its receiver ended\n%s", sender.Args, serr.String())
+		}
+		t.Logf("C sender %v still running 5 s after its receiver ended (libtrap's finalize); killed", sender.Args)
+		sender.Process.Kill()
+		<-done
 	}
 }
 
@@ -204,7 +220,7 @@ func testTrapInterop(t *testing.T, kind int) {
 					logger := goCmd(ctx, "logger", "-t", "-i", ifc.in)
 					var out bytes.Buffer
 					logger.Stdout = &out
-					runPair(t, ifc, c.Command(ctx, "traffic_repeater", "-i", "f:"+capture+","+ifc.out), logger)
+					runPair(t, ifc, c.Command(ctx, "traffic_repeater", "-i", "f:"+capture+","+ifc.out), logger, true)
 					if out.String() != string(wantText) {
 						t.Errorf("C sender -> our logger printed\n%s\nwant\n%s", out.String(), wantText)
 					}
@@ -213,7 +229,7 @@ func testTrapInterop(t *testing.T, kind int) {
 					ifc = mk(opts)
 					copyPath := filepath.Join(t.TempDir(), "copy.trapcap")
 					runPair(t, ifc, c.Command(ctx, "logreplay", "-i", ifc.out, "-f", csv),
-						goCmd(ctx, "traffic_repeater", "-i", ifc.in+",f:"+copyPath))
+						goCmd(ctx, "traffic_repeater", "-i", ifc.in+",f:"+copyPath), true)
 					if got, want := readFile(t, copyPath), readFile(t, capture); !bytes.Equal(got, want) {
 						t.Errorf("C sender -> our traffic_repeater -> f: differs from %s.trapcap (%d bytes, want %d)", set, len(got), len(want))
 					}
@@ -231,7 +247,7 @@ func testTrapInterop(t *testing.T, kind int) {
 						clog := c.Command(ctx, "logger", "-t", "-i", ifc.in)
 						var cout bytes.Buffer
 						clog.Stdout = &cout
-						runPair(t, ifc, goCmd(ctx, sender[0], args...), clog)
+						runPair(t, ifc, goCmd(ctx, sender[0], args...), clog, false)
 						if cout.String() != string(wantText) {
 							t.Errorf("our %s -> C logger printed\n%s\nwant\n%s", sender[0], cout.String(), wantText)
 						}
