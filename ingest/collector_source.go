@@ -311,12 +311,16 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 	}
 	stopped := make(chan struct{})
 	go func() {
+		// The state is saved every StateInterval and, within a second,
+		// after templates changed: a crash right after an exporter's
+		// templates arrived then loses nothing.
 		var tick <-chan time.Time
 		if c.cfg.StateFile != "" {
-			t := time.NewTicker(c.cfg.StateInterval)
+			t := time.NewTicker(min(c.cfg.StateInterval, time.Second))
 			defer t.Stop()
 			tick = t.C
 		}
+		lastSave, lastTemplates := time.Now(), c.templateChanges()
 	wait:
 		for {
 			select {
@@ -324,8 +328,11 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 				break wait
 			case <-stopped:
 				return
-			case <-tick:
-				c.saveState()
+			case now := <-tick:
+				if n := c.templateChanges(); n != lastTemplates || now.Sub(lastSave) >= c.cfg.StateInterval {
+					c.saveState()
+					lastSave, lastTemplates = now, n
+				}
 			}
 		}
 		now := time.Now()
@@ -347,6 +354,15 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 	c.Close()
 	c.saveState()
 	return nil
+}
+
+// templateChanges counts template arrivals, withdrawals and expiries.
+func (c *CollectorSource) templateChanges() uint64 {
+	t := c.Totals()
+	if t == nil {
+		return 0
+	}
+	return t.TemplatesAdded.Load() + t.TemplatesWithdrawn.Load() + t.TemplatesExpired.Load()
 }
 
 // loadState installs the saved templates into every decoder (each decoder

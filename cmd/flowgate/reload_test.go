@@ -301,3 +301,78 @@ func TestSocketDirectoryErrorHints(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want a hint naming TRAP_SOCKET_DIR and socket_dir", code, stderr.String())
 	}
 }
+
+// A consumer that stops reading a WAIT output holds the daemon back and,
+// once it has gone, the output waits for the next one (WAIT means that,
+// as in libtrap): datagrams the kernel drops meanwhile are counted, the
+// next consumer gets the stream going again, every decoded record reaches
+// the other output and SIGTERM ends the daemon cleanly.
+func TestWaitOutputConsumerStallsThenLeaves(t *testing.T) {
+	sock := t.TempDir()
+	out := filepath.Join(t.TempDir(), "other")
+	r := startRig(t, "metrics: {listen: ''}\nsocket_dir: '"+sock+"'\nsources: [{type: collector, listen: ['udp://127.0.0.1:0'], sockets: 1}]\n"+
+		"outputs: [{ifc: 'u:stall:timeout=WAIT'}, {ifc: 'f:"+out+"'}]\n")
+	sps, _ := trap.ParseIFCSpec("u:stall")
+	in, err := trap.OpenInput(sps[0], sock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dgrams := v5Datagrams(t)
+	sendTo(t, r.d, dgrams)
+	if _, _, err := in.Recv(context.Background()); err != nil { // connected and negotiated
+		t.Fatal(err)
+	}
+	// The consumer stops reading while a lot arrives, then goes away.
+	var burst [][]byte
+	for range 150 {
+		burst = append(burst, dgrams...)
+	}
+	sendTo(t, r.d, burst)
+	time.Sleep(300 * time.Millisecond)
+	in.Close()
+	sendTo(t, r.d, dgrams)
+	// The next consumer reads everything to the end of the stream.
+	next, err := trap.OpenInput(sps[0], sock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	got := make(chan int, 1)
+	go func() {
+		n := 0
+		for {
+			msg, _, err := next.Recv(context.Background())
+			if err != nil || trap.IsEOS(msg) {
+				got <- n
+				return
+			}
+			n++
+		}
+	}()
+	// Drops are reported with the next datagram read (SO_RXQ_OVFL).
+	time.Sleep(300 * time.Millisecond)
+	sendTo(t, r.d, dgrams)
+	src := r.d.current.Load().sources[0].(*ingest.CollectorSource)
+	sent := uint64(len(dgrams) * 153)
+	deadline := time.Now().Add(10 * time.Second)
+	for src.Totals().Packets.Load()+src.SocketDrops() < sent {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d datagrams decoded, %d dropped by the kernel, of %d sent", src.Totals().Packets.Load(), src.SocketDrops(), sent)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	decoded := src.Totals().Records.Load()
+	r.waitSent("f:"+out, decoded)
+	r.stop()
+	if n := readTrapcap(t, out); uint64(n) != decoded {
+		t.Errorf("other output holds %d records, %d were decoded", n, decoded)
+	}
+	select {
+	case n := <-got:
+		if n == 0 {
+			t.Error("the next consumer got nothing")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the next consumer saw no end of stream")
+	}
+}
