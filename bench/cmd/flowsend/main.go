@@ -1,7 +1,7 @@
 // Command flowsend sends synthetic NetFlow v9 or IPFIX export over UDP at a
 // fixed flow rate, for load tests of collectors (bench/collector.sh).
 //
-//	flowsend -v 9|10 -rate FLOWS_PER_S -d DURATION [-per N] HOST:PORT
+//	flowsend -v 9|10 -rate FLOWS_PER_S -d DURATION [-per N] [-exporters N] HOST:PORT
 //
 // Each message carries -per IPv4 flow records of one 13-field template
 // (addresses, ports, protocol, TCP flags, TOS, packets, bytes, start/end
@@ -39,11 +39,12 @@ type sender struct {
 	fields  []field
 	recLen  int
 	seq     uint32 // v9: messages; IPFIX: data records
+	domain  uint32 // v9 source id / IPFIX observation domain
 	boot    time.Time
 }
 
 func newSender(version uint16, per int) *sender {
-	s := &sender{version: version, per: per, boot: time.Now().Add(-time.Hour)}
+	s := &sender{version: version, per: per, domain: 1, boot: time.Now().Add(-time.Hour)}
 	s.fields = append([]field(nil), common...)
 	if version == 9 {
 		s.fields = append(s.fields, field{22, 4}, field{21, 4})
@@ -126,7 +127,7 @@ func (s *sender) patch(msg []byte, now time.Time, hasTemplate bool) {
 		be.PutUint32(msg[4:], uint32(now.Sub(s.boot).Milliseconds()))
 		be.PutUint32(msg[8:], uint32(now.Unix()))
 		be.PutUint32(msg[12:], s.seq)
-		be.PutUint32(msg[16:], 1)
+		be.PutUint32(msg[16:], s.domain)
 		s.seq++
 		return
 	}
@@ -134,7 +135,7 @@ func (s *sender) patch(msg []byte, now time.Time, hasTemplate bool) {
 	be.PutUint16(msg[2:], uint16(len(msg)))
 	be.PutUint32(msg[4:], uint32(now.Unix()))
 	be.PutUint32(msg[8:], s.seq)
-	be.PutUint32(msg[12:], 1)
+	be.PutUint32(msg[12:], s.domain)
 	s.seq += uint32(s.per)
 }
 
@@ -151,6 +152,7 @@ func run(args []string) error {
 	rate := fs.Float64("rate", 100000, "flows per second")
 	dur := fs.Duration("d", 2*time.Second, "how long to send")
 	per := fs.Int("per", 30, "flow records per message")
+	exporters := fs.Int("exporters", 1, "number of exporters (1-250)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -160,15 +162,28 @@ func run(args []string) error {
 	if *version != 9 && *version != 10 {
 		return fmt.Errorf("-v %d: want 9 or 10", *version)
 	}
-	if *rate <= 0 || *per < 1 || *per > 1000 {
-		return fmt.Errorf("-rate must be > 0 and -per from 1 to 1000")
+	if *rate <= 0 || *per < 1 || *per > 1000 || *exporters < 1 || *exporters > 250 {
+		return fmt.Errorf("-rate must be > 0, -per from 1 to 1000 and -exporters from 1 to 250")
 	}
-	conn, err := net.Dial("udp", fs.Arg(0))
+	raddr, err := net.ResolveUDPAddr("udp", fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	s := newSender(uint16(*version), *per)
+	conns := make([]*net.UDPConn, *exporters)
+	senders := make([]*sender, *exporters)
+	for i := range conns {
+		var laddr *net.UDPAddr
+		if *exporters > 1 && raddr.IP.IsLoopback() && raddr.IP.To4() != nil {
+			laddr = &net.UDPAddr{IP: net.IPv4(127, 0, 1, byte(i+1))}
+		}
+		if conns[i], err = net.DialUDP("udp", laddr, raddr); err != nil {
+			return err
+		}
+		defer conns[i].Close()
+		senders[i] = newSender(uint16(*version), *per)
+		senders[i].domain = uint32(i + 1)
+	}
+	s := senders[0]
 	if (*per)*s.recLen+s.headerLen()+len(s.templateSet())+4 > 65507 {
 		return fmt.Errorf("-per %d: message too large for UDP", *per)
 	}
@@ -184,6 +199,7 @@ func run(args []string) error {
 	start := time.Now()
 	end := start.Add(*dur)
 	var sent, flows int
+	perExp := make([]int, *exporters) // messages sent by each exporter
 	for {
 		now := time.Now()
 		if !now.Before(end) {
@@ -197,13 +213,15 @@ func run(args []string) error {
 			continue
 		}
 		for n := 0; sent < due && n < 64; n++ {
+			e := sent % *exporters
 			msg := msgs[sent%ring]
-			tmpl := sent%1000 == 0
+			tmpl := perExp[e]%1000 == 0
 			if tmpl {
 				msg = withTmpl
 			}
-			s.patch(msg, now, tmpl)
-			if _, err := conn.Write(msg); err != nil {
+			perExp[e]++
+			senders[e].patch(msg, now, tmpl)
+			if _, err := conns[e].Write(msg); err != nil {
 				// ECONNREFUSED from an earlier ICMP: the collector is not
 				// up yet or gone; the datagram is lost and counted as sent.
 				var ne *net.OpError
