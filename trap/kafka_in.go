@@ -356,6 +356,7 @@ func (ki *kafkaInput) reject() {
 }
 
 func (ki *kafkaInput) stats() InputStats {
+	committed := ki.cl.CommittedOffsets()[ki.ks.topic]
 	ki.mu.Lock()
 	defer ki.mu.Unlock()
 	lag := make(map[int32]int64, len(ki.owned))
@@ -364,11 +365,16 @@ func (ki *kafkaInput) stats() InputStats {
 		if !ok {
 			continue
 		}
-		l := h
-		if d, ok := ki.delivered[p]; ok {
-			l = h - d - 1
+		// Position: after the last record delivered, else the group's
+		// commit, else the start.
+		pos := int64(0)
+		if c, ok := committed[p]; ok {
+			pos = c.Offset
 		}
-		lag[p] = max(l, 0)
+		if d, ok := ki.delivered[p]; ok && d+1 > pos {
+			pos = d + 1
+		}
+		lag[p] = max(h-pos, 0)
 	}
 	return InputStats{
 		Kind:      KindKafka,
