@@ -375,6 +375,7 @@ func (d *Decoder) decodeDataSet(p pair, s *session, id uint16, set []byte, ctx *
 		e.plan = compilePlan(e.tmpl, d.cfg.Output, d.cfg.Table, d.cfg.Registry)
 	}
 	d.applySampling(s, ctx)
+	ctx.templates = s.templates
 	return d.emit(p, e.plan, set, ctx, exp)
 }
 

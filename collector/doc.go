@@ -44,6 +44,12 @@
 // on the exporter address or a default, to exporters that announce none;
 // with Override it replaces their announcements.
 //
+// IPFIX structured data (RFC 6313, lists.go): basicList,
+// subTemplateList and subTemplateMultiList are walked (nested too); their
+// elements fill UniRec array fields (uint16*, ipaddr*, ...) mapped to the
+// element, and scalar fields the record itself does not set. Reduced-size
+// signed integers are sign-extended.
+//
 // Counters exist per exporter address, per (address, version, domain)
 // series (ExporterSeries) and decoder-wide.
 //

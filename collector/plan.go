@@ -30,6 +30,8 @@ const (
 	opSysInit                   // systemInitTimeMilliseconds in the record: context for opTimeUptime
 	opDuration                  // flowDurationMilli/Microseconds: TIME_LAST = TIME_FIRST + duration
 	opSampler                   // samplerId / selectorId in the record: picks that sampler's interval
+	opArray                     // a field whose UniRec target is an array: one more element
+	opList                      // basicList / subTemplateList / subTemplateMultiList (RFC 6313)
 )
 
 // op converts one wire field into one UniRec field.
@@ -41,11 +43,14 @@ type op struct {
 	n       int // wire length (fixed fields)
 	dst     unirec.FieldID
 	dstType unirec.Type
-	dstOff  int  // byte offset of the fixed UniRec field (unirec.Field.Offset)
-	dstSize int  // its size in bytes
-	micro   bool // opTimeNTP: dateTimeMicroseconds (low 11 fraction bits are not significant)
-	srcOff  int  // opDuration: offset of TIME_FIRST in the UniRec record
-	role    int8 // opTimeUptime: roleFirst or roleLast (wrap handling), else 0
+	dstOff  int    // byte offset of the fixed UniRec field (unirec.Field.Offset)
+	dstSize int    // its size in bytes
+	micro   bool   // opTimeNTP: dateTimeMicroseconds (low 11 fraction bits are not significant)
+	srcOff  int    // opDuration: offset of TIME_FIRST in the UniRec record
+	role    int8   // opTimeUptime: roleFirst or roleLast (wrap handling), else 0
+	signed  bool   // opUint: a signed element in fewer than 8 bytes, sign-extended
+	slot    int    // opArray: index of the array's scratch buffer (listState.arrays)
+	elem    opKind // opArray: the conversion of one element
 }
 
 // Roles of the sysUpTime-relative flow times (NetFlow v5/v9 FIRST_SWITCHED
@@ -72,6 +77,7 @@ type plan struct {
 	// upFirstOff/upLastOff are their offsets in a fixed template.
 	upFirst, upLast       int
 	upFirstOff, upLastOff int
+	lists                 *listState // nil unless the plan has list or array ops
 }
 
 // msgCtx is the per-message context the ops need.
@@ -92,6 +98,8 @@ type msgCtx struct {
 	samplers          map[uint64]uint64 // per-sampler intervals; nil when sampling is not applied
 	domain            uint32
 	exporter          unirec.IP
+	// templates are the session's, for subTemplateList records.
+	templates map[uint16]*templateEntry
 }
 
 // compilePlan builds the ops for wire template t into UniRec template out.
@@ -122,15 +130,28 @@ func compilePlan(t *Template, out *unirec.Template, tbl *converters.Table, reg *
 			p.ops = append(p.ops, op{kind: opSampler, field: i, off: off, n: int(f.Length)})
 		}
 		ie, known := reg.Lookup(f.PEN, f.ID)
+		if f.PEN == 0 && known && (ie.Type == TypeBasicList || ie.Type == TypeSubTemplateList || ie.Type == TypeSubTemplateMultiList) {
+			p.ops = append(p.ops, op{kind: opList, field: i, off: off, n: int(f.Length)})
+			p.listState(out, tbl, reg)
+		}
 		for _, tg := range tbl.Lookup(f.PEN, f.ID) {
 			dst, ok := out.Lookup(tg.Name)
 			if !ok {
 				continue
 			}
 			df := out.Field(dst)
+			if df.Type.IsArray() {
+				if o, ok := elemOp(f, ie, known, tg, dst, df.Type); ok {
+					o.field, o.off, o.n = i, off, int(f.Length)
+					o.elem, o.kind, o.slot = o.kind, opArray, p.listState(out, tbl, reg).slot(dst)
+					p.ops = append(p.ops, o)
+				}
+				continue
+			}
 			o := op{conv: tg.Conv, field: i, off: off, n: int(f.Length), dst: dst, dstType: df.Type, dstOff: df.Offset, dstSize: df.Type.Size()}
 			if k, ok := chooseOp(f, ie, known, o.dstType); ok {
 				o.kind = k
+				o.signed = k == opUint && known && ie.Type.IsSigned()
 				o.micro = known && ie.Type == TypeDateTimeMicroseconds
 				if k == opTimeUptime && f.PEN == 0 && f.Length == 4 {
 					switch f.ID {
@@ -149,6 +170,16 @@ func compilePlan(t *Template, out *unirec.Template, tbl *converters.Table, reg *
 	// The system init time of a record must be known before its
 	// uptime-relative times, and TIME_FIRST before a duration is added to it.
 	slices.SortStableFunc(p.ops, func(a, b op) int { return rank(a.kind) - rank(b.kind) })
+	if p.lists != nil {
+		// Scalar fields the record sets itself are not taken from lists.
+		for _, o := range p.ops {
+			switch o.kind {
+			case opSysInit, opSampler, opArray, opList:
+			default:
+				p.lists.direct = append(p.lists.direct, o.dst)
+			}
+		}
+	}
 	return p
 }
 
@@ -294,6 +325,9 @@ func (p *plan) apply(c *msgCtx, data []byte, rec *unirec.Record) (int, error) {
 	if c.netflowTime && p.upFirst >= 0 && p.upLast >= 0 {
 		p.uptimeWrap(c, data)
 	}
+	if p.lists != nil {
+		p.lists.reset()
+	}
 	for i := range p.ops {
 		o := &p.ops[i]
 		var b []byte
@@ -302,7 +336,19 @@ func (p *plan) apply(c *msgCtx, data []byte, rec *unirec.Record) (int, error) {
 		} else {
 			b = data[p.offs[o.field] : p.offs[o.field]+p.lens[o.field]]
 		}
-		p.run(o, c, b, rec)
+		switch o.kind {
+		case opList:
+			if err := p.lists.walk(c, t.Fields[o.field].ID, b, rec, 0); err != nil {
+				return 0, fmt.Errorf("template %d record field %d: %w", t.ID, o.field, err)
+			}
+		case opArray:
+			p.lists.appendElem(o, c, b)
+		default:
+			runOp(o, c, b, rec)
+		}
+	}
+	if p.lists != nil {
+		p.lists.flush(rec)
 	}
 	if p.hasODID {
 		rec.SetUint32(p.odid, c.domain)
@@ -339,16 +385,24 @@ func (p *plan) uptimeWrap(c *msgCtx, data []byte) {
 	}
 }
 
-func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
+// run converts wire value b with o into rec and reports whether it wrote
+// a value. Fixed fields are written by offset (o.dstOff), so the same op
+// shapes fill an array element in a scratch record.
+func runOp(o *op, c *msgCtx, b []byte, rec *unirec.Record) bool {
 	switch o.kind {
 	case opUint:
 		v := uintBE(b)
+		if o.signed && len(b) < 8 {
+			// Reduced-size signed integer (RFC 7011 §6.2): sign-extend.
+			shift := 64 - 8*uint(len(b))
+			v = uint64(int64(v<<shift) >> shift)
+		}
 		switch o.conv {
 		case converters.ConvScaled:
 			v *= c.sampling
 		case converters.ConvNonZero:
 			if v == 0 {
-				return
+				return false
 			}
 		}
 		putLE(rec.Data[o.dstOff:], o.dstSize, v)
@@ -362,9 +416,9 @@ func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
 	case opIPv6:
 		copy(rec.Data[o.dstOff:o.dstOff+16], b)
 	case opMAC:
-		rec.SetMAC(o.dst, unirec.MAC(b))
+		copy(rec.Data[o.dstOff:o.dstOff+6], b)
 	case opTimeSec:
-		rec.SetTime(o.dst, unirec.TimeFromSecNsec(uint32(uintBE(b)), 0))
+		putTime(rec, o, unirec.TimeFromSecNsec(uint32(uintBE(b)), 0))
 	case opTimeMilli:
 		binary.LittleEndian.PutUint64(rec.Data[o.dstOff:], uint64(unirec.TimeFromUnixMilli(uintBE(b))))
 	case opTimeNTP:
@@ -373,7 +427,7 @@ func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
 		if o.micro {
 			frac &^= 0x7FF // RFC 7011 §6.1.9: the low 11 bits are not significant
 		}
-		rec.SetTime(o.dst, unirec.Time(uint64(sec)<<32|uint64(frac)))
+		putTime(rec, o, unirec.Time(uint64(sec)<<32|uint64(frac)))
 	case opTimeUptime:
 		var abs int64
 		if c.recInit != 0 {
@@ -387,11 +441,11 @@ func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
 				abs += c.lastAdj
 			}
 		}
-		rec.SetTime(o.dst, unirec.TimeFromUnixMilli(uint64(max(abs, 0))))
+		putTime(rec, o, unirec.TimeFromUnixMilli(uint64(max(abs, 0))))
 	case opTimeDeltaUs:
 		us := int64(c.exportSecs)*1e6 - int64(uintBE(b))
 		us = max(us, 0)
-		rec.SetTime(o.dst, unirec.TimeFromSecUsec(uint32(us/1e6), uint32(us%1e6)))
+		putTime(rec, o, unirec.TimeFromSecUsec(uint32(us/1e6), uint32(us%1e6)))
 	case opFloat:
 		var v float64
 		if len(b) == 4 {
@@ -400,9 +454,9 @@ func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
 			v = math.Float64frombits(binary.BigEndian.Uint64(b))
 		}
 		if o.dstType == unirec.Float {
-			rec.SetFloat(o.dst, float32(v))
+			binary.LittleEndian.PutUint32(rec.Data[o.dstOff:], math.Float32bits(float32(v)))
 		} else {
-			rec.SetDouble(o.dst, v)
+			binary.LittleEndian.PutUint64(rec.Data[o.dstOff:], math.Float64bits(v))
 		}
 	case opVar:
 		// SetVar fails only above 65535 bytes, impossible for one IPFIX field.
@@ -418,7 +472,7 @@ func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
 	case opDuration:
 		start := unirec.Time(binary.LittleEndian.Uint64(rec.Data[o.srcOff:]))
 		if start == 0 {
-			return
+			return false
 		}
 		d := uintBE(b) // ms, or µs for flowDurationMicroseconds
 		if !o.micro {
@@ -427,6 +481,11 @@ func (p *plan) run(o *op, c *msgCtx, b []byte, rec *unirec.Record) {
 		end := start + unirec.Time(d<<32/1_000_000)
 		binary.LittleEndian.PutUint64(rec.Data[o.dstOff:], uint64(end))
 	}
+	return true
+}
+
+func putTime(rec *unirec.Record, o *op, t unirec.Time) {
+	binary.LittleEndian.PutUint64(rec.Data[o.dstOff:], uint64(t))
 }
 
 // putLE stores the low size bytes of v little-endian (UniRec byte order);
