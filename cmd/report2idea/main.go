@@ -26,8 +26,9 @@ var module = trap.Module{
 	Name: "report2idea",
 	Description: "Converts detector alerts to IDEA JSON and runs the reporter_config rules on them (file and trap actions). " +
 		"Reporters: " + strings.Join(idea.Names(), ", ") + ". " +
-		"vportscan and blacklist read their aggregators' JSON (aggregated_portscan, aggregated_blacklist), haddrscan the aggregator's " +
-		"UniRec or the detector's own alerts, the others the detectors' UniRec alerts. " +
+		"vportscan and blacklist read their aggregators' JSON (aggregated_portscan, aggregated_blacklist), vportscan_detector the " +
+		"detector's own alerts (one target each), haddrscan the aggregator's UniRec or the detector's own alerts, the others the " +
+		"detectors' UniRec alerts. " +
 		"Differences from the Python reporters: one binary for all; rule conditions are only Null/True/False; only file and trap " +
 		"actions (warden, mongo, email, syslog and mark are rejected); ddos's Node.Name is <namespace>.ddos; a bruteforce alert with " +
 		"a protocol other than 1/6/17 is counted and skipped (Python stops).",

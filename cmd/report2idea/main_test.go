@@ -105,3 +105,24 @@ func TestTrapOutput(t *testing.T) {
 		}
 	}
 }
+
+// vportscan_detector's own alerts (the golden scenario's C output) map to
+// one IDEA message each, without the Python aggregator.
+func TestVportscanDetectorAlerts(t *testing.T) {
+	dir := testutil.SharedTestdata(t, "detectors/vportscan_detector")
+	idea := testutil.SharedTestdata(t, "idea")
+	code, out, stderr := runReporter(t, "--reporter", "vportscan_detector", "-i", "f:"+filepath.Join(dir, "scan_basic.out.trapcap"),
+		"--config", filepath.Join(idea, "harness-config.yml"), "-D")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d messages, want 3:\n%s", len(lines), out)
+	}
+	got := decode(t, lines[0])
+	want := decode(t, `{"Format": "IDEA0", "EventTime": "2024-03-14T09:02:00Z", "CeaseTime": "2024-03-14T09:02:02Z", "DetectTime": "2024-03-14T09:02:02Z", "Category": ["Recon.Scanning"], "Description": "Vertical scan using TCP SYN", "Source": [{"Proto": ["tcp"], "IP4": ["203.0.113.50"]}], "Target": [{"Proto": ["tcp"], "IP4": ["192.168.10.20"]}], "Node": [{"Name": "cz.cesnet.nemea.vportscan", "SW": ["Nemea", "vportscan_detector"], "Type": ["Flow", "Statistical"], "AggrWin": "00:05:00"}], "FlowCount": 50}`)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %s", lines[0])
+	}
+}

@@ -104,6 +104,41 @@ func convertVportscan(msg []byte, o *Options) (*Object, error) {
 	return obj, nil
 }
 
+// --- vportscan_detector: the detector's own UniRec alerts, one target
+// each (detectors.md §7.5), for pipelines without vportscan_aggregator.
+
+func vportscanDetectorReporter() *Reporter {
+	const spec = "ipaddr SRC_IP,ipaddr DST_IP,uint32 PORT_CNT,time TIME_FIRST,time TIME_LAST"
+	return &Reporter{Name: "vportscan_detector", ModuleName: "vportscan", Detector: "vportscan_detector", Spec: spec,
+		Bind: func(t *unirec.Template) (Converter, error) {
+			var src, dst, cnt, tf, tl unirec.FieldID
+			if err := fields(t, spec, &src, &dst, &cnt, &tf, &tl); err != nil {
+				return nil, err
+			}
+			return func(r unirec.Record, o *Options) (*Object, error) {
+				obj := head(o)
+				obj.Set("EventTime", ideaTime(secs(r.Time(tf))))
+				obj.Set("CeaseTime", ideaTime(secs(r.Time(tl))))
+				obj.Set("DetectTime", ideaTime(secs(r.Time(tl))))
+				obj.Set("Category", []any{"Recon.Scanning"})
+				obj.Set("Description", "Vertical scan using TCP SYN")
+				s := &Object{}
+				s.Set("Proto", []any{"tcp"})
+				addAddr(s, r.IP(src))
+				obj.Set("Source", []any{s})
+				tg := &Object{}
+				tg.Set("Proto", []any{"tcp"})
+				addAddr(tg, r.IP(dst))
+				obj.Set("Target", []any{tg})
+				nd := node("vportscan_detector")
+				nd.Set("AggrWin", o.aggrWin())
+				obj.Set("Node", []any{nd})
+				obj.Set("FlowCount", r.Uint32(cnt))
+				return obj, nil
+			}, nil
+		}}
+}
+
 // --- haddrscan: UniRec from haddrscan_aggregator.py (DST_IP0..15), or
 // the detector's own alerts (DST_IP0..3).
 

@@ -68,7 +68,7 @@ type Reporter struct {
 // Reporters returns the reporters by name.
 func Reporters() map[string]*Reporter {
 	m := map[string]*Reporter{}
-	for _, r := range []*Reporter{vportscanReporter(), haddrscanReporter(), amplificationReporter(), bruteforceReporter(), blacklistReporter(), ddosReporter()} {
+	for _, r := range []*Reporter{vportscanReporter(), vportscanDetectorReporter(), haddrscanReporter(), amplificationReporter(), bruteforceReporter(), blacklistReporter(), ddosReporter()} {
 		m[r.Name] = r
 	}
 	return m
