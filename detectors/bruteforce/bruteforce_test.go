@@ -153,6 +153,23 @@ func TestTelnetProfile(t *testing.T) {
 	}
 }
 
+// The profile counter is C's 16-bit global: after the first profile's
+// learning it passes 10, and a profile is recomputed from its last 15
+// flows only when the counter wraps round to 10 again.
+func TestTelnetProfileRecomputeAfterWrap(t *testing.T) {
+	p := newTelnetProfiles(10)
+	srv := ip(t, "192.0.2.23")
+	for range profileSize {
+		p.match(srv, 10, 1000) // limits 15 packets, 1500 bytes
+	}
+	for feed := profileSize + 1; feed <= 1<<16+profileRecompute; feed++ {
+		got := p.match(srv, 100, 10000)
+		if want := feed == 1<<16+profileRecompute; got != want {
+			t.Fatalf("feed %d: matched %v, want %v", feed, got, want)
+		}
+	}
+}
+
 func TestIgnoreFirstSend(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.IgnoreFirstSend = 1

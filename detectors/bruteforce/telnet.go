@@ -33,7 +33,12 @@ type profile struct {
 
 type telnetProfiles struct {
 	servers *detectors.Table[unirec.IP, profile]
-	counter uint32 // C's single counter shared by all servers
+	// counter is C's single counter shared by all servers. It is 16 bits
+	// wide: it passes 10 during the first profile's learning and only
+	// equals 10 again, recomputing a profile, after it wraps (found by
+	// comparing with the C module over a million flows; uint8 and uint32
+	// give other alerts).
+	counter uint16
 	scratch [profileSize]uint64
 }
 
