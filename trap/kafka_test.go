@@ -410,3 +410,24 @@ func TestKafkaServiceStats(t *testing.T) {
 	}
 	out.Close(ctx)
 }
+
+// key= spreads sources evenly: 4096 IPv4 sources over 3, 8 and 24
+// partitions, each partition within 10 % of its share.
+func TestKafkaKeySpreadsEvenly(t *testing.T) {
+	o := &kafkaOutput{keys: []keyField{{off: 16, size: 16}}} // SRC_IP of benchSpec
+	r := append([]byte(nil), benchRecord...)
+	for _, n := range []int{3, 8, 24} {
+		o.nparts = n
+		cnt := make([]int, n)
+		for i := range 4096 {
+			r[16+10], r[16+11] = byte(i>>8), byte(i)
+			cnt[o.pick(r)]++
+		}
+		share := 4096 / n
+		for p, c := range cnt {
+			if c < share*9/10 || c > share*11/10 {
+				t.Errorf("%d partitions: partition %d got %d sources, share %d (%v)", n, p, c, share, cnt)
+			}
+		}
+	}
+}
