@@ -89,7 +89,9 @@ type Detector struct {
 	lastRep  unirec.Time
 	lastDel  unirec.Time
 	keys     []unirec.IP
-	victims  []string
+	vips     []unirec.IP // appendVictims' buffers
+	vtext    []byte
+	vspans   [][2]int
 	stored   int // records held by all hosts
 	olds     []oldHost
 	note     []byte
@@ -497,20 +499,26 @@ func (d *Detector) send(p Protocol, attacker unirec.IP, h *host, now unirec.Time
 }
 
 // appendVictims appends the distinct victims of the list's matched
-// records, sorted as strings, each followed by a comma.
+// records, sorted as strings, each followed by a comma. The addresses are
+// made unique first and each is printed once into a reused buffer.
 func (d *Detector) appendVictims(dst []byte, l *recList) []byte {
-	d.victims = d.victims[:0]
+	d.vips = d.vips[:0]
 	for i := range l.n {
 		if r := l.at(i); r.matched {
-			d.victims = append(d.victims, r.victim.String())
+			d.vips = append(d.vips, r.victim)
 		}
 	}
-	slices.Sort(d.victims)
-	for i, v := range d.victims {
-		if i > 0 && v == d.victims[i-1] {
-			continue
-		}
-		dst = append(append(dst, v...), ',')
+	slices.SortFunc(d.vips, func(a, b unirec.IP) int { return bytes.Compare(a[:], b[:]) })
+	d.vips = slices.Compact(d.vips)
+	d.vtext, d.vspans = d.vtext[:0], d.vspans[:0]
+	for _, v := range d.vips {
+		start := len(d.vtext)
+		d.vtext = v.AppendText(d.vtext)
+		d.vspans = append(d.vspans, [2]int{start, len(d.vtext)})
+	}
+	slices.SortFunc(d.vspans, func(a, b [2]int) int { return bytes.Compare(d.vtext[a[0]:a[1]], d.vtext[b[0]:b[1]]) })
+	for _, sp := range d.vspans {
+		dst = append(append(dst, d.vtext[sp[0]:sp[1]]...), ',')
 	}
 	return dst
 }

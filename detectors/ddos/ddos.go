@@ -72,7 +72,12 @@ type Detector struct {
 
 	in struct{ dst, src, bytes, first, last unirec.FieldID }
 
-	recs        *detectors.Table[uint32, record]
+	recs *detectors.Table[uint32, record]
+	last struct {
+		key uint32
+		rec *record
+		ok  bool
+	} // the record of the previous flow, while the table is unchanged
 	keys        []uint32 // reused for key-ordered walks
 	currentTime int64
 	start       int64 // S: start of the current window
@@ -181,10 +186,17 @@ func (d *Detector) Process(rec unirec.Record, emit detectors.Emit) error {
 		d.start += interval * int64(move)
 	}
 
-	r, isNew, _ := d.recs.Upsert(dst)
-	if isNew {
-		*r = record{}
-		d.ctr.Entries.Store(int64(d.recs.Len()))
+	// Flows of one destination tend to come together: the last record
+	// found is kept until the table next changes (not counting its touch).
+	r := d.last.rec
+	if !d.last.ok || d.last.key != dst {
+		var isNew bool
+		r, isNew, _ = d.recs.Upsert(dst)
+		if isNew {
+			*r = record{}
+			d.ctr.Entries.Store(int64(d.recs.Len()))
+		}
+		d.last.key, d.last.rec, d.last.ok = dst, r, true
 	}
 	fs := int64(rec.Time(d.in.first).Sec())
 	if fe < fs {
@@ -289,6 +301,7 @@ func (d *Detector) sortedKeys() []uint32 {
 // reports are sent afterwards, sorted by key: the same alerts in the same
 // order without sorting every key every minute.
 func (d *Detector) moveWindows(move int) {
+	d.last.ok = false
 	d.deferred = true
 	n := d.recs.DeleteIf(func(_ uint32, r *record) bool { return d.moveRecord(r, move) })
 	d.ctr.Expired.Add(uint64(n))
@@ -414,6 +427,7 @@ func (d *Detector) finalReport(r *record) {
 // flushAll reports every validated flood and forgets every destination
 // (re-initialisation and end of stream).
 func (d *Detector) flushAll() {
+	d.last.ok = false
 	for _, k := range d.sortedKeys() {
 		r, _ := d.recs.Get(k)
 		d.finalReport(r)
