@@ -4,9 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,27 +20,7 @@ func startFlowgateConfig(t *testing.T, yaml string) *flowgateProc {
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &flowgateProc{stderr: &lockedBuffer{}}
-	p.cmd = exec.Command(filepath.Join(flowgateBinaries(t), "flowgate"), "-c", cfg)
-	p.cmd.Env = append(os.Environ(), "FLOWGATE_METRICS_LISTEN=")
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(p.stderr.String(), "running") {
-		if time.Now().After(deadline) {
-			t.Fatalf("flowgate did not start: %s", p.stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return p
+	return startFlowgateWith(t, func(string) []string { return []string{"-c", cfg} })
 }
 
 // v9DataOnly drops the template and options template flowsets of NetFlow

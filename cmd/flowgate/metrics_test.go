@@ -59,6 +59,7 @@ func TestMetricsLabelCountersByExporter(t *testing.T) {
 		`flowgate_records_total{domain="3",exporter="127.0.0.1",source="nf",version="5"} 60`,
 		`flowgate_decode_errors_total{domain="0",exporter="127.0.0.1",source="nf",version="0"} 1`,
 		`flowgate_output_records_total{output="f:` + filepath.Join(dir, "out") + `"} 60`,
+		`flowgate_output_ifc_dropped_total{output="f:` + filepath.Join(dir, "out") + `"} 0`,
 		`flowgate_socket_drops_total{source="nf"} 0`,
 		`flowgate_sequence_lost_total{domain="3",exporter="127.0.0.1",source="nf",version="5"} 0`,
 	}

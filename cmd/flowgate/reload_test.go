@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/flowgate/flowgate/config"
 	"github.com/flowgate/flowgate/ingest"
@@ -29,6 +30,11 @@ type reloadRig struct {
 
 func startRig(t *testing.T, yaml string) *reloadRig {
 	t.Helper()
+	return startRigLog(t, yaml, zap.NewNop())
+}
+
+func startRigLog(t *testing.T, yaml string, log *zap.Logger) *reloadRig {
+	t.Helper()
 	r := &reloadRig{t: t, file: filepath.Join(t.TempDir(), "flowgate.yaml"), sigs: make(chan os.Signal, 1), done: make(chan error, 1)}
 	r.write(yaml)
 	o := options{configFile: r.file}
@@ -36,7 +42,7 @@ func startRig(t *testing.T, yaml string) *reloadRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.d = &daemon{log: zap.NewNop(), reload: func() (config.Configuration, error) { return loadConfig(o) }}
+	r.d = &daemon{log: log, reload: func() (config.Configuration, error) { return loadConfig(o) }}
 	go func() { r.done <- r.d.serve(context.Background(), cfg, r.sigs) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for r.d.current.Load() == nil {
@@ -99,6 +105,24 @@ func (r *reloadRig) waitSent(name string, n uint64) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// countUntilEOS reads in until the end of the stream (or an error) and
+// then sends how many records came.
+func countUntilEOS(in *trap.Input) <-chan int {
+	got := make(chan int, 1)
+	go func() {
+		n := 0
+		for {
+			msg, _, err := in.Recv(context.Background())
+			if err != nil || trap.IsEOS(msg) {
+				got <- n
+				return
+			}
+			n++
+		}
+	}()
+	return got
 }
 
 // A reload keeps the outputs and sources it does not change: the f:
@@ -193,18 +217,7 @@ func TestReloadKeepsUnixOutputStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer in.Close()
-	got := make(chan int, 1)
-	go func() {
-		n := 0
-		for {
-			msg, _, err := in.Recv(context.Background())
-			if err != nil || trap.IsEOS(msg) {
-				got <- n
-				return
-			}
-			n++
-		}
-	}()
+	got := countUntilEOS(in)
 	dgrams := v5Datagrams(t)
 	// Wait for the reader to be connected: the first records reach it.
 	sendTo(t, r.d, dgrams)
@@ -337,18 +350,7 @@ func TestWaitOutputConsumerStallsThenLeaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer next.Close()
-	got := make(chan int, 1)
-	go func() {
-		n := 0
-		for {
-			msg, _, err := next.Recv(context.Background())
-			if err != nil || trap.IsEOS(msg) {
-				got <- n
-				return
-			}
-			n++
-		}
-	}()
+	got := countUntilEOS(next)
 	// Drops are reported with the next datagram read (SO_RXQ_OVFL).
 	time.Sleep(300 * time.Millisecond)
 	sendTo(t, r.d, dgrams)
@@ -374,5 +376,31 @@ func TestWaitOutputConsumerStallsThenLeaves(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the next consumer saw no end of stream")
+	}
+}
+
+// The shutdown log carries every counter of records delivered, dropped
+// or lost, per output and per collector.
+func TestShutdownLogCountsEveryLoss(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	core, logs := observer.New(zap.InfoLevel)
+	r := startRigLog(t, "metrics: {listen: ''}\nsources: [{type: collector, listen: ['udp://127.0.0.1:0'], sockets: 1}]\noutputs: [{ifc: 'f:"+out+"'}]\n", zap.New(core))
+	sendTo(t, r.d, v5Datagrams(t))
+	r.waitSent("f:"+out, 60)
+	r.stop()
+	for msg, keys := range map[string][]string{
+		"output stopped": {"records", "dropped", "ifc_dropped"},
+		"source stopped": {"socket_drops", "read_errors", "decode_errors", "missing_template_drops", "exporters_refused", "records"},
+	} {
+		e := logs.FilterMessage(msg).All()
+		if len(e) != 1 {
+			t.Errorf("%d %q entries, want 1", len(e), msg)
+			continue
+		}
+		for _, k := range keys {
+			if _, ok := e[0].ContextMap()[k]; !ok {
+				t.Errorf("%q lacks %s: %v", msg, k, e[0].ContextMap())
+			}
+		}
 	}
 }
