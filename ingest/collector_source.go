@@ -411,10 +411,14 @@ func (c *CollectorSource) Close() {
 // its drain is over: drainEnd (Unix ns, 0 until the stop) bounds how far
 // each datagram read while draining may push the read deadline.
 func (c *CollectorSource) readUDP(ctx context.Context, conn *net.UDPConn, drops *atomic.Uint32, drainEnd *atomic.Int64) {
-	buf := make([]byte, collector.MaxMessageLen)
-	oob := make([]byte, 128)
+	br, err := newBatchReader(conn)
+	if err != nil {
+		c.readErrors.Add(1)
+		c.log.Error("udp socket cannot be read", zap.Error(err))
+		return
+	}
 	for {
-		n, oobn, _, from, err := conn.ReadMsgUDPAddrPort(buf, oob)
+		n, err := br.Read()
 		if err == nil && ctx.Err() != nil {
 			if end := drainEnd.Load(); end != 0 {
 				conn.SetReadDeadline(time.Unix(0, min(time.Now().Add(c.cfg.Drain).UnixNano(), end)))
@@ -428,11 +432,20 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *net.UDPConn, drops 
 			c.errLog.Warn("udp read failed", zap.Error(err))
 			continue
 		}
-		if v, ok := socketDrops(oob[:oobn]); ok {
-			drops.Store(v)
+		for i := range n {
+			msg, from, err := br.Message(i)
+			if err != nil {
+				c.readErrors.Add(1)
+				c.errLog.Warn("udp datagram cut", zap.Stringer("exporter", from), zap.Error(err))
+				continue
+			}
+			c.decode(from, msg, false)
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		c.decode(from, buf[:n], false)
+		if n > 0 {
+			if v, ok := br.Drops(n - 1); ok {
+				drops.Store(v)
+			}
+		}
 	}
 }
 
