@@ -5,6 +5,13 @@
 #
 #   bench/collector.sh
 #   RATES_V9="1000000 2000000" RATES_IPFIX="2000000 3000000" DUR=3 bench/collector.sh
+#   SEARCH=0 CPU_RATE=1000000 CPU_REPS=5 bench/collector.sh   # CPU per flow only
+#
+# Then, at the fixed rate CPU_RATE, CPU_REPS alternating runs of each
+# collector measure the CPU seconds (user + system, from /proc/PID/stat)
+# it spent from just before the send until everything sent was stored,
+# per million flows; the medians of the loss-free runs and the ratio
+# nfcapd/flowgate are printed (above 1: flowgate needs less CPU per flow).
 #
 # Each step starts the collector afresh, sends DUR seconds of synthetic
 # export at a fixed rate with bench/cmd/flowsend (30 IPv4 records of a
@@ -25,6 +32,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 RATES_V9=${RATES_V9:-"500000 1000000 1500000 2000000 2500000 3000000 4000000"}
 RATES_IPFIX=${RATES_IPFIX:-"500000 1000000 1500000 2000000 2500000 3000000 4000000"}
 DUR=${DUR:-2}
+SEARCH=${SEARCH:-1}
+CPU_RATE=${CPU_RATE:-1000000}
+CPU_REPS=${CPU_REPS:-3}
+CLK_TCK=$(getconf CLK_TCK)
 BUF=16777216
 work=$(mktemp -d)
 old_rmem=""
@@ -60,37 +71,44 @@ send() {
   "$work/bin/flowsend" -v "$1" -rate "$2" -d "${DUR}s" "127.0.0.1:$3" | awk '{ print $2 }'
 }
 
+# cpu_ticks PID -> user + system clock ticks of the process so far
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 records_metric() {
   curl -s "http://127.0.0.1:$1/metrics" | awk '/^flowgate_output_records_total/ { n += $2 } END { printf "%.0f\n", n }'
 }
 
-# flowgate_step VERSION RATE -> "sent stored"
+# flowgate_step VERSION RATE -> "sent stored cputicks"
 flowgate_step() {
-  local port mport pid sent got prev
+  local port mport pid sent got prev t0 t1
   port=$(free_port); mport=$(free_tcp)
   rm -f "$work"/fg.trapcap*
   FLOWGATE_METRICS_LISTEN=127.0.0.1:$mport TRAP_SOCKET_DIR=$work \
     "$work/bin/flowgate" -l "udp://127.0.0.1:$port" -i "f:$work/fg.trapcap" 2>"$work/flowgate.log" &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mport/metrics" >/dev/null && break; sleep 0.05; done
+  t0=$(cpu_ticks "$pid")
   sent=$(send "$1" "$2" "$port")
   got=$(records_metric "$mport"); prev=-1
   while [ "$got" != "$prev" ]; do sleep 0.3; prev=$got; got=$(records_metric "$mport"); done
+  t1=$(cpu_ticks "$pid")
   kill -TERM "$pid"; wait "$pid" || true
   rm -f "$work"/fg.trapcap*
-  echo "$sent $got"
+  echo "$sent $got $((t1 - t0))"
 }
 
-# nfcapd_step VERSION RATE -> "sent stored"
+# nfcapd_step VERSION RATE -> "sent stored cputicks"
 nfcapd_step() {
-  local port pid sent got
+  local port pid sent got t0 t1
   port=$(free_port)
   rm -rf "$work/nf"; mkdir -p "$work/nf"
   nfcapd -b 127.0.0.1 -p "$port" -w "$work/nf" -B "$BUF" >"$work/nfcapd.log" 2>&1 &
   pid=$!
   sleep 0.5
+  t0=$(cpu_ticks "$pid")
   sent=$(send "$1" "$2" "$port")
   sleep 0.5
+  t1=$(cpu_ticks "$pid")
   kill -TERM "$pid"; wait "$pid" || true
   got=0
   for f in "$work"/nf/nfcapd.2*; do
@@ -98,7 +116,7 @@ nfcapd_step() {
     got=$((got + $(nfdump -I -r "$f" | awk '/^Flows:/ { print $2 }')))
   done
   rm -rf "$work/nf"
-  echo "$sent $got"
+  echo "$sent $got $((t1 - t0))"
 }
 
 # search TOOL VERSION RATES... -> prints steps, sets $best
@@ -107,8 +125,7 @@ search() {
   shift 2
   best=0
   for r in "$@"; do
-    out=$("${tool}_step" "$version" "$r")
-    sent=${out% *}; got=${out#* }
+    read -r sent got _ < <("${tool}_step" "$version" "$r")
     printf "  %-8s v%-2s %8d flows/s: sent %9d stored %9d" "$tool" "$version" "$r" "$sent" "$got"
     if [ "$got" -ge "$sent" ] && [ "$sent" -gt 0 ]; then
       echo "  ok"; best=$r
@@ -119,7 +136,7 @@ search() {
 }
 
 declare -A result
-for v in 9 10; do
+[ "$SEARCH" = 1 ] && for v in 9 10; do
   if [ "$v" = 9 ]; then rates=$RATES_V9; else rates=$RATES_IPFIX; fi
   # shellcheck disable=SC2086
   search flowgate "$v" $rates; result[flowgate,$v]=$best
@@ -129,6 +146,7 @@ for v in 9 10; do
   fi
 done
 
+if [ "$SEARCH" = 1 ]; then
 echo
 echo "highest loss-free rate (flows/s, ${DUR}s steps, 16 MB receive buffer, loopback):"
 for v in 9 10; do
@@ -140,5 +158,42 @@ for v in 9 10; do
     printf "  %-10s flowgate %9d  nfcapd %9d  ratio %s\n" "$name" "$fg" "$nf" "$ratio"
   else
     printf "  %-10s flowgate %9d  (nfcapd not installed)\n" "$name" "$fg"
+  fi
+done
+fi
+
+# CPU seconds per million flows at CPU_RATE, medians of the loss-free runs.
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.4f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+declare -A cpu
+echo
+echo "CPU per flow at $CPU_RATE flows/s (${DUR}s runs, $CPU_REPS each, alternating):"
+tools=flowgate
+[ "$have_nfcapd" = 1 ] && tools="flowgate nfcapd"
+for v in 9 10; do
+  for tool in $tools; do cpu[$tool,$v]=""; done
+  for rep in $(seq "$CPU_REPS"); do
+    for tool in $tools; do
+      read -r sent got ticks < <("${tool}_step" "$v" "$CPU_RATE")
+      per=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$sent" 'BEGIN { printf "%.4f", t / hz / (n / 1e6) }')
+      if [ "$got" -ge "$sent" ] && [ "$sent" -gt 0 ]; then
+        printf "  %-8s v%-2s run %d: sent %9d stored %9d  %s CPU s per million flows\n" "$tool" "$v" "$rep" "$sent" "$got" "$per"
+        cpu[$tool,$v]+="$per "
+      else
+        printf "  %-8s v%-2s run %d: sent %9d stored %9d  LOSS %d (not counted)\n" "$tool" "$v" "$rep" "$sent" "$got" "$((sent - got))"
+      fi
+    done
+  done
+done
+echo
+echo "CPU seconds per million flows at $CPU_RATE flows/s (median of loss-free runs):"
+for v in 9 10; do
+  name=$([ "$v" = 9 ] && echo "NetFlow v9" || echo "IPFIX")
+  fg=$(tr ' ' '\n' <<<"${cpu[flowgate,$v]}" | grep . | median)
+  if [ "$have_nfcapd" = 1 ]; then
+    nf=$(tr ' ' '\n' <<<"${cpu[nfcapd,$v]}" | grep . | median)
+    ratio=$(awk -v a="$fg" -v b="$nf" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", b / a; else print "n/a" }')
+    printf "  %-10s flowgate %s  nfcapd %s  nfcapd/flowgate %s\n" "$name" "$fg" "$nf" "$ratio"
+  else
+    printf "  %-10s flowgate %s  (nfcapd not installed)\n" "$name" "$fg"
   fi
 done
