@@ -140,13 +140,15 @@ func body(ctx context.Context, tc *trap.Context, args []string, stdout, stderr i
 		return 1
 	}
 	w := bufio.NewWriter(stdout)
-	defer w.Flush()
 	st, err := report(ctx, tc, rep, cfg, o, w, stderr)
+	if ferr := w.Flush(); ferr != nil && err == nil {
+		// IDEA lines still in the buffer are lost: say so and fail.
+		err = fmt.Errorf("writing IDEA output: %w", ferr)
+	}
 	if st.failed+st.skipped > 0 || tc.Verbosity() >= 0 {
 		fmt.Fprintf(stderr, "report2idea: %d alerts, %d reported, %d skipped, %d failed\n", st.alerts, st.reported, st.skipped, st.failed)
 	}
 	if err != nil {
-		w.Flush()
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -124,5 +125,21 @@ func TestVportscanDetectorAlerts(t *testing.T) {
 	want := decode(t, `{"Format": "IDEA0", "EventTime": "2024-03-14T09:02:00Z", "CeaseTime": "2024-03-14T09:02:02Z", "DetectTime": "2024-03-14T09:02:02Z", "Category": ["Recon.Scanning"], "Description": "Vertical scan using TCP SYN", "Source": [{"Proto": ["tcp"], "IP4": ["203.0.113.50"]}], "Target": [{"Proto": ["tcp"], "IP4": ["192.168.10.20"]}], "Node": [{"Name": "cz.cesnet.nemea.vportscan", "SW": ["Nemea", "vportscan_detector"], "Type": ["Flow", "Statistical"], "AggrWin": "00:05:00"}], "FlowCount": 50}`)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %s", lines[0])
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// IDEA lines that cannot be written are an error, not a silent exit 0, even
+// when they all sit in the output buffer until the end (haddrscan: 1.5 kB).
+func TestOutputWriteErrorFails(t *testing.T) {
+	dir := testutil.SharedTestdata(t, "idea")
+	var se strings.Builder
+	code := run(context.Background(), []string{"report2idea", "--reporter", "haddrscan", "-i", "f:" + filepath.Join(dir, "haddrscan", "in.trapcap"),
+		"--config", filepath.Join(dir, "harness-config.yml"), "-D"}, failingWriter{}, &se)
+	if code == 0 || !strings.Contains(se.String(), "no space left on device") {
+		t.Fatalf("exit %d, stderr %q; want a failure naming the write error", code, se.String())
 	}
 }
