@@ -226,16 +226,21 @@ func (l *listState) walkBasic(c *msgCtx, b []byte, rec *unirec.Record, depth int
 		if err != nil {
 			return fmt.Errorf("basicList: %w", err)
 		}
-		v := b[pre : pre+n]
-		b = b[pre+n:]
-		if f.PEN == 0 && (f.ID == 291 || f.ID == 292 || f.ID == 293) {
-			if err := l.walk(c, f.ID, v, rec, depth+1); err != nil {
-				return err
-			}
-			continue
+		if err := l.value(c, f, b[pre:pre+n], rec, depth); err != nil {
+			return err
 		}
-		l.element(c, f, v, rec)
+		b = b[pre+n:]
 	}
+	return nil
+}
+
+// value offers one value inside a list to the mapping; a nested list is
+// walked one level deeper.
+func (l *listState) value(c *msgCtx, f Field, v []byte, rec *unirec.Record, depth int) error {
+	if f.PEN == 0 && (f.ID == 291 || f.ID == 292 || f.ID == 293) {
+		return l.walk(c, f.ID, v, rec, depth+1)
+	}
+	l.element(c, f, v, rec)
 	return nil
 }
 
@@ -257,15 +262,10 @@ func (l *listState) walkRecords(c *msgCtx, tid uint16, b []byte, rec *unirec.Rec
 			if err != nil {
 				return fmt.Errorf("subTemplateList record of template %d: %w", tid, err)
 			}
-			v := b[pre : pre+n]
-			b = b[pre+n:]
-			if f.PEN == 0 && (f.ID == 291 || f.ID == 292 || f.ID == 293) {
-				if err := l.walk(c, f.ID, v, rec, depth+1); err != nil {
-					return err
-				}
-				continue
+			if err := l.value(c, f, b[pre:pre+n], rec, depth); err != nil {
+				return err
 			}
-			l.element(c, f, v, rec)
+			b = b[pre+n:]
 		}
 	}
 	return nil
