@@ -363,14 +363,7 @@ func (o *fileOutput) send(_ context.Context, msg []byte) error {
 func (o *fileOutput) sendFixed(_ context.Context, data []byte, size int) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	n := 0
-	for ; len(data) >= size; data = data[size:] {
-		if err := o.sendLocked(data[:size]); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, nil
+	return eachFixed(data, size, o.sendLocked)
 }
 
 func (o *fileOutput) sendLocked(msg []byte) error {

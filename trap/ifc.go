@@ -371,3 +371,17 @@ type KafkaOutputStats struct {
 	// which the producer retries.
 	Retries uint64 `json:"retries"`
 }
+
+// eachFixed hands send the size-byte messages packed back to back in data,
+// in order, and returns how many were sent before the first error. The
+// outputs' sendFixed call it with their lock held.
+func eachFixed(data []byte, size int, send func(msg []byte) error) (int, error) {
+	n := 0
+	for ; len(data) >= size; data = data[size:] {
+		if err := send(data[:size]); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

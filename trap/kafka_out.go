@@ -223,14 +223,7 @@ func (o *kafkaOutput) send(ctx context.Context, msg []byte) error {
 func (o *kafkaOutput) sendFixed(ctx context.Context, data []byte, size int) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	n := 0
-	for ; len(data) >= size; data = data[size:] {
-		if err := o.sendLocked(ctx, data[:size]); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, nil
+	return eachFixed(data, size, func(msg []byte) error { return o.sendLocked(ctx, msg) })
 }
 
 // sendBatch sends the n length-prefixed messages of wire under one lock

@@ -195,14 +195,7 @@ func (o *socketOutput) send(ctx context.Context, msg []byte) error {
 func (o *socketOutput) sendFixed(ctx context.Context, data []byte, size int) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	n := 0
-	for ; len(data) >= size; data = data[size:] {
-		if err := o.sendLocked(ctx, data[:size]); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, nil
+	return eachFixed(data, size, func(msg []byte) error { return o.sendLocked(ctx, msg) })
 }
 
 // sendBatch appends the length-prefixed messages of wire (n of them, well
