@@ -18,7 +18,8 @@
 //     expressions to BPF is libpcap's job, and no Go library does it.
 //   - packet.go: Parse, a hand-written decoder for Ethernet, 802.1Q/QinQ,
 //     Linux SLL, raw IP, IPv4, IPv6 with extension headers, TCP, UDP, ICMP
-//     and ICMPv6.
+//     and ICMPv6; it lives in the leaf package packet (shared with the sFlow
+//     decoder) and packet.go names it here.
 //   - flow.go, cache.go: the flow cache (see Cache for the exact rules).
 //   - plugin.go and plugin_*.go: process plugins basic, http, vlan, dns,
 //     tls and ssdp; each one's doc comment states the semantics it follows.

@@ -37,25 +37,6 @@ func goldenSeeds(f *testing.F) [][]byte {
 	}
 }
 
-func FuzzParse(f *testing.F) {
-	f.Add(uint8(LinkEthernet), frame(l4{proto: protoTCP, sport: 1, dport: 2, vlans: []uint16{1, 2}, src: ipA, dst: ipB}))
-	f.Add(uint8(LinkEthernet), withIPv6Ext(frame(l4{proto: protoUDP, v6: true, src: make([]byte, 16), dst: make([]byte, 16)}), 0, make([]byte, 8)))
-	f.Add(uint8(LinkRawIP), frame(l4{proto: protoICMP, src: ipA, dst: ipB})[14:])
-	f.Add(uint8(LinkLinuxSLL), append(make([]byte, 14), append([]byte{0x08, 0x00}, frame(l4{proto: protoUDP, src: ipA, dst: ipB})[14:]...)...))
-	f.Fuzz(func(t *testing.T, link uint8, data []byte) {
-		var p Packet
-		if err := Parse(LinkType(link%4), data, &p); err != nil {
-			return
-		}
-		if len(p.Payload) > len(data) {
-			t.Fatalf("payload %d bytes from a %d-byte frame", len(p.Payload), len(data))
-		}
-		if p.IPVersion != 4 && p.IPVersion != 6 {
-			t.Fatalf("accepted packet with IP version %d", p.IPVersion)
-		}
-	})
-}
-
 // FuzzMeterCapture feeds arbitrary capture files through the reader and a
 // meter with every plugin: errors are fine, panics are not. Its inputs are
 // kilobytes long, so run it with a short -fuzzminimizetime (e.g. 2s);

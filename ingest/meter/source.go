@@ -15,17 +15,6 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// LinkType identifies the frame format a PacketSource delivers.
-type LinkType uint8
-
-// Link types the parser understands.
-const (
-	LinkUnknown  LinkType = iota
-	LinkEthernet          // LINKTYPE_ETHERNET (1)
-	LinkRawIP             // LINKTYPE_RAW (101, 12), LINKTYPE_IPV4/IPV6 (228/229)
-	LinkLinuxSLL          // LINKTYPE_LINUX_SLL (113)
-)
-
 // linkFromDLT maps a pcap LINKTYPE_ number.
 func linkFromDLT(dlt uint32) LinkType {
 	switch dlt {
