@@ -50,7 +50,7 @@ func newExporter(o options, outs []*trap.Output) (*exporter, error) {
 		plugins = append(plugins, groupPlugins(g)...)
 	}
 	m, err := meter.New(meter.Config{
-		Cache:        meter.CacheConfig{Active: o.active, Inactive: o.inactive, Size: 1 << o.cacheExp},
+		Cache:        meter.CacheConfig{Active: o.active, Inactive: o.inactive, Size: 1 << o.cacheExp, Uniflow: o.uniflow},
 		Plugins:      plugins,
 		LinkBitField: o.linkBits,
 		DirBitField:  o.dirBits,

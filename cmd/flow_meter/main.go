@@ -5,7 +5,7 @@
 // templates (package ingest/meter):
 //
 //		flow_meter -i IFC_SPEC (-r FILE | -I IFACE) [-p PLUGINS] [-t ACTIVE:INACTIVE]
-//		           [-s EXP] [-F BPF] [-c COUNT] [-l SNAPLEN] [-L LINK] [-D DIR] [-W N] [-R KB:BLOCKS] [-A] [-n] [-v]
+//		           [-s EXP] [-F BPF] [-c COUNT] [-l SNAPLEN] [-L LINK] [-D DIR] [-W N] [-R KB:BLOCKS] [-A] [-S] [-n] [-v]
 //
 //	  - -p takes a comma list of plugin groups, one per output IFC (basic,
 //	    http, dns, tls, vlan, ssdp; several plugins on one IFC joined by
@@ -18,6 +18,8 @@
 //	    under -p http are not sent there). -A sends every flow to every
 //	    output (fields a plugin found nothing for are empty), flow_meter's
 //	    earlier behaviour.
+//	  - -S splits biflows into uniflows (each direction a flow of its own,
+//	    ipfixprobe's cache split option).
 //	  - -s is the legacy exponent: the cache holds 2^EXP flows (default 17,
 //	    ipfixprobe's 2^17), EXP from 4 to 26.
 //	  - -t takes seconds, fractions allowed (default 300:30); the cache
@@ -73,6 +75,7 @@ var module = trap.Module{
 		{Short: 'n', Long: "no_eof", Description: "Don't send the end-of-stream message at the end.", ArgType: "none"},
 		{Short: 'W', Long: "workers", Description: "Live capture (-I) with this many workers, each with its own AF_PACKET ring and flow cache, sharing the traffic by flow hash (PACKET_FANOUT_HASH; default 1).", HasArg: true, ArgType: "uint32"},
 		{Short: 'R', Long: "ring", Description: "AF_PACKET TPACKET_V3 receive ring per worker: BLOCK_KB:BLOCKS (default 1024:64).", HasArg: true, ArgType: "string"},
+		{Short: 'S', Long: "split_biflow", Description: "Meter each direction as a flow of its own (uniflows; ipfixprobe's cache split option). The *_REV counters stay 0.", ArgType: "none"},
 		{Short: 'A', Long: "all_flows", Description: "Send every flow to every output, also plugin outputs for flows that carry none of their plugins' records (by default a plugin output gets only those that do, as in ipfixprobe).", ArgType: "none"},
 	},
 }

@@ -23,6 +23,7 @@ type options struct {
 	dirBits             uint8
 	noEOF               bool
 	allFlows            bool // -A: every output gets every flow
+	uniflow             bool // -S: one flow per direction
 	workers             int  // -W: capture workers in a fanout group
 	ringKB, ringBlocks  int  // -R: AF_PACKET ring block size (KiB) and count
 }
@@ -82,6 +83,8 @@ func parseOptions(args []string) (options, error) {
 			o.noEOF = true
 		case 'A':
 			o.allFlows = true
+		case 'S':
+			o.uniflow = true
 		case 'W':
 			o.workers, err = parseInt(op.Value, "-W", 1, 64)
 		case 'R':

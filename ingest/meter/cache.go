@@ -51,6 +51,9 @@ type CacheConfig struct {
 	// Size is the number of flows held, rounded up to a power of two. The
 	// cache is split in lines of 16 (fewer if Size is smaller).
 	Size int
+	// Uniflow meters each direction as a flow of its own (ipfixprobe's
+	// cache "split" option): a packet's reverse key is not looked up.
+	Uniflow bool
 }
 
 // CacheStats counts what the cache did.
@@ -64,7 +67,7 @@ type CacheStats struct {
 //
 //   - A flow is found by the XXH64 hash of its packed key (ports, protocol,
 //     IP version, addresses, VLAN id), first in the packet's direction and
-//     then reversed; the hash picks a line of 16 slots. The flow's direction
+//     then (unless Uniflow) reversed; the hash picks a line of 16 slots. The flow's direction
 //     is that of the first packet the cache saw. A hit moves the flow to the
 //     front of its line; a new flow takes the line's first free slot, or,
 //     when the line is full, the line's last flow is exported (EndEvicted)
@@ -89,6 +92,7 @@ type CacheStats struct {
 // use.
 type Cache struct {
 	active, inactive int64
+	uniflow          bool
 	flows            []Flow  // record storage; Flow.Slot is the index here
 	table            []int32 // slot -> flow index, -1 when empty
 	free             []int32
@@ -129,6 +133,7 @@ func NewCache(cfg CacheConfig, plugins []Plugin, export func(*Flow)) (*Cache, er
 	c := &Cache{
 		active:   int64(cfg.Active / time.Second),
 		inactive: int64(cfg.Inactive / time.Second),
+		uniflow:  cfg.Uniflow,
 		flows:    make([]Flow, size),
 		table:    make([]int32, size),
 		free:     make([]int32, size),
@@ -197,7 +202,7 @@ func (c *Cache) Add(p *Packet) {
 		h := c.keyHash(p, false)
 		fwd := true
 		slot := c.find(h)
-		if slot < 0 {
+		if slot < 0 && !c.uniflow {
 			if hr := c.keyHash(p, true); hr != h {
 				if slot = c.find(hr); slot >= 0 {
 					fwd = false

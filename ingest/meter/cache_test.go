@@ -119,6 +119,33 @@ func TestCache(t *testing.T) {
 					t.Errorf("got %+v", fl[1])
 				}
 			}},
+		{name: "out of order: TIME_LAST < TIME_FIRST, a later packet expires against the older time",
+			pkts:  []cpkt{{100, true, 0, 0, 0}, {50, true, 0, 0, 0}, {80, true, 0, 0, 0}},
+			flows: 2, packets: []uint32{2, 1}, check: func(t *testing.T, fl []Flow, _ CacheStats) {
+				if fl[0].End != EndInactive || fl[0].FirstSec != 100 || fl[0].LastSec != 50 {
+					t.Errorf("got %+v", fl[0])
+				}
+			}},
+		{name: "default timeouts: active 300 s", pkts: func() []cpkt {
+			var p []cpkt
+			for s := uint32(0); s <= 325; s += 25 {
+				p = append(p, cpkt{sec: s, fwd: true})
+			}
+			return p
+		}(), flows: 2, packets: []uint32{12, 2}, check: func(t *testing.T, fl []Flow, _ CacheStats) {
+			if fl[0].End != EndActive || fl[1].FirstSec != 300 {
+				t.Errorf("got %+v", fl)
+			}
+		}},
+		{name: "uniflow: each direction is a flow of its own", cfg: CacheConfig{Uniflow: true},
+			pkts:  []cpkt{{0, true, 0x02, 0, 0}, {0, false, 0x12, 0, 0}, {1, true, 0x10, 0, 0}},
+			flows: 2, check: func(t *testing.T, fl []Flow, _ CacheStats) {
+				for _, f := range fl {
+					if f.PacketsRev != 0 || f.Packets != 2 && f.Key.SrcPort == 1000 || f.Packets != 1 && f.Key.SrcPort == 80 {
+						t.Errorf("got %+v", f)
+					}
+				}
+			}},
 		{name: "duplicates are counted", pkts: []cpkt{{0, true, 0x02, 0, 0}, {0, true, 0x02, 0, 0}, {0, true, 0x02, 0, 0}},
 			flows: 1, packets: []uint32{3}},
 		{name: "full line exports its last flow", cfg: CacheConfig{Size: 2},
@@ -223,6 +250,28 @@ func TestFragmentsGetTheFirstFragmentsPorts(t *testing.T) {
 			checkFields(t, r.rec, map[string]string{"PACKETS": "1", "DST_PORT": "0"})
 		default:
 			t.Errorf("unexpected flow %v", r.rec)
+		}
+	}
+}
+
+// TestFragmentTimeoutIsMicrosecondExact: a later fragment gets the ports
+// if its time is at most 3 s after the first fragment's, to the
+// microsecond.
+func TestFragmentTimeoutIsMicrosecondExact(t *testing.T) {
+	first := frame(l4{proto: protoUDP, sport: 5000, dport: 6000, src: ipA, dst: ipB, payload: make([]byte, 16)})
+	first[14+6] = 0x20 // MF, offset 0
+	later := append([]byte{}, first...)
+	later[14+6], later[14+7] = 0, 3
+	for _, tc := range []struct {
+		after time.Duration
+		flows int // 1: the later fragment joined the first's flow
+	}{{3 * time.Second, 1}, {3*time.Second + time.Microsecond, 2}} {
+		m := newTestMeter(t, Config{})
+		start := t0.Add(500 * time.Millisecond)
+		m.packet(start, first)
+		m.packet(start.Add(tc.after), later)
+		if recs := m.flush(); len(recs) != tc.flows {
+			t.Errorf("later fragment %v after the first: %d flows, want %d", tc.after, len(recs), tc.flows)
 		}
 	}
 }

@@ -6,8 +6,9 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-// fragTimeout is how long (whole seconds) after a first fragment its later
-// fragments still get its ports, ipfixprobe's fragmentation cache timeout.
+// fragTimeout is how long (seconds) after a first fragment its later
+// fragments still get its ports, ipfixprobe's fragmentation cache timeout;
+// it is compared with microsecond timestamps.
 const fragTimeout = 3
 
 // fragCacheSize is the number of first fragments remembered at once.
@@ -26,7 +27,7 @@ type fragCache struct {
 
 type fragEntry struct {
 	used             bool
-	sec              uint32
+	sec, usec        uint32
 	id               uint32
 	vlan             uint16
 	ver              uint8
@@ -51,13 +52,19 @@ func (c *fragCache) bucket(p *Packet) *fragEntry {
 func (c *fragCache) packet(p *Packet) {
 	switch {
 	case p.FragFirst:
-		*c.bucket(p) = fragEntry{used: true, sec: p.TsSec, id: p.FragID, vlan: p.VLANID, ver: p.IPVersion,
+		*c.bucket(p) = fragEntry{used: true, sec: p.TsSec, usec: p.TsUsec, id: p.FragID, vlan: p.VLANID, ver: p.IPVersion,
 			src: p.SrcIP, dst: p.DstIP, srcPort: p.SrcPort, dstPort: p.DstPort}
 	case p.FragLater:
 		e := c.bucket(p)
 		if e.used && e.id == p.FragID && e.vlan == p.VLANID && e.ver == p.IPVersion &&
-			e.src == p.SrcIP && e.dst == p.DstIP && int64(p.TsSec) <= int64(e.sec)+fragTimeout {
+			e.src == p.SrcIP && e.dst == p.DstIP && fragInTime(p, e) {
 			p.SrcPort, p.DstPort = e.srcPort, e.dstPort
 		}
 	}
+}
+
+// fragInTime reports whether p's time is at most fragTimeout after e's.
+func fragInTime(p *Packet, e *fragEntry) bool {
+	sec, limit := int64(p.TsSec), int64(e.sec)+fragTimeout
+	return sec < limit || sec == limit && p.TsUsec <= e.usec
 }

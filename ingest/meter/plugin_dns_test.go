@@ -218,3 +218,103 @@ func TestDNSOPTRecord(t *testing.T) {
 		t.Errorf("ok %v, psize %d, do %d", ok, s.psize, s.do)
 	}
 }
+
+// TestDNSWhichPackets: only packets from or to port 53, UDP or TCP.
+func TestDNSWhichPackets(t *testing.T) {
+	q := dnsMsg(1, false)
+	tests := []struct {
+		name   string
+		frame  []byte
+		record bool
+	}{
+		{"UDP to 53", udp(true, 40000, 53, q), true},
+		{"UDP from 53", udp(true, 53, 40000, q), true},
+		{"UDP 5353 (mDNS)", udp(true, 5353, 5353, q), false},
+		{"TCP to 53 with the length prefix", tcp(true, 40000, 53, 0x18, append(binary.BigEndian.AppendUint16(nil, uint16(len(q))), q...)), true},
+		{"TCP to 53 without the length prefix", tcp(true, 40000, 53, 0x18, q), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newTestMeter(t, Config{Plugins: []string{"dns"}})
+			m.packet(t0, tc.frame)
+			if got := m.flush()[0].ext != 0; got != tc.record {
+				t.Errorf("record %v, want %v", got, tc.record)
+			}
+		})
+	}
+}
+
+// TestDNSMessageBounds: the TCP prefix and the 12-byte header.
+func TestDNSMessageBounds(t *testing.T) {
+	var d dnsPlugin
+	tests := []struct {
+		name string
+		msg  []byte
+		tcp  bool
+		ok   bool
+	}{
+		{"TCP payload of 1 byte (len-2 wraps)", []byte{0}, true, false},
+		{"TCP payload of 0 bytes", nil, true, false},
+		{"TCP prefix equal to the rest", append([]byte{0, 12}, make([]byte, 12)...), true, true},
+		{"TCP prefix one more than the rest", append([]byte{0, 13}, make([]byte, 12)...), true, false},
+		{"TCP: two messages in one segment", append(append([]byte{0, 12}, make([]byte, 12)...), append([]byte{0, 12}, make([]byte, 12)...)...), true, false},
+		{"11 bytes", make([]byte, 11), false, false},
+		{"a bare 12-byte header", make([]byte, 12), false, true},
+	}
+	for _, tc := range tests {
+		s := &dnsState{}
+		if got := d.parse(s, tc.msg, tc.tcp); got != tc.ok {
+			t.Errorf("%s: parsed %v, want %v", tc.name, got, tc.ok)
+		}
+	}
+}
+
+// TestDNSCompressionAndStepLimit: pointers are followed (offsets from the
+// message start, after a TCP prefix), at most 128 labels and pointers.
+func TestDNSCompressionAndStepLimit(t *testing.T) {
+	// Question "example.com" at 12; the answer's owner is a pointer to it,
+	// its CNAME target "www" + a pointer.
+	msg := dnsMessage(1, 0x8180, []string{"example.com"}, nil, nil, nil)
+	binary.BigEndian.PutUint16(msg[6:], 1)
+	msg = append(msg, 0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 'w', 'w', 'w', 0xc0, 12)
+	for _, tcp := range []bool{false, true} {
+		m := msg
+		if tcp {
+			m = append(binary.BigEndian.AppendUint16(nil, uint16(len(msg))), msg...)
+		}
+		var d dnsPlugin
+		s := &dnsState{}
+		if !d.parse(s, m, tcp) || string(s.rdata.bytes()) != "www.example.com" {
+			t.Errorf("tcp %v: rdata %q", tcp, s.rdata.bytes())
+		}
+	}
+	labels := func(n int) string { return strings.TrimSuffix(strings.Repeat("a.", n), ".") }
+	if s, ok := dnsParse(dnsMessage(1, 0x0100, []string{labels(128)}, nil, nil, nil)); !ok || s.name.n != 127 {
+		t.Errorf("128 labels: ok %v, name %d bytes", ok, s.name.n)
+	}
+	if _, ok := dnsParse(dnsMessage(1, 0x0100, []string{labels(129)}, nil, nil, nil)); ok {
+		t.Error("129 labels parsed")
+	}
+	hdr := dnsMessage(1, 0x0100, nil, nil, nil, nil)
+	binary.BigEndian.PutUint16(hdr[4:], 1)
+	if _, ok := dnsParse(append(append([]byte{}, hdr...), 0x80, 0, 0, 1, 0, 1)); ok {
+		t.Error("label byte 0x80 (not a pointer, longer than 63) parsed")
+	}
+}
+
+// TestDNSRecordBoundsStopTheParse: a record of any section that passes the
+// message end stops the parse (success, what was read stays).
+func TestDNSRecordBoundsStopTheParse(t *testing.T) {
+	ns := dnsRR{"x", 2, 1, 1, dnsName2wire("ns.example")}
+	msg := dnsMessage(1, 0x8180, []string{"x"}, []dnsRR{dnsA("x", 1, 2, 3, 4)}, []dnsRR{ns}, []dnsRR{{"", 41, 4096, 0x8000, nil}})
+	s, ok := dnsParse(msg[:len(msg)-11-3]) // the OPT record gone, the authority record's data cut
+	if !ok || string(s.rdata.bytes()) != "1.2.3.4" || s.psize != 0 {
+		t.Errorf("ok %v, rdata %q, psize %d", ok, s.rdata.bytes(), s.psize)
+	}
+	// An A answer with 2 data bytes at the end: the 4 bytes are read
+	// without a length check, but only the captured ones (the rest is 0).
+	s, ok = dnsParse(dnsMessage(1, 0x8180, nil, []dnsRR{dnsA("x", 10, 9)}, nil, nil))
+	if !ok || string(s.rdata.bytes()) != "10.9.0.0" || s.rlength != 8 {
+		t.Errorf("short A: ok %v, rdata %q, rlength %d", ok, s.rdata.bytes(), s.rlength)
+	}
+}

@@ -187,3 +187,71 @@ func TestHTTPRunningOffThePayloadIsSuccess(t *testing.T) {
 	}
 	checkFields(t, recs[0].rec, map[string]string{"HTTP_REQUEST_HOST": `"h"`})
 }
+
+// TestHTTPFieldLimits: each field is cut to its buffer.
+func TestHTTPFieldLimits(t *testing.T) {
+	long := strings.Repeat("v", 300)
+	recs := httpConv(t, httpReq("/", "Host: "+long, "User-Agent: "+long, "Referer: "+long),
+		httpResp("200", "Server: "+long, "Content-Type: "+long))
+	checkFields(t, recs[0].rec, map[string]string{
+		"HTTP_REQUEST_HOST":          `"` + long[:63] + `"`,
+		"HTTP_REQUEST_AGENT":         `"` + long[:127] + `"`,
+		"HTTP_REQUEST_REFERER":       `"` + long[:127] + `"`,
+		"HTTP_RESPONSE_SERVER":       `"` + long[:127] + `"`,
+		"HTTP_RESPONSE_CONTENT_TYPE": `"` + long[:31] + `"`,
+	})
+}
+
+// TestHTTPRequestParseFailures: a request that fails gives no record (the
+// flow has no other message).
+func TestHTTPRequestParseFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		payload string
+		record  bool
+	}{
+		{"no \\r\\n after the request line", "GET / HTTP/1.1", false},
+		{"listed method without HTTP after the second space", "GET / XTTP/1.1\r\n\r\n", false},
+		{"first space after 32 bytes, method not listed", strings.Repeat("M", 33) + " / HTTP/1.1\r\n\r\n", false},
+		{"a NUL before the header line's \\r\\n", "GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n", false},
+		{"no ':' left in the payload", "GET / HTTP/1.1\r\nHost\r\n\r\n", false},
+		{"a line without ':' takes the next line's", "GET / HTTP/1.1\r\nNoColon\r\nHost: h\r\n\r\n", true},
+		{"header block ends at an empty line", "GET / HTTP/1.1\r\nHost: h\r\n\r\nnot a header", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := httpConv(t, []byte(tc.payload))
+			if got := recs[0].ext != 0; got != tc.record {
+				t.Errorf("record %v, want %v: %v", got, tc.record, recs[0].rec)
+			}
+		})
+	}
+}
+
+// TestHTTPParsesClearOnlyTheirOwnHeaders: a request clears HOST, AGENT and
+// REFERER before its headers, a response CONTENT_TYPE, SERVER and
+// SET_COOKIE; neither clears the other kind's fields.
+func TestHTTPParsesClearOnlyTheirOwnHeaders(t *testing.T) {
+	failedReq := []byte("GET /first HTTP/1.1\r\nHost: stale.example\r\nX: cut")
+	failedResp := []byte("HTTP/1.1 500 X\r\nServer: stale/1\r\nX: cut")
+	recs := httpConv(t, failedReq, failedResp, httpReq("/second", "User-Agent: ua"))
+	if len(recs) != 1 || recs[0].ext == 0 {
+		t.Fatalf("records %+v", recs)
+	}
+	checkFields(t, recs[0].rec, map[string]string{
+		"HTTP_REQUEST_URL": `"/second"`, "HTTP_REQUEST_HOST": `""`, "HTTP_REQUEST_AGENT": `"ua"`,
+		"HTTP_RESPONSE_STATUS_CODE": "500", "HTTP_RESPONSE_SERVER": `"stale/1"`,
+	})
+}
+
+// TestHTTPAnyPortAndUDP: no port or protocol check beyond TCP or UDP.
+func TestHTTPAnyPortAndUDP(t *testing.T) {
+	m := newTestMeter(t, Config{Plugins: []string{"http"}})
+	m.packet(t0, udp(true, 40000, 6000, httpReq("/udp")))
+	m.packet(t0, tcp(true, 40001, 12345, 0x18, httpReq("/tcp")))
+	for _, r := range m.flush() {
+		if r.ext == 0 {
+			t.Errorf("no HTTP record: %v", r.rec)
+		}
+	}
+}

@@ -169,3 +169,29 @@ func TestCStrtol(t *testing.T) {
 		}
 	}
 }
+
+// TestSSDPLocationPortSearchRunsPastTheLine: the ':' is searched for over
+// the value's length counted from the '.', into the next header lines.
+func TestSSDPLocationPortSearchRunsPastTheLine(t *testing.T) {
+	rec := ssdpOne(t, notifyMsg("LOCATION: http://10.0.0.1/d.xml", "X:1234"))
+	checkFields(t, rec, map[string]string{"SSDP_LOCATION_PORT": "1234"})
+	rec = ssdpOne(t, notifyMsg("LOCATION: http://10.0.0.1/d.xml", "X-LONGER-NAME:1234")) // ':' out of reach
+	checkFields(t, rec, map[string]string{"SSDP_LOCATION_PORT": "0"})
+}
+
+// TestSSDPMSearchRepeats: M-SEARCH values build up over the flow's packets,
+// urn: values only for ST, repeats dropped.
+func TestSSDPMSearchRepeats(t *testing.T) {
+	rec := ssdpOne(t,
+		searchMsg("ST: urn:schemas-upnp-org:device:InternetGatewayDevice:1", "USER-AGENT: Chromium/1 Linux"),
+		searchMsg("ST: ssdp:all", "USER-AGENT: Chromium/1 Linux"),
+		searchMsg("ST: upnp:rootdevice", "USER-AGENT: other/2"),
+		searchMsg("ST: urn:schemas-upnp-org:device:InternetGatewayDevice:1", "USER-AGENT: Chromium/1 Linux"),
+		searchMsg("st: urn:dial-multiscreen-org:service:dial:1"),
+	)
+	checkFields(t, rec, map[string]string{
+		"SSDP_ST":         `"schemas-upnp-org:device:InternetGatewayDevice:1` + "\r;dial-multiscreen-org:service:dial:1\r" + `;"`,
+		"SSDP_USER_AGENT": `"Chromium/1 Linux` + "\r;other/2\r" + `;"`,
+		"SSDP_NT":         `""`,
+	})
+}

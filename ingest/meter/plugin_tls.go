@@ -1,11 +1,13 @@
 package meter
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 
@@ -31,9 +33,13 @@ import (
 //     it nothing more of the flow is parsed.
 //
 // JA4 is ipfixprobe's by default (unpadded counts, GREASE extensions
-// counted, version labels from the little-endian legacy version, the c part
-// always hashed); "tls:ja4=standard" gives FoxIO's JA4 as published, for
-// matching against public fingerprint databases.
+// counted, ipfixprobe's broad GREASE test, version labels from the
+// little-endian legacy version or the signed highest supported version,
+// the c part always hashed); "tls:ja4=standard" gives FoxIO's JA4 as
+// published (two-digit counts, RFC 8701 GREASE dropped everywhere, the
+// highest supported version, c zeros without extensions and without "_"
+// when there are no signature algorithms), for matching against public
+// fingerprint databases.
 //
 // Where ipfixprobe shares one scratch record between all flows of a worker,
 // so that a ServerHello seen in a flow without a ClientHello leaks its ALPN
@@ -49,10 +55,9 @@ type tlsPlugin struct {
 }
 
 const (
-	tlsMaxExt    = 30
-	tlsStrBuf    = 255 // ipfixprobe's SNI and ALPN buffers
-	tlsJA4Len    = 36
-	tlsMaxValues = 512 // ciphers, groups, ... kept per hello
+	tlsMaxExt = 30
+	tlsStrBuf = 255 // ipfixprobe's SNI and ALPN buffers
+	tlsJA4Len = 36
 )
 
 type tlsState struct {
@@ -75,24 +80,26 @@ func (s *tlsState) reset() {
 	s.alpn.reset()
 }
 
-// helloScratch is what one ClientHello carries, in wire order.
+// helloScratch is what one ClientHello carries, in wire order. Its slices
+// keep their backing arrays from hello to hello, so parsing allocates only
+// while they grow to the largest hello seen; no list is capped.
 type helloScratch struct {
-	legacy                 uint16 // read little-endian, as ipfixprobe does
-	ciphers, groups        []uint16
-	points                 []byte
-	exts, extLens          []uint16 // every extension, GREASE included
-	sigs                   []uint16 // signature_algorithms after the list length
-	versions               []uint16 // supported_versions without GREASE
-	sniEntries             int
-	sni                    []byte // saved like ipfixprobe's buffer (see saveList)
-	alpnEntries            int
-	alpn                   []byte // saved list
-	firstALPN              []byte
-	sniBuf, alpnBuf, tmp   [tlsStrBuf]byte
-	ja3Buf                 []byte
-	sortBuf, hashBuf       []byte
-	sortVals               []uint16
-	fixedC, fixedG, fixedE [tlsMaxValues]uint16
+	legacy               uint16   // read little-endian, as ipfixprobe does
+	ciphers              []uint16 // GREASE included (dropped where used)
+	groups               []uint16 // without GREASE
+	points               []byte
+	exts, extLens        []uint16 // every extension, GREASE included
+	sigs                 []uint16 // signature_algorithms after the list length
+	versions             []uint16 // supported_versions, GREASE included
+	sniEntries           int
+	sni                  []byte // saved like ipfixprobe's buffer (see saveEntry)
+	alpnEntries          int
+	alpn                 []byte // saved list
+	firstALPN            []byte
+	sniBuf, alpnBuf, tmp [tlsStrBuf]byte
+	ja3Buf               []byte
+	hashBuf              []byte
+	sortVals             []uint16
 }
 
 var tlsFieldNames = []string{"TLS_VERSION", "TLS_ALPN", "TLS_JA3", "TLS_JA4", "TLS_SNI", "TLS_EXT_LEN", "TLS_EXT_TYPE"}
@@ -159,7 +166,12 @@ func (x *tlsPlugin) Has(f *Flow) bool {
 	return s != nil && s.attached
 }
 
+// tlsGREASE is ipfixprobe's GREASE test, broader than RFC 8701 (0x0202,
+// 0x1010, 0x2828 ... count too).
 func tlsGREASE(v uint16) bool { return v != 0 && v&0x0505 == 0 && v>>8 == v&0xff }
+
+// rfcGREASE is RFC 8701's: 0x0a0a, 0x1a1a, ... 0xfafa.
+func rfcGREASE(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>8 == v&0xff }
 
 // packet parses one payload into the flow's state.
 func (x *tlsPlugin) packet(s *tlsState, p *Packet) {
@@ -191,11 +203,7 @@ func (x *tlsPlugin) packet(s *tlsState, p *Packet) {
 		if off+nc > n {
 			return
 		}
-		for i := 0; i+1 < nc; i += 2 {
-			if v := binary.BigEndian.Uint16(b[off+i:]); !tlsGREASE(v) && len(ch.ciphers) < cap(ch.ciphers) {
-				ch.ciphers = append(ch.ciphers, v)
-			}
-		}
+		ch.ciphers = appendU16s(ch.ciphers, b[off:off+nc], nil)
 		off += nc
 		if off >= n {
 			return
@@ -204,7 +212,11 @@ func (x *tlsPlugin) packet(s *tlsState, p *Packet) {
 	} else {
 		off += 3 // selected cipher suite, compression method
 	}
-	// Extensions block: its end may lie 2 bytes past the payload.
+	// Extensions block. ipfixprobe's check leaves out the 2 length bytes,
+	// so the block may end up to 2 bytes past the payload; the walk below
+	// reads only captured bytes. A hello that ends before the block (TLS
+	// 1.0 and SSL 3 hellos may) has no extensions: ipfixprobe reads its
+	// length from past the payload.
 	if off > n {
 		return
 	}
@@ -214,7 +226,7 @@ func (x *tlsPlugin) packet(s *tlsState, p *Packet) {
 		if off+e > n {
 			return // a hello split over segments: not parsed
 		}
-		blockEnd = min(off+2+e, n)
+		blockEnd = off + 2 + e
 		off += 2
 	} else {
 		blockEnd = off // no extensions
@@ -228,9 +240,9 @@ func (x *tlsPlugin) packet(s *tlsState, p *Packet) {
 }
 
 func (ch *helloScratch) reset() {
-	ch.ciphers = ch.fixedC[:0]
-	ch.groups = ch.fixedG[:0]
-	ch.exts = ch.fixedE[:0]
+	ch.ciphers = ch.ciphers[:0]
+	ch.groups = ch.groups[:0]
+	ch.exts = ch.exts[:0]
 	ch.extLens = ch.extLens[:0]
 	ch.points = ch.points[:0]
 	ch.sigs = ch.sigs[:0]
@@ -239,31 +251,31 @@ func (ch *helloScratch) reset() {
 	ch.sni, ch.alpn, ch.firstALPN = nil, nil, nil
 }
 
+// clientExtensions walks a ClientHello's extensions block b[off:end]; end
+// may lie up to 2 bytes past the payload (see packet). Every extension
+// whose header is captured and whose data ends within the block is listed;
+// its data is parsed as far as it was captured.
 func (x *tlsPlugin) clientExtensions(b []byte, off, end int) {
 	ch := &x.ch
-	for off+4 <= end {
-		typ := binary.BigEndian.Uint16(b[off:])
-		l := int(binary.BigEndian.Uint16(b[off+2:]))
-		start := off + 4
-		if start+l > end {
+	for {
+		ext, ok := nextExtension(b, &off, end)
+		if !ok {
 			return
 		}
-		d := b[start : start+l]
-		if len(ch.exts) < cap(ch.exts) {
-			ch.exts = append(ch.exts, typ)
-			ch.extLens = append(ch.extLens, uint16(l))
-		}
-		switch typ {
+		d := b[ext.start:min(ext.start+ext.len, len(b))]
+		ch.exts = append(ch.exts, ext.typ)
+		ch.extLens = append(ch.extLens, uint16(ext.len))
+		switch ext.typ {
 		case 0x0000: // server_name
 			ch.sni, ch.sniEntries = saveSNI(d, ch.sniBuf[:0])
 		case 0x000a: // supported_groups
-			ch.groups = appendU16s(ch.groups, listU16(d, 2), true)
+			ch.groups = appendU16s(ch.groups, listU16(d, 2), tlsGREASE)
 		case 0x000b: // ec_point_formats
 			if len(d) >= 1 {
 				ch.points = append(ch.points, d[1:min(1+int(d[0]), len(d))]...)
 			}
 		case 0x0010: // ALPN
-			ch.alpn, ch.alpnEntries, ch.firstALPN = saveALPN(b[:min(start+l+2, len(b))], start, start+l, ch.alpnBuf[:0])
+			ch.alpn, ch.alpnEntries, ch.firstALPN = saveALPN(b, ext.start, ext.start+ext.len, ch.alpnBuf[:0])
 		case 0x000d: // signature_algorithms: ipfixprobe reads from the list length on and drops it
 			for i := 2; i+1 < len(d); i += 2 {
 				ch.sigs = append(ch.sigs, binary.BigEndian.Uint16(d[i:]))
@@ -271,11 +283,34 @@ func (x *tlsPlugin) clientExtensions(b []byte, off, end int) {
 		case 0x002b: // supported_versions (ClientHello form)
 			if len(d) >= 1 {
 				vs := d[1:min(1+int(d[0]), len(d))]
-				ch.versions = appendU16s(ch.versions, vs, true)
+				ch.versions = appendU16s(ch.versions, vs, nil)
 			}
 		}
-		off = start + l
 	}
+}
+
+// helloExt is one extension of a hello: its type, declared length and
+// where its data starts.
+type helloExt struct {
+	typ        uint16
+	len, start int
+}
+
+// nextExtension reads the extension at *off of the block that ends at end
+// and moves *off past it. It reports false, as ipfixprobe stops, at the
+// first extension whose data would pass the block end, and also at a
+// header that was not captured.
+func nextExtension(b []byte, off *int, end int) (helloExt, bool) {
+	o := *off
+	if o+4 > min(end, len(b)) {
+		return helloExt{}, false
+	}
+	e := helloExt{typ: binary.BigEndian.Uint16(b[o:]), len: int(binary.BigEndian.Uint16(b[o+2:])), start: o + 4}
+	if e.start+e.len > end {
+		return helloExt{}, false
+	}
+	*off = e.start + e.len
+	return e, true
 }
 
 // listU16 returns the u16 list after a 2-byte length, cut to the extension.
@@ -287,10 +322,12 @@ func listU16(d []byte, lenBytes int) []byte {
 	return d[lenBytes:min(lenBytes+n, len(d))]
 }
 
-func appendU16s(dst []uint16, b []byte, dropGREASE bool) []uint16 {
+// appendU16s appends the big-endian values of b, without those drop (if
+// not nil) reports.
+func appendU16s(dst []uint16, b []byte, drop func(uint16) bool) []uint16 {
 	for i := 0; i+1 < len(b); i += 2 {
 		v := binary.BigEndian.Uint16(b[i:])
-		if dropGREASE && tlsGREASE(v) {
+		if drop != nil && drop(v) {
 			continue
 		}
 		dst = append(dst, v)
@@ -300,13 +337,17 @@ func appendU16s(dst []uint16, b []byte, dropGREASE bool) []uint16 {
 
 // saveEntry is ipfixprobe's string saving into a 255-byte buffer: an entry
 // is stored, NUL-terminated, if it fits (len+2 <= room); the exported C
-// string is therefore the first entry of at most 253 bytes.
+// string is therefore the first entry of at most 253 bytes, up to its
+// first NUL byte if it has one.
 func saveEntry(saved []byte, found bool, v []byte) ([]byte, bool) {
 	if found {
 		return saved, true
 	}
 	if len(v)+2 > tlsStrBuf {
 		return saved, false
+	}
+	if i := bytes.IndexByte(v, 0); i >= 0 {
+		v = v[:i]
 	}
 	return append(saved[:0], v...), true
 }
@@ -331,16 +372,17 @@ func saveSNI(d []byte, buf []byte) (saved []byte, entries int) {
 }
 
 // saveALPN reads an ALPN extension's protocol list at b[start:end]; as in
-// ipfixprobe, an entry may run up to 2 bytes past the extension (b is cut
-// there).
+// ipfixprobe, an entry may run up to 2 bytes past the extension (but not
+// past the payload).
 func saveALPN(b []byte, start, end int, buf []byte) (saved []byte, entries int, first []byte) {
 	if end-start < 2 {
 		return buf, 0, nil
 	}
+	limit := min(end+2, len(b))
 	found := false
-	for off := start + 2; off < end; {
+	for off := start + 2; off < min(end, len(b)); {
 		l := int(b[off])
-		if off+1+l > len(b) {
+		if off+1+l > limit {
 			break
 		}
 		v := b[off+1 : off+1+l]
@@ -377,11 +419,11 @@ func (x *tlsPlugin) ja3() []byte {
 	ch := &x.ch
 	j := strconv.AppendUint(ch.ja3Buf[:0], uint64(ch.legacy), 10)
 	j = append(j, ',')
-	j = appendDecList(j, ch.ciphers, false)
+	j = appendDecList(j, ch.ciphers, tlsGREASE)
 	j = append(j, ',')
-	j = appendDecList(j, ch.exts, true)
+	j = appendDecList(j, ch.exts, tlsGREASE)
 	j = append(j, ',')
-	j = appendDecList(j, ch.groups, false)
+	j = appendDecList(j, ch.groups, nil)
 	j = append(j, ',')
 	for i, v := range ch.points {
 		if i > 0 {
@@ -393,10 +435,10 @@ func (x *tlsPlugin) ja3() []byte {
 	return j
 }
 
-func appendDecList(dst []byte, vs []uint16, dropGREASE bool) []byte {
+func appendDecList(dst []byte, vs []uint16, drop func(uint16) bool) []byte {
 	first := true
 	for _, v := range vs {
-		if dropGREASE && tlsGREASE(v) {
+		if drop != nil && drop(v) {
 			continue
 		}
 		if !first {
@@ -417,20 +459,35 @@ func (x *tlsPlugin) ja4(udp bool) []byte {
 	} else {
 		out = append(out, 't')
 	}
-	var v uint16
+	// ipfixprobe drops GREASE by its broad test; FoxIO's JA4 only the
+	// RFC 8701 values.
+	grease := tlsGREASE
 	if x.standardJA4 {
-		v = uint16(ch.legacy>>8 | ch.legacy<<8)
-		if len(ch.versions) > 0 {
-			v = slices.Max(ch.versions)
+		grease = rfcGREASE
+	}
+	vals := ch.sortVals[:0]
+	for _, c := range ch.ciphers {
+		if !grease(c) {
+			vals = append(vals, c)
 		}
-	} else {
-		v = ch.legacy
-		if len(ch.versions) > 0 {
-			best := int16(ch.versions[0])
-			for _, w := range ch.versions[1:] {
-				best = max(best, int16(w))
-			}
-			v = uint16(best)
+	}
+	// The version: the highest supported_versions value if there are any
+	// (compared as signed 16-bit numbers by ipfixprobe), else the legacy
+	// version (which ipfixprobe reads little-endian).
+	v, found := ch.legacy, false
+	if x.standardJA4 {
+		v = bits.ReverseBytes16(ch.legacy)
+	}
+	for _, w := range ch.versions {
+		if grease(w) {
+			continue
+		}
+		higher := w > v
+		if !x.standardJA4 {
+			higher = int16(w) > int16(v)
+		}
+		if !found || higher {
+			v, found = w, true
 		}
 	}
 	out = append(out, ja4Version(v)...)
@@ -439,24 +496,23 @@ func (x *tlsPlugin) ja4(udp bool) []byte {
 	} else {
 		out = append(out, 'i')
 	}
-	nExt := len(ch.exts)
 	if x.standardJA4 {
-		nExt = 0
+		nExt := 0
 		for _, e := range ch.exts {
-			if !tlsGREASE(e) {
+			if !grease(e) {
 				nExt++
 			}
 		}
-		out = appendTwoDigits(out, len(ch.ciphers))
+		out = appendTwoDigits(out, len(vals))
 		out = appendTwoDigits(out, nExt)
 	} else {
-		out = strconv.AppendUint(out, uint64(min(len(ch.ciphers), 99)), 10)
-		out = strconv.AppendUint(out, uint64(min(nExt, 99)), 10)
+		// ipfixprobe counts every extension, GREASE included.
+		out = strconv.AppendUint(out, uint64(min(len(vals), 99)), 10)
+		out = strconv.AppendUint(out, uint64(min(len(ch.exts), 99)), 10)
 	}
 	out = x.appendALPNLabel(out)
 	out = append(out, '_')
 
-	vals := append(ch.sortVals[:0], ch.ciphers...)
 	slices.Sort(vals)
 	l := appendHexList(ch.hashBuf[:0], vals)
 	out = appendHash12(out, l, len(vals) == 0)
@@ -464,7 +520,7 @@ func (x *tlsPlugin) ja4(udp bool) []byte {
 
 	vals = vals[:0]
 	for _, e := range ch.exts {
-		if e != 0x0000 && e != 0x0010 && !tlsGREASE(e) {
+		if e != 0x0000 && e != 0x0010 && !grease(e) {
 			vals = append(vals, e)
 		}
 	}
@@ -582,25 +638,22 @@ func appendHash12(dst, b []byte, empty bool) []byte {
 // serverHello applies a ServerHello's ALPN and supported_versions.
 func (x *tlsPlugin) serverHello(s *tlsState, b []byte, off, end int) {
 	s.serverParsed = true
-	for off+4 <= end {
-		typ := binary.BigEndian.Uint16(b[off:])
-		l := int(binary.BigEndian.Uint16(b[off+2:]))
-		start := off + 4
-		if start+l > end {
+	for {
+		ext, ok := nextExtension(b, &off, end)
+		if !ok {
 			return
 		}
-		switch typ {
+		switch ext.typ {
 		case 0x0010:
-			saved, entries, _ := saveALPN(b[:min(start+l+2, len(b))], start, start+l, x.ch.alpnBuf[:0])
+			saved, entries, _ := saveALPN(b, ext.start, ext.start+ext.len, x.ch.alpnBuf[:0])
 			if entries > 0 {
 				s.alpn.set(tlsStrBuf, saved)
 			}
 		case 0x002b:
-			if l >= 2 {
-				s.version = binary.BigEndian.Uint16(b[start:])
+			if ext.start+2 <= len(b) {
+				s.version = binary.BigEndian.Uint16(b[ext.start:])
 			}
 		}
-		off = start + l
 	}
 }
 

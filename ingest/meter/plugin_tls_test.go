@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -419,4 +420,289 @@ func TestTLSServerHelloDoesNotLeakIntoOtherFlows(t *testing.T) {
 			t.Errorf("flow with only a ServerHello carries a TLS record: %v", r.rec)
 		}
 	}
+}
+
+// tlsRecordOf meters payloads on one TCP flow (A->B first, then
+// alternating) and returns its record and whether it carries TLS.
+func tlsRecordOf(t *testing.T, plugin string, payloads ...[]byte) (map[string]string, bool) {
+	t.Helper()
+	m := newTestMeter(t, Config{Plugins: []string{plugin}})
+	for i, p := range payloads {
+		fromA := i%2 == 0
+		sport, dport := uint16(50000), uint16(443)
+		if !fromA {
+			sport, dport = dport, sport
+		}
+		m.packet(t0.Add(time.Duration(i)*time.Millisecond), tcp(fromA, sport, dport, 0x18, p))
+	}
+	recs := m.flush()
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	return recs[0].rec, recs[0].ext != 0
+}
+
+// TestTLSClientHelloParseChecks: §1 "Parsing one payload", steps 1 to 6,
+// one row per check; a ClientHello that fails any of them gives no record.
+func TestTLSClientHelloParseChecks(t *testing.T) {
+	good := hello{ciphers: []uint16{0x1301}, exts: []tlsExt{extSNI("a")}}.bytes()
+	with := func(f func(b []byte) []byte) []byte { return f(append([]byte{}, good...)) }
+	const sidLen = 43 // offset of the session id length byte
+	tests := []struct {
+		name    string
+		payload []byte
+		record  bool
+	}{
+		{"a well-formed ClientHello", good, true},
+		{"record content type must be 22 (handshake)", with(func(b []byte) []byte { b[0] = 23; return b }), false},
+		{"payload shorter than record and handshake headers", good[:10], false},
+		{"handshake type 11 (Certificate) is neither hello", with(func(b []byte) []byte { b[5] = 11; return b }), false},
+		{"the handshake length is ignored", with(func(b []byte) []byte { b[6], b[7], b[8] = 0xff, 0xff, 0xff; return b }), true},
+		{"the record length is ignored", with(func(b []byte) []byte { b[3], b[4] = 0, 1; return b }), true},
+		{"handshake minor version is not checked", with(func(b []byte) []byte { b[10] = 0x77; return b }), true},
+		{"cut before the session id length", good[:sidLen], false},
+		{"session id longer than the payload", with(func(b []byte) []byte { b[sidLen] = 0xff; return b }), false},
+		{"cipher suites length past the payload", with(func(b []byte) []byte { b[sidLen+5+1] = 0xff; return b }), false},
+		{"cut inside the cipher suites", good[:sidLen+5+3], false},
+		{"compression methods past the payload", with(func(b []byte) []byte { b[sidLen+5+4] = 0xff; return b }), false},
+		{"extensions block length past the payload", with(func(b []byte) []byte { b[sidLen+5+6] = 0xff; return b }), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, got := tlsRecordOf(t, "tls", tc.payload); got != tc.record {
+				t.Errorf("record attached %v, want %v", got, tc.record)
+			}
+		})
+	}
+}
+
+// TestTLSExtensionsBlockBounds: the block check leaves out the 2 length
+// bytes (the block may end 2 bytes past the payload), and the walk stops
+// without failing at an extension whose data passes the block end.
+func TestTLSExtensionsBlockBounds(t *testing.T) {
+	h := hello{ciphers: []uint16{0x1301}, exts: []tlsExt{extSNI("a"), {0x00ff, []byte{1, 2}}}}
+	cut := h.bytes()
+	cut = cut[:len(cut)-2] // the last extension's 2 data bytes are not captured
+	rec, ok := tlsRecordOf(t, "tls", cut)
+	if !ok {
+		t.Fatal("hello whose extensions block ends 2 bytes past the payload rejected")
+	}
+	checkFields(t, rec, map[string]string{"TLS_SNI": `"a"`, "TLS_EXT_TYPE": "[0|255]", "TLS_EXT_LEN": "[6|2]",
+		"TLS_JA3": ja3Hex("771,4865,0-255,,")})
+	if _, ok := tlsRecordOf(t, "tls", cut[:len(cut)-1]); ok {
+		t.Error("hello whose extensions block ends 3 bytes past the payload accepted")
+	}
+
+	// Block length 8 covers SNI (6 bytes + 4) only partly: the walk stops
+	// at SNI, the hello is still a ClientHello.
+	short := hello{ciphers: []uint16{0x1301}, exts: []tlsExt{{0x0017, nil}, extSNI("a")}}.bytes()
+	blk := len(short) - 16 // the block length field: 4+0 + 4+6 bytes follow it
+	short[blk], short[blk+1] = 0, 8
+	rec, ok = tlsRecordOf(t, "tls", short)
+	if !ok {
+		t.Fatal("hello with an extension past its block end rejected")
+	}
+	checkFields(t, rec, map[string]string{"TLS_SNI": `""`, "TLS_EXT_TYPE": "[23]"})
+}
+
+// TestTLSServerHelloWithBadExtensionsBlockIsIgnored: a ServerHello that
+// fails the block check is not marked parsed, so a later one still is.
+func TestTLSServerHelloWithBadExtensionsBlockIsIgnored(t *testing.T) {
+	bad := hello{server: true, exts: []tlsExt{extALPN("bad")}}.bytes()
+	bad = bad[:len(bad)-3] // 3 bytes: the check lets a block end 2 bytes past the payload
+	good := hello{server: true, exts: []tlsExt{extServerVersion(0x0304), extALPN("h2")}}.bytes()
+	rec, _ := tlsRecordOf(t, "tls", chrome13().bytes(), bad, nil, good)
+	checkFields(t, rec, map[string]string{"TLS_ALPN": `"h2"`, "TLS_VERSION": "772"})
+}
+
+// TestTLSServerHelloRules: a ServerHello adds nothing to the extension
+// list, leaves TLS_ALPN as it was when it has no ALPN, and takes a
+// ServerHello seen before the flow's ClientHello (same flow) as parsed.
+func TestTLSServerHelloRules(t *testing.T) {
+	rec, _ := tlsRecordOf(t, "tls", chrome13().bytes(), hello{server: true, exts: []tlsExt{{0xff01, []byte{0}}, extALPN("h2")}}.bytes())
+	checkFields(t, rec, map[string]string{"TLS_EXT_TYPE": "[6682|0|10|11|13|16|43|64250]", "TLS_ALPN": `"h2"`})
+
+	// The ServerHellos come first (B->A, the flow's first packets are the
+	// server's); the second has no ALPN and keeps the first's. The
+	// ClientHello then attaches the record, already marked parsed: the
+	// last ServerHello is not looked at.
+	sh := func(exts ...tlsExt) []byte { return hello{server: true, exts: exts}.bytes() }
+	m := newTestMeter(t, Config{Plugins: []string{"tls"}})
+	m.packet(t0, tcp(false, 443, 50000, 0x18, sh(extALPN("h2"), extServerVersion(0x0304))))
+	m.packet(t0, tcp(false, 443, 50000, 0x18, sh()))
+	m.packet(t0, tcp(true, 50000, 443, 0x18, chrome13().bytes()))
+	m.packet(t0, tcp(false, 443, 50000, 0x18, sh(extALPN("http/1.1"), extServerVersion(0x0303))))
+	recs := m.flush()
+	if len(recs) != 1 || recs[0].ext == 0 {
+		t.Fatalf("records %+v", recs)
+	}
+	checkFields(t, recs[0].rec, map[string]string{"TLS_ALPN": `"h2"`, "TLS_VERSION": "771", "TLS_SNI": `"example.org"`})
+}
+
+// TestTLSEveryPacketIsOfferedUntilARecord: any packet of the flow, either
+// direction, may carry the ClientHello that attaches the record.
+func TestTLSEveryPacketIsOfferedUntilARecord(t *testing.T) {
+	rec, ok := tlsRecordOf(t, "tls", []byte("not tls"), []byte{22, 3, 1, 0, 0}, nil, chrome13().bytes())
+	if !ok {
+		t.Fatal("ClientHello in the flow's 4th packet (from B) not parsed")
+	}
+	checkFields(t, rec, map[string]string{"TLS_SNI": `"example.org"`})
+}
+
+// TestTLSSNIEntryBounds: the SNI list length must fit the extension, and
+// the entries end at the extension's end.
+func TestTLSSNIEntryBounds(t *testing.T) {
+	badList := extSNI("a.example")
+	badList.data[1]++ // list length one past the extension
+	cutEntry := extSNI("first", "second")
+	cutEntry.data = cutEntry.data[:len(cutEntry.data)-1] // the second entry passes the extension end
+	cutEntry.data[1]--                                   // and the list length still fits
+	tests := []struct {
+		name string
+		ext  tlsExt
+		sni  string
+		ja4  string // the JA4 prefix: SNI label d or i
+	}{
+		{"list length past the extension", badList, `""`, `"t12i`},
+		{"an entry past the extension end ends the list", cutEntry, `"first"`, `"t12d`},
+		{"NUL inside a name: the C string ends there", extSNI("nul\x00tail.example"), `"nul"`, `"t12d`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, _ := tlsRecordOf(t, "tls", hello{exts: []tlsExt{tc.ext}}.bytes())
+			checkFields(t, rec, map[string]string{"TLS_SNI": tc.sni})
+			if !strings.HasPrefix(rec["TLS_JA4"], tc.ja4) {
+				t.Errorf("JA4 %s, want prefix %s", rec["TLS_JA4"], tc.ja4)
+			}
+		})
+	}
+}
+
+// TestTLSALPNEntriesMayRunTwoBytesPastTheExtension: ipfixprobe checks ALPN
+// entries against the extension end + 2.
+func TestTLSALPNEntriesMayRunTwoBytesPastTheExtension(t *testing.T) {
+	next := tlsExt{0x4142, nil} // its header bytes are 'A' 'B' 0 0
+	for _, tc := range []struct {
+		claim int
+		want  string
+	}{{4, `"h2AB"`}, {5, `""`}} {
+		alpn := tlsExt{16, []byte{0, 3, byte(tc.claim), 'h', '2'}}
+		rec, _ := tlsRecordOf(t, "tls", chrome13().bytes(), hello{server: true, exts: []tlsExt{alpn, next}}.bytes())
+		checkFields(t, rec, map[string]string{"TLS_ALPN": tc.want})
+	}
+}
+
+// TestTLSServerALPNStringSaving: the server's list is saved like SNI: the
+// first entry of at most 253 bytes.
+func TestTLSServerALPNStringSaving(t *testing.T) {
+	rec, _ := tlsRecordOf(t, "tls", chrome13().bytes(), hello{server: true, exts: []tlsExt{extALPN(strings.Repeat("p", 254), "h2", "h3")}}.bytes())
+	checkFields(t, rec, map[string]string{"TLS_ALPN": `"h2"`})
+}
+
+// TestTLSJA3AndJA4EmptyLists: empty lists give empty JA3 fields, an empty
+// cipher list JA4 b = zeros, and c is always a hash.
+func TestTLSJA3AndJA4EmptyLists(t *testing.T) {
+	rec, ok := tlsRecordOf(t, "tls", hello{ciphers: []uint16{0x0a0a}}.bytes())
+	if !ok {
+		t.Fatal("no record")
+	}
+	checkFields(t, rec, map[string]string{
+		"TLS_JA3": ja3Hex("771,,,,"),
+		"TLS_JA4": `"t12i0000_000000000000_` + sha256Hex12("_") + `"`,
+	})
+}
+
+// TestTLSListsAreNotCapped: hundreds of ciphers and extensions all go into
+// JA3 and JA4 (counts capped at 99), the arrays hold the first 30.
+func TestTLSListsAreNotCapped(t *testing.T) {
+	var ciphers []uint16
+	var exts []tlsExt
+	var cs, es []string
+	for i := 0; i < 600; i++ {
+		ciphers = append(ciphers, uint16(0x1000+i))
+		exts = append(exts, tlsExt{uint16(0x3000 + i), nil})
+		if !tlsGREASE(uint16(0x1000 + i)) { // 0x1010, 0x1212, ...
+			cs = append(cs, strconv.Itoa(0x1000+i))
+		}
+		if !tlsGREASE(uint16(0x3000 + i)) {
+			es = append(es, strconv.Itoa(0x3000+i))
+		}
+	}
+	rec, _ := tlsRecordOf(t, "tls", hello{ciphers: ciphers, exts: exts}.bytes())
+	checkFields(t, rec, map[string]string{"TLS_JA3": ja3Hex("771," + strings.Join(cs, "-") + "," + strings.Join(es, "-") + ",,")})
+	if !strings.HasPrefix(rec["TLS_JA4"], `"t12i9999`) {
+		t.Errorf("JA4 %s: counts are capped at 99", rec["TLS_JA4"])
+	}
+	if n := strings.Count(rec["TLS_EXT_TYPE"], "|") + 1; n != 30 {
+		t.Errorf("%d extension types exported, want 30", n)
+	}
+}
+
+// TestTLSLaterShorterJA4ReplacesTheOld: a repeated ClientHello with a
+// shorter JA4 gives that JA4 (ipfixprobe keeps the old tail in its buffer).
+func TestTLSLaterShorterJA4ReplacesTheOld(t *testing.T) {
+	var many []uint16
+	for i := 0; i < 12; i++ {
+		many = append(many, uint16(0x1300+i))
+	}
+	var exts []tlsExt
+	for i := 0; i < 12; i++ {
+		exts = append(exts, tlsExt{uint16(0x100 + i), nil})
+	}
+	short := hello{ciphers: []uint16{0x002f}}
+	rec, _ := tlsRecordOf(t, "tls", hello{ciphers: many, exts: exts}.bytes(), nil, short.bytes())
+	want, _ := tlsRecordOf(t, "tls", short.bytes())
+	checkFields(t, rec, map[string]string{"TLS_JA4": want["TLS_JA4"]})
+	if len(want["TLS_JA4"]) != 2+34 {
+		t.Errorf("short JA4 %s", want["TLS_JA4"])
+	}
+}
+
+// TestTLSJA4VersionLabels: the version part, from the highest
+// supported_versions value or else the little-endian legacy version.
+func TestTLSJA4VersionLabels(t *testing.T) {
+	labels := map[uint16]string{0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3",
+		0x0002: "s2", 0xfeff: "d1", 0xfefd: "d2", 0xfefc: "d3", 0x0103: "00", 0x7f1c: "00"}
+	for v, want := range labels {
+		if got := ja4Version(v); got != want {
+			t.Errorf("ja4Version(%#04x) = %s, want %s", v, got, want)
+		}
+	}
+	tests := []struct {
+		name     string
+		legacy   [2]byte
+		versions []uint16
+		ipfix    string
+		standard string
+	}{
+		{"TLS 1.0 without supported_versions", [2]byte{3, 1}, nil, "00", "10"},
+		{"TLS 1.2 without supported_versions", [2]byte{3, 3}, nil, "12", "12"},
+		{"SSL 3 in supported_versions", [2]byte{3, 3}, []uint16{0x0300}, "s3", "s3"},
+		{"GREASE is not a version", [2]byte{3, 3}, []uint16{0x7a7a, 0x0302}, "11", "11"},
+		{"signed (ipfixprobe) and unsigned (FoxIO) maximum", [2]byte{3, 3}, []uint16{0xfefc, 0x0301}, "10", "d3"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := hello{legacy: tc.legacy}
+			if tc.versions != nil {
+				h.exts = []tlsExt{extClientVersions(tc.versions...)}
+			}
+			for plugin, want := range map[string]string{"tls": tc.ipfix, "tls:ja4=standard": tc.standard} {
+				rec, _ := tlsRecordOf(t, plugin, h.bytes())
+				if got := rec["TLS_JA4"][2:4]; got != want {
+					t.Errorf("%s: JA4 %s, version %s, want %s", plugin, rec["TLS_JA4"], got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestTLSJA4StandardDropsOnlyRFCGREASE: FoxIO's JA4 drops the RFC 8701
+// GREASE values only; ipfixprobe's broader test also drops 0x0202.
+func TestTLSJA4StandardDropsOnlyRFCGREASE(t *testing.T) {
+	h := hello{ciphers: []uint16{0x0a0a, 0x0202, 0x1301}, exts: []tlsExt{{0x1a1a, nil}, {0x1010, nil}, {0x0017, nil}}}.bytes()
+	std, _ := tlsRecordOf(t, "tls:ja4=standard", h)
+	ipx, _ := tlsRecordOf(t, "tls", h)
+	checkFields(t, std, map[string]string{"TLS_JA4": `"t12i020200_` + sha256Hex12("0202,1301") + "_" + sha256Hex12("0017,1010") + `"`})
+	checkFields(t, ipx, map[string]string{"TLS_JA4": `"t12i1300_` + sha256Hex12("1301") + "_" + sha256Hex12("0017_") + `"`})
 }
