@@ -66,7 +66,9 @@ const (
 )
 
 // SourceTypes lists the allowed source types.
-func SourceTypes() []string { return []string{TypeCollector, TypeNfdump, TypePcap, TypeCSV, TypeTrap} }
+func SourceTypes() []string {
+	return []string{TypeCollector, TypeNfdump, TypePcap, TypeCSV, TypeTrap, TypeSflow}
+}
 
 // SourceConfig is one entry of sources:. Which keys apply depends on Type
 // (see sourceKeys).
@@ -74,8 +76,8 @@ type SourceConfig struct {
 	Type string `mapstructure:"type"`
 	Name string `mapstructure:"name"` // default: TYPE-INDEX
 
-	// collector
-	Listen           []string      `mapstructure:"listen"` // udp://HOST:PORT, tcp://HOST:PORT
+	// collector, sflow
+	Listen           []string      `mapstructure:"listen"` // collector: udp://HOST:PORT, tcp://HOST:PORT; sflow: sflow://HOST:PORT
 	Sockets          int           `mapstructure:"sockets"`
 	ReceiveBuffer    int           `mapstructure:"receive_buffer"`
 	TemplateLifetime time.Duration `mapstructure:"template_lifetime"`
@@ -87,6 +89,8 @@ type SourceConfig struct {
 	// that override theirs (sampling: {default: N, exporters: {ADDR or
 	// PREFIX: N}, override: BOOL}).
 	SamplingOverrides *SamplingConfig `mapstructure:"sampling"`
+	// sflow: agents tracked by the per-agent counters (0 = 4096)
+	MaxAgents int `mapstructure:"max_agents"`
 
 	// nfdump, pcap, csv
 	Paths []string `mapstructure:"paths"`

@@ -160,7 +160,7 @@ func TestLoadRejectsWithKeyAndAllowedValues(t *testing.T) {
 			[]string{"sources[0].lisen: unknown key", "listen, sockets, receive_buffer", "state_file"}},
 		{"key of another source type", "sources:\n  - type: nfdump\n    paths: [x]\n    sockets: 2\n", nil, []string{"sources[0].sockets: unknown key", "allowed here: type, name, paths, follow, state_file"}},
 		{"follow belongs to nfdump sources", "sources:\n  - type: pcap\n    paths: [x]\n    follow: true\n", nil, []string{"sources[0].follow: unknown key"}},
-		{"bad source type", "sources:\n  - type: sflow\n", nil, []string{`sources[0].type: "sflow" is not one of collector, nfdump, pcap, csv`}},
+		{"bad source type", "sources:\n  - type: jflow\n", nil, []string{`sources[0].type: "jflow" is not one of collector, nfdump, pcap, csv, trap, sflow`}},
 		{"bad log level", "log:\n  level: loud\n", nil, []string{`log.level: "loud" is not one of debug, info, warn, error`}},
 		{"bad log level from the environment", "", map[string]string{"FLOWGATE_LOG_LEVEL": "chatty"}, []string{`log.level: "chatty"`}},
 		{"misspelt environment variable", "", map[string]string{"FLOWGATE_LOG_LEVLE": "debug"}, []string{"unknown environment variable FLOWGATE_LOG_LEVLE", "FLOWGATE_LOG_LEVEL"}},

@@ -36,6 +36,7 @@ var (
 		TypePcap:      {"paths", "plugins"},
 		TypeCSV:       {"paths"},
 		TypeTrap:      {"ifc"},
+		TypeSflow:     sflowKeys,
 	}
 )
 
@@ -204,6 +205,8 @@ func (c *Configuration) Validate() error {
 					}
 				}
 			}
+		case TypeSflow:
+			errs = append(errs, s.validateSflow(key)...)
 		case TypeTrap:
 			if err := validateTrapInput(s.IFC); err != nil {
 				add(fmt.Errorf("%s.ifc: %w", key, err))
@@ -322,12 +325,17 @@ func (s *SourceConfig) validateCollector(key string) []error {
 		errs = append(errs, fmt.Errorf("%s.template_lifetime: %v is negative; use a duration such as 30m (0 = collector default)", key, s.TemplateLifetime))
 	}
 	errs = append(errs, s.SamplingOverrides.validate(key+".sampling")...)
-	if s.ElementTable != "" {
-		if _, err := os.Stat(s.ElementTable); err != nil {
-			errs = append(errs, fmt.Errorf("%s.element_table: %w", key, err))
+	errs = append(errs, checkElementTable(key, s.ElementTable)...)
+	return errs
+}
+
+func checkElementTable(key, path string) []error {
+	if path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return []error{fmt.Errorf("%s.element_table: %w", key, err)}
 		}
 	}
-	return errs
+	return nil
 }
 
 // validateFilter checks an output's filter expression against the output's

@@ -96,6 +96,8 @@ func buildSource(cfg config.Configuration, i int, log *zap.Logger) (ingest.Sourc
 	switch s.Type {
 	case config.TypeCollector:
 		src, err = newCollector(context.Background(), s, log)
+	case config.TypeSflow:
+		src, err = newSflow(context.Background(), s, log)
 	case config.TypeNfdump:
 		src, err = ingest.NewNfdump(ingest.NfdumpConfig{Name: s.Name, Paths: s.Paths, Follow: s.Follow, StateFile: s.StateFile,
 			Options: converters.DefaultNfdumpOptions(), Log: log})
@@ -133,6 +135,9 @@ func checkStateDir(path string) error {
 // closeSource releases what a built source holds before it runs.
 func closeSource(s ingest.Source) {
 	if c, ok := s.(*ingest.CollectorSource); ok {
+		c.Close()
+	}
+	if c, ok := s.(*ingest.SflowSource); ok {
 		c.Close()
 	}
 }

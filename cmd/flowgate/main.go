@@ -1,10 +1,10 @@
-// Command flowgate is the Flowgate daemon: it receives NetFlow v5/v9 and
-// IPFIX (and replays nfdump files, pcaps and logger CSV archives) and sends
+// Command flowgate is the Flowgate daemon: it receives NetFlow v5/v9,
+// IPFIX and sFlow v5 (and replays nfdump files, pcaps and logger CSV archives) and sends
 // UniRec records to NEMEA modules over TRAP interfaces.
 //
 //	flowgate                       run the embedded default configuration
 //	flowgate -c FILE               run a YAML configuration (see package config)
-//	flowgate -l udp://HOST:PORT [-l tcp://HOST:PORT ...] -i IFC_SPEC [-t FIELDS]
+//	flowgate -l udp://HOST:PORT [-l tcp://HOST:PORT -l sflow://HOST:PORT ...] -i IFC_SPEC [-t FIELDS]
 //	                               collect on the given addresses into the
 //	                               given output interfaces, without a file
 //	flowgate --metrics ADDR        serve /metrics on ADDR (overrides metrics.listen)
@@ -61,11 +61,11 @@ func (l listFlag) String() string {
 }
 func (l listFlag) Set(s string) error { *l.p = append(*l.p, s); return nil }
 
-const usageHead = `usage: flowgate [-c FILE] [-l udp://HOST:PORT]... [-i IFC_SPEC [-t FIELDS]] [--metrics ADDR] [-v]
+const usageHead = `usage: flowgate [-c FILE] [-l udp://HOST:PORT | tcp://HOST:PORT | sflow://HOST:PORT]... [-i IFC_SPEC [-t FIELDS]] [--metrics ADDR] [-v]
        flowgate -h trap      (the IFC_SPEC syntax of -i and outputs[].ifc)
 
-Flowgate receives NetFlow v5/v9 and IPFIX (and replays nfdump files, pcaps and
-logger CSV archives) and sends UniRec records to NEMEA modules over TRAP
+Flowgate receives NetFlow v5/v9, IPFIX and sFlow v5 (and replays nfdump files,
+pcaps and logger CSV archives) and sends UniRec records to NEMEA modules over TRAP
 output interfaces.
 
 `
@@ -102,7 +102,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("flowgate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.configFile, "c", "", "YAML configuration `FILE` (default: the embedded configuration)")
-	fs.Var(listFlag{&o.listen}, "l", "collector listen `ADDRESS` udp://HOST:PORT or tcp://HOST:PORT (repeatable); replaces the configured sources")
+	fs.Var(listFlag{&o.listen}, "l", "collector listen `ADDRESS` udp://HOST:PORT or tcp://HOST:PORT, sFlow on sflow://HOST:PORT (repeatable); replaces the configured sources")
 	fs.StringVar(&o.ifc, "i", "", "output `IFC_SPEC` (comma-separated TRAP output interfaces); replaces the configured outputs")
 	fs.StringVar(&o.fields, "t", "", "UniRec `FIELDS` of the -i outputs (default: "+config.DefaultTemplate+")")
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (host:port; empty turns them off); overrides metrics.listen")
@@ -141,7 +141,7 @@ func loadConfig(o options) (config.Configuration, error) {
 		return c, err
 	}
 	if len(o.listen) > 0 {
-		c.Sources = []config.SourceConfig{{Type: config.TypeCollector, Name: "cli", Listen: o.listen, ReceiveBuffer: 16 << 20}}
+		c.Sources = cliSources(o.listen)
 	}
 	if o.ifc != "" {
 		specs, err := trap.ParseIFCSpec(o.ifc)

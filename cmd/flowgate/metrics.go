@@ -64,6 +64,9 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 		descDetIPv6, descDetEvicted, descDetExpired, descDetEntries} {
 		ch <- d
 	}
+	for _, d := range sflowDescs {
+		ch <- d
+	}
 }
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
@@ -77,6 +80,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range in.sources {
 		if ts, ok := s.(*ingest.TrapSource); ok {
 			collectTrapSource(ch, ts)
+			continue
+		}
+		if sf, ok := s.(*ingest.SflowSource); ok {
+			collectSflow(ch, sf)
 			continue
 		}
 		c, ok := s.(*ingest.CollectorSource)

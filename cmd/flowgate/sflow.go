@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/flowgate/flowgate/collector/sflow"
+	"github.com/flowgate/flowgate/config"
+	"github.com/flowgate/flowgate/converters"
+	"github.com/flowgate/flowgate/ingest"
+)
+
+// newSflow builds an sflow source and binds its sockets.
+func newSflow(ctx context.Context, s config.SourceConfig, log *zap.Logger) (*ingest.SflowSource, error) {
+	sc := ingest.SflowConfig{Name: s.Name, Sockets: s.Sockets, ReceiveBuffer: s.ReceiveBuffer, MaxAgents: s.MaxAgents}
+	for _, l := range s.Listen {
+		addr, err := config.ParseSflowListen(l)
+		if err != nil {
+			return nil, err
+		}
+		sc.UDP = append(sc.UDP, addr)
+	}
+	if s.ElementTable != "" {
+		f, err := os.Open(s.ElementTable)
+		if err != nil {
+			return nil, fmt.Errorf("element_table: %w", err)
+		}
+		sc.Table, err = converters.ParseTable(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("element_table %s: %w", s.ElementTable, err)
+		}
+	}
+	src, err := ingest.NewSflow(sc, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := src.Listen(ctx); err != nil {
+		return nil, err
+	}
+	log.Info("listening", zap.String("source", s.Name), zap.String("protocol", "sflow"),
+		zap.Strings("udp", uniq(src.UDPAddrs())), zap.Int("sockets_per_udp_address", s.Sockets))
+	return src, nil
+}
+
+// cliSources separates -l addresses into collector (udp://, tcp://) and
+// sFlow (sflow://) sources.
+func cliSources(listen []string) []config.SourceConfig {
+	var coll, sf []string
+	for _, l := range listen {
+		if config.IsSflowListen(l) {
+			sf = append(sf, l)
+		} else {
+			coll = append(coll, l)
+		}
+	}
+	var out []config.SourceConfig
+	if len(coll) > 0 {
+		out = append(out, config.SourceConfig{Type: config.TypeCollector, Name: "cli", Listen: coll, ReceiveBuffer: 16 << 20})
+	}
+	if len(sf) > 0 {
+		out = append(out, config.SourceConfig{Type: config.TypeSflow, Name: "cli-sflow", Listen: sf, ReceiveBuffer: 16 << 20})
+	}
+	return out
+}
+
+var (
+	sflowAgentLabels  = []string{"source", "agent", "sub_agent"}
+	sflowIfLabels     = []string{"source", "agent", "ifindex"}
+	descSfDatagrams   = prometheus.NewDesc("flowgate_sflow_datagrams_total", "sFlow datagrams received per agent.", sflowAgentLabels, nil)
+	descSfFlowSamples = prometheus.NewDesc("flowgate_sflow_flow_samples_total", "sFlow flow samples decoded per agent.", sflowAgentLabels, nil)
+	descSfCtrSamples  = prometheus.NewDesc("flowgate_sflow_counter_samples_total", "sFlow counter samples decoded per agent.", sflowAgentLabels, nil)
+	descSfRecords     = prometheus.NewDesc("flowgate_sflow_records_total", "UniRec records emitted from sFlow flow samples per agent.", sflowAgentLabels, nil)
+	descSfErrors      = prometheus.NewDesc("flowgate_sflow_decode_errors_total", "Malformed sFlow datagrams per agent (samples after the damage are lost).", sflowAgentLabels, nil)
+	descSfUnknownS    = prometheus.NewDesc("flowgate_sflow_unknown_samples_total", "sFlow samples of unknown enterprise or format, skipped.", sflowAgentLabels, nil)
+	descSfUnknownR    = prometheus.NewDesc("flowgate_sflow_unknown_records_total", "sFlow flow or counter records of unknown enterprise or format, skipped.", sflowAgentLabels, nil)
+	descSfHeaderErrs  = prometheus.NewDesc("flowgate_sflow_header_errors_total", "Sampled packet headers that were not IP or did not parse.", sflowAgentLabels, nil)
+	descSfSeqErrors   = prometheus.NewDesc("flowgate_sflow_sequence_errors_total", "sFlow datagrams whose sequence number was not the expected one.", sflowAgentLabels, nil)
+	descSfSeqLost     = prometheus.NewDesc("flowgate_sflow_sequence_lost_total", "sFlow datagrams missed according to sequence numbers.", sflowAgentLabels, nil)
+	descSfIfInOctets  = prometheus.NewDesc("flowgate_sflow_if_in_octets_total", "ifInOctets of the agent's last counter sample.", sflowIfLabels, nil)
+	descSfIfOutOctets = prometheus.NewDesc("flowgate_sflow_if_out_octets_total", "ifOutOctets of the agent's last counter sample.", sflowIfLabels, nil)
+	descSfIfInPkts    = prometheus.NewDesc("flowgate_sflow_if_in_packets_total", "ifInUcastPkts + ifInMulticastPkts + ifInBroadcastPkts of the last counter sample.", sflowIfLabels, nil)
+	descSfIfOutPkts   = prometheus.NewDesc("flowgate_sflow_if_out_packets_total", "ifOutUcastPkts + ifOutMulticastPkts + ifOutBroadcastPkts of the last counter sample.", sflowIfLabels, nil)
+	descSfIfInErrors  = prometheus.NewDesc("flowgate_sflow_if_in_errors_total", "ifInErrors of the last counter sample.", sflowIfLabels, nil)
+	descSfIfOutErrors = prometheus.NewDesc("flowgate_sflow_if_out_errors_total", "ifOutErrors of the last counter sample.", sflowIfLabels, nil)
+	descSfIfInDisc    = prometheus.NewDesc("flowgate_sflow_if_in_discards_total", "ifInDiscards of the last counter sample.", sflowIfLabels, nil)
+	descSfIfOutDisc   = prometheus.NewDesc("flowgate_sflow_if_out_discards_total", "ifOutDiscards of the last counter sample.", sflowIfLabels, nil)
+	descSfIfRefused   = prometheus.NewDesc("flowgate_sflow_interfaces_refused_total", "Counter samples dropped because the interface table was full.", []string{"source"}, nil)
+)
+
+var sflowDescs = []*prometheus.Desc{descSfDatagrams, descSfFlowSamples, descSfCtrSamples, descSfRecords, descSfErrors,
+	descSfUnknownS, descSfUnknownR, descSfHeaderErrs, descSfSeqErrors, descSfSeqLost, descSfIfInOctets, descSfIfOutOctets,
+	descSfIfInPkts, descSfIfOutPkts, descSfIfInErrors, descSfIfOutErrors, descSfIfInDisc, descSfIfOutDisc, descSfIfRefused}
+
+// collectSflow exports an sflow source's per-agent and per-interface
+// counters (the interface counters are the agent's own, as last sampled).
+func collectSflow(ch chan<- prometheus.Metric, s *ingest.SflowSource) {
+	name := s.Name()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	s.Agents(func(agent netip.Addr, sub uint32, c *ingest.SflowAgentCounters) {
+		a := "other"
+		if agent.IsValid() {
+			a = agent.String()
+		}
+		l := []string{name, a, strconv.FormatUint(uint64(sub), 10)}
+		counter(descSfDatagrams, c.Datagrams.Load(), l...)
+		counter(descSfFlowSamples, c.FlowSamples.Load(), l...)
+		counter(descSfCtrSamples, c.CounterSamples.Load(), l...)
+		counter(descSfRecords, c.Records.Load(), l...)
+		counter(descSfErrors, c.DecodeErrors.Load(), l...)
+		counter(descSfUnknownS, c.UnknownSamples.Load(), l...)
+		counter(descSfUnknownR, c.UnknownRecords.Load(), l...)
+		counter(descSfHeaderErrs, c.HeaderErrors.Load(), l...)
+		counter(descSfSeqErrors, c.SequenceErrors.Load(), l...)
+		counter(descSfSeqLost, c.SequenceLost.Load(), l...)
+	})
+	s.Interfaces(func(k ingest.SflowInterfaceKey, c *sflow.CounterSample) {
+		if !c.HasIf {
+			return
+		}
+		l := []string{name, k.Agent.String(), strconv.FormatUint(uint64(k.IfIndex), 10)}
+		f := &c.If
+		counter(descSfIfInOctets, f.InOctets, l...)
+		counter(descSfIfOutOctets, f.OutOctets, l...)
+		counter(descSfIfInPkts, uint64(f.InUcast)+uint64(f.InMulticast)+uint64(f.InBroadcast), l...)
+		counter(descSfIfOutPkts, uint64(f.OutUcast)+uint64(f.OutMulticast)+uint64(f.OutBroadcast), l...)
+		counter(descSfIfInErrors, uint64(f.InErrors), l...)
+		counter(descSfIfOutErrors, uint64(f.OutErrors), l...)
+		counter(descSfIfInDisc, uint64(f.InDiscards), l...)
+		counter(descSfIfOutDisc, uint64(f.OutDiscards), l...)
+	})
+	counter(descSockDrops, s.SocketDrops(), name)
+	counter(descReadErrors, s.ReadErrors(), name)
+	counter(descSfIfRefused, s.InterfacesRefused(), name)
+}

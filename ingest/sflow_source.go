@@ -1,0 +1,526 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/flowgate/flowgate/collector/sflow"
+	"github.com/flowgate/flowgate/converters"
+	"github.com/flowgate/flowgate/unirec"
+)
+
+// DefaultSflowPort is the IANA port of sFlow.
+const DefaultSflowPort = 6343
+
+// DefaultMaxSflowAgents bounds the agent table of an sFlow source; the
+// datagrams of further agents are decoded and counted in one overflow
+// series (agent "other").
+const DefaultMaxSflowAgents = 4096
+
+// maxSflowInterfaces bounds the interface counter table (agent, ifIndex).
+const maxSflowInterfaces = 1 << 16
+
+// SflowConfig configures an sFlow source.
+type SflowConfig struct {
+	// Name identifies the source in logs and metrics.
+	Name string
+	// UDP addresses ("host:port") receiving sFlow v5 datagrams.
+	UDP []string
+	// Sockets is the number of SO_REUSEPORT sockets per address (Linux),
+	// each with its own reader goroutine; 0 means 1.
+	Sockets int
+	// ReceiveBuffer is SO_RCVBUF in bytes; 0 keeps the system default.
+	ReceiveBuffer int
+	// Table maps IPFIX elements to UniRec fields (converters.NewSflowConverter);
+	// nil is the built-in table.
+	Table *converters.Table
+	// Drain is how long to keep reading after stop (see DefaultDrain).
+	Drain time.Duration
+	// MaxAgents bounds the per-agent counters; 0 means DefaultMaxSflowAgents.
+	MaxAgents int
+	// Now is the clock stamping records (TIME_FIRST/TIME_LAST); nil is time.Now.
+	Now func() time.Time
+}
+
+// SflowSource receives sFlow v5 datagrams over UDP. Flow samples become
+// UniRec records (one per sampled packet, see converters.SflowConverter);
+// counter samples update the interface counters read by the metrics
+// (Interfaces). Malformed datagrams are counted per agent and logged through
+// a sampled logger; they never stop it.
+type SflowSource struct {
+	cfg    SflowConfig
+	log    *zap.Logger
+	errLog *zap.Logger
+
+	mu    sync.Mutex
+	udp   []*net.UDPConn
+	drops []atomic.Uint32
+
+	set        atomic.Pointer[sflowSet]
+	retargetMu sync.Mutex
+	emitCtx    context.Context
+
+	agents     sflowAgents
+	ifs        sflowInterfaces
+	readErrors atomic.Uint64
+}
+
+// sflowSet is the converter of every target.
+type sflowSet struct {
+	targets []*Target
+	convs   []*converters.SflowConverter
+}
+
+// NewSflow returns an sFlow source; it binds nothing yet (see Listen).
+func NewSflow(cfg SflowConfig, log *zap.Logger) (*SflowSource, error) {
+	if len(cfg.UDP) == 0 {
+		return nil, fmt.Errorf("sflow %s: no UDP address to listen on", cfg.Name)
+	}
+	if cfg.Sockets < 0 || cfg.ReceiveBuffer < 0 || cfg.MaxAgents < 0 {
+		return nil, fmt.Errorf("sflow %s: negative sockets (%d), receive buffer (%d) or agent limit (%d)", cfg.Name, cfg.Sockets, cfg.ReceiveBuffer, cfg.MaxAgents)
+	}
+	if cfg.Drain <= 0 {
+		cfg.Drain = DefaultDrain
+	}
+	if cfg.MaxAgents == 0 {
+		cfg.MaxAgents = DefaultMaxSflowAgents
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	log = log.With(zap.String("source", cfg.Name), zap.String("protocol", "sflow"))
+	s := &SflowSource{cfg: cfg, log: log, errLog: sampled(log)}
+	s.agents.m = map[sflowAgentKey]*SflowAgentCounters{}
+	s.agents.max = cfg.MaxAgents
+	s.ifs.m = map[SflowInterfaceKey]*sflow.CounterSample{}
+	return s, nil
+}
+
+// Name returns the configured name.
+func (s *SflowSource) Name() string { return s.cfg.Name }
+
+// Listen binds every socket, so that address errors surface before the
+// pipeline starts. Run calls it when it has not been called.
+func (s *SflowSource) Listen(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.udp) > 0 {
+		return nil
+	}
+	conns, err := listenUDP(ctx, s.cfg.UDP, s.cfg.Sockets, s.cfg.ReceiveBuffer)
+	if err != nil {
+		return fmt.Errorf("sflow %s: %w", s.cfg.Name, err)
+	}
+	s.udp = conns
+	s.drops = make([]atomic.Uint32, len(conns))
+	return nil
+}
+
+// listenUDP binds sockets UDP sockets per address (SO_REUSEPORT when more
+// than one) with the given receive buffer.
+func listenUDP(ctx context.Context, addrs []string, sockets, rcvbuf int) ([]*net.UDPConn, error) {
+	n := max(sockets, 1)
+	if !reusePortSupported {
+		n = 1
+	}
+	lc := net.ListenConfig{Control: controlUDP(n > 1)}
+	var conns []*net.UDPConn
+	fail := func(err error) ([]*net.UDPConn, error) {
+		for _, c := range conns {
+			c.Close()
+		}
+		return nil, err
+	}
+	for _, addr := range addrs {
+		bind := addr
+		for i := range n {
+			pc, err := lc.ListenPacket(ctx, "udp", bind)
+			if err != nil {
+				return fail(fmt.Errorf("listen udp %s: %w", addr, err))
+			}
+			conn := pc.(*net.UDPConn)
+			conns = append(conns, conn)
+			if rcvbuf > 0 {
+				if err := conn.SetReadBuffer(rcvbuf); err != nil {
+					return fail(fmt.Errorf("udp %s: receive buffer of %d bytes: %w", addr, rcvbuf, err))
+				}
+			}
+			if i == 0 {
+				bind = conn.LocalAddr().String()
+			}
+		}
+	}
+	return conns, nil
+}
+
+// UDPAddrs returns the bound addresses (one per socket).
+func (s *SflowSource) UDPAddrs() []netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []netip.AddrPort
+	for _, u := range s.udp {
+		out = append(out, u.LocalAddr().(*net.UDPAddr).AddrPort())
+	}
+	return out
+}
+
+// Close releases the sockets (Run does it when it returns).
+func (s *SflowSource) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.udp {
+		u.Close()
+	}
+	s.udp = nil
+}
+
+func (s *SflowSource) newSet(targets []*Target) (*sflowSet, error) {
+	set := &sflowSet{}
+	for _, tg := range targets {
+		c, err := converters.NewSflowConverter(tg.Template(), s.cfg.Table)
+		if err != nil {
+			return nil, fmt.Errorf("sflow %s: %w", s.cfg.Name, err)
+		}
+		set.targets, set.convs = append(set.targets, tg), append(set.convs, c)
+	}
+	return set, nil
+}
+
+// Retarget switches a running source to other targets without closing a
+// socket; the agent and interface counters go on.
+func (s *SflowSource) Retarget(targets []*Target) error {
+	s.retargetMu.Lock()
+	defer s.retargetMu.Unlock()
+	if s.set.Load() == nil {
+		return fmt.Errorf("sflow %s: not running", s.cfg.Name)
+	}
+	set, err := s.newSet(targets)
+	if err != nil {
+		return err
+	}
+	s.set.Store(set)
+	return nil
+}
+
+// Run decodes until ctx ends, then drains the sockets for up to Drain and
+// returns once every reader has stopped and every socket is closed.
+func (s *SflowSource) Run(ctx context.Context, targets []*Target) error {
+	if err := s.Listen(ctx); err != nil {
+		return err
+	}
+	if len(targets) == 0 {
+		s.Close()
+		return fmt.Errorf("sflow %s: no targets", s.cfg.Name)
+	}
+	emitCtx, cancelEmit := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelEmit()
+	s.retargetMu.Lock()
+	s.emitCtx = emitCtx
+	set, err := s.newSet(targets)
+	if err != nil {
+		s.retargetMu.Unlock()
+		s.Close()
+		return err
+	}
+	s.set.Store(set)
+	s.retargetMu.Unlock()
+
+	s.mu.Lock()
+	udp := s.udp
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	var drainEnd atomic.Int64
+	for i, u := range udp {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.read(ctx, emitCtx, u, &s.drops[i], &drainEnd)
+		}()
+	}
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-stopped:
+			return
+		case <-ctx.Done():
+		}
+		now := time.Now()
+		drainEnd.Store(now.Add(maxDrainFactor * s.cfg.Drain).UnixNano())
+		for _, u := range udp {
+			u.SetReadDeadline(now.Add(s.cfg.Drain))
+		}
+	}()
+	wg.Wait()
+	close(stopped)
+	s.Close()
+	return nil
+}
+
+// read decodes datagrams from one socket until it is closed or, once ctx
+// ended, its drain is over (see CollectorSource.readUDP).
+func (s *SflowSource) read(ctx, emitCtx context.Context, conn *net.UDPConn, drops *atomic.Uint32, drainEnd *atomic.Int64) {
+	br, err := newBatchReader(conn)
+	if err != nil {
+		s.readErrors.Add(1)
+		s.log.Error("udp socket cannot be read", zap.Error(err))
+		return
+	}
+	h := &sflowHandler{src: s, ctx: emitCtx}
+	for {
+		n, err := br.Read()
+		if err == nil && ctx.Err() != nil {
+			if end := drainEnd.Load(); end != 0 {
+				conn.SetReadDeadline(time.Unix(0, min(time.Now().Add(s.cfg.Drain).UnixNano(), end)))
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.readErrors.Add(1)
+			s.errLog.Warn("udp read failed", zap.Error(err))
+			continue
+		}
+		h.now = unirec.TimeFromGo(s.cfg.Now())
+		for i := range n {
+			msg, from, err := br.Message(i)
+			if err != nil {
+				s.readErrors.Add(1)
+				s.errLog.Warn("udp datagram cut", zap.Stringer("sender", from), zap.Error(err))
+				continue
+			}
+			h.datagram(from, msg)
+		}
+		if n > 0 {
+			if v, ok := br.Drops(n - 1); ok {
+				drops.Store(v)
+			}
+		}
+	}
+}
+
+// sflowHandler decodes the datagrams of one reader goroutine and emits
+// their flow samples; its decoder and records are reused.
+type sflowHandler struct {
+	src  *SflowSource
+	ctx  context.Context
+	now  unirec.Time
+	dec  sflow.Decoder
+	set  *sflowSet
+	recs []unirec.Record
+	recN uint64 // records of the current datagram
+}
+
+func (h *sflowHandler) datagram(from netip.AddrPort, msg []byte) {
+	s := h.src
+	if set := s.set.Load(); set != h.set {
+		h.set = set
+		h.recs = make([]unirec.Record, len(set.targets))
+		for i, tg := range set.targets {
+			h.recs[i] = tg.Template().NewRecord()
+		}
+	}
+	h.recN = 0
+	err := h.dec.Decode(msg, h)
+	st := h.dec.Stats()
+	var a *SflowAgentCounters
+	if d, ok := h.dec.Header(); ok {
+		a = s.agents.get(d.Agent, d.SubAgentID)
+		a.sequence(d.Sequence)
+	} else { // not even the header decoded: count under the sender's address
+		a = s.agents.get(from.Addr(), 0)
+	}
+	a.Datagrams.Add(1)
+	a.FlowSamples.Add(uint64(st.FlowSamples))
+	a.CounterSamples.Add(uint64(st.CounterSamples))
+	a.Records.Add(h.recN)
+	if st.UnknownSamples > 0 {
+		a.UnknownSamples.Add(uint64(st.UnknownSamples))
+	}
+	if st.UnknownRecords > 0 {
+		a.UnknownRecords.Add(uint64(st.UnknownRecords))
+	}
+	if st.HeaderErrors > 0 {
+		a.HeaderErrors.Add(uint64(st.HeaderErrors))
+	}
+	if err != nil {
+		a.DecodeErrors.Add(1)
+		s.errLog.Warn("malformed sflow datagram", zap.Stringer("sender", from), zap.Error(err))
+	}
+}
+
+// FlowSample converts the sample for every target and emits it.
+func (h *sflowHandler) FlowSample(d *sflow.Datagram, fs *sflow.FlowSample) {
+	for i, c := range h.set.convs {
+		c.Convert(&h.recs[i], d, fs, h.now)
+		h.set.targets[i].Emit(h.ctx, h.recs[i].Data)
+	}
+	h.recN++
+}
+
+// CounterSample stores the interface counters for the metrics.
+func (h *sflowHandler) CounterSample(d *sflow.Datagram, cs *sflow.CounterSample) {
+	if cs.HasIf || cs.HasEthernet {
+		h.src.ifs.put(d.Agent, cs)
+	}
+}
+
+// SflowAgentCounters are the counters of one (agent address, sub-agent).
+type SflowAgentCounters struct {
+	Datagrams      atomic.Uint64
+	FlowSamples    atomic.Uint64
+	CounterSamples atomic.Uint64
+	Records        atomic.Uint64 // UniRec records emitted (one per flow sample)
+	DecodeErrors   atomic.Uint64 // malformed datagrams (samples after the damage are lost)
+	UnknownSamples atomic.Uint64 // samples of other enterprises or formats, skipped
+	UnknownRecords atomic.Uint64 // flow or counter records of other formats, skipped
+	HeaderErrors   atomic.Uint64 // raw packet headers that are not IP or did not parse
+	// SequenceErrors counts datagrams whose sequence number was not the
+	// previous one plus one; SequenceLost the datagrams missed by forward
+	// gaps (a backward jump, an agent restart, only counts as an error).
+	SequenceErrors atomic.Uint64
+	SequenceLost   atomic.Uint64
+
+	seqMu   sync.Mutex
+	seen    bool
+	lastSeq uint32
+}
+
+func (a *SflowAgentCounters) sequence(seq uint32) {
+	a.seqMu.Lock()
+	defer a.seqMu.Unlock()
+	if a.seen && seq != a.lastSeq+1 {
+		a.SequenceErrors.Add(1)
+		if gap := seq - a.lastSeq - 1; gap < 1<<31 {
+			a.SequenceLost.Add(uint64(gap))
+		}
+	}
+	a.seen, a.lastSeq = true, seq
+}
+
+type sflowAgentKey struct {
+	addr netip.Addr
+	sub  uint32
+}
+
+type sflowAgents struct {
+	mu       sync.RWMutex
+	m        map[sflowAgentKey]*SflowAgentCounters
+	max      int
+	overflow SflowAgentCounters
+}
+
+func (t *sflowAgents) get(addr netip.Addr, sub uint32) *SflowAgentCounters {
+	k := sflowAgentKey{addr.Unmap(), sub}
+	t.mu.RLock()
+	a := t.m[k]
+	t.mu.RUnlock()
+	if a != nil {
+		return a
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if a = t.m[k]; a != nil {
+		return a
+	}
+	if len(t.m) >= t.max {
+		return &t.overflow
+	}
+	a = &SflowAgentCounters{}
+	t.m[k] = a
+	return a
+}
+
+// Agents calls fn with the counters of every agent (address and
+// sub-agent id) seen so far; agents beyond MaxAgents share one series with
+// an invalid address.
+func (s *SflowSource) Agents(fn func(agent netip.Addr, subAgent uint32, c *SflowAgentCounters)) {
+	s.agents.mu.RLock()
+	defer s.agents.mu.RUnlock()
+	for k, a := range s.agents.m {
+		fn(k.addr, k.sub, a)
+	}
+	if s.agents.overflow.Datagrams.Load() > 0 {
+		fn(netip.Addr{}, 0, &s.agents.overflow)
+	}
+}
+
+// SflowInterfaceKey identifies an interface of an agent.
+type SflowInterfaceKey struct {
+	Agent   netip.Addr
+	IfIndex uint32
+}
+
+type sflowInterfaces struct {
+	mu      sync.Mutex
+	m       map[SflowInterfaceKey]*sflow.CounterSample
+	refused atomic.Uint64
+}
+
+func (t *sflowInterfaces) put(agent netip.Addr, cs *sflow.CounterSample) {
+	idx := cs.SourceIDIndex
+	if cs.HasIf {
+		idx = cs.If.Index
+	}
+	k := SflowInterfaceKey{agent.Unmap(), idx}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := t.m[k]
+	if c == nil {
+		if len(t.m) >= maxSflowInterfaces {
+			t.refused.Add(1)
+			return
+		}
+		c = &sflow.CounterSample{}
+		t.m[k] = c
+	}
+	// A sample may carry the generic and the Ethernet record or only one.
+	if cs.HasIf {
+		c.HasIf, c.If = true, cs.If
+	}
+	if cs.HasEthernet {
+		c.HasEthernet, c.Ethernet = true, cs.Ethernet
+	}
+	c.Sequence, c.SourceIDType, c.SourceIDIndex = cs.Sequence, cs.SourceIDType, cs.SourceIDIndex
+}
+
+// Interfaces calls fn with the last counters every agent reported for each
+// of its interfaces (counter samples).
+func (s *SflowSource) Interfaces(fn func(k SflowInterfaceKey, c *sflow.CounterSample)) {
+	s.ifs.mu.Lock()
+	defer s.ifs.mu.Unlock()
+	for k, c := range s.ifs.m {
+		fn(k, c)
+	}
+}
+
+// SocketDrops returns the datagrams the kernel dropped because a receive
+// buffer was full (Linux SO_RXQ_OVFL).
+func (s *SflowSource) SocketDrops() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n uint64
+	for i := range s.drops {
+		n += uint64(s.drops[i].Load())
+	}
+	return n
+}
+
+// ReadErrors counts socket errors other than shutdown, and datagrams cut
+// because they were longer than the receive buffer.
+func (s *SflowSource) ReadErrors() uint64 { return s.readErrors.Load() }
+
+// InterfacesRefused counts counter samples dropped because the interface
+// table was full.
+func (s *SflowSource) InterfacesRefused() uint64 { return s.ifs.refused.Load() }

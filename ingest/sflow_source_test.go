@@ -1,0 +1,211 @@
+package ingest
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/flowgate/flowgate/collector/sflow"
+	"github.com/flowgate/flowgate/converters"
+	"github.com/flowgate/flowgate/internal/sflowgen"
+)
+
+var sflowClock = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+
+type runningSflow struct {
+	src    *SflowSource
+	out    *memOutput
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startSflow(t testing.TB, cfg SflowConfig) *runningSflow {
+	t.Helper()
+	cfg.Name = "sflow-test"
+	if cfg.UDP == nil {
+		cfg.UDP = []string{"127.0.0.1:0"}
+	}
+	cfg.Now = func() time.Time { return sflowClock }
+	src, err := NewSflow(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := src.Listen(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	out := newMemOutput(t, "out", converters.SflowTemplate)
+	p, err := NewPipeline([]Source{src}, []Output{out}, nil)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	rs := &runningSflow{src: src, out: out, cancel: cancel, done: make(chan error, 1)}
+	go func() { rs.done <- p.Run(ctx) }()
+	t.Cleanup(func() { rs.stop(t) })
+	waitFor(t, func() bool { return src.set.Load() != nil })
+	return rs
+}
+
+func (rs *runningSflow) stop(t testing.TB) {
+	t.Helper()
+	if rs.cancel == nil {
+		return
+	}
+	rs.cancel()
+	rs.cancel = nil
+	select {
+	case err := <-rs.done:
+		if err != nil {
+			t.Errorf("pipeline: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("pipeline did not stop")
+	}
+}
+
+func (rs *runningSflow) agent(addr netip.Addr, sub uint32) *SflowAgentCounters {
+	var out *SflowAgentCounters
+	rs.src.Agents(func(a netip.Addr, s uint32, c *SflowAgentCounters) {
+		if a == addr && s == sub {
+			out = c
+		}
+	})
+	return out
+}
+
+var (
+	sfTestAgent = netip.MustParseAddr("192.0.2.10")
+	sfTestA     = netip.MustParseAddr("10.1.0.1")
+	sfTestB     = netip.MustParseAddr("10.1.0.2")
+)
+
+func sflowTestDatagram(seq uint32, flows int) []byte {
+	d := sflowgen.Datagram{Agent: sfTestAgent, SubAgentID: 1, Sequence: seq}
+	for i := range flows {
+		fr := sflowgen.Frame(sflowgen.Packet{VLAN: 5, Src: sfTestA, Dst: sfTestB, Proto: 17, SrcPort: uint16(1000 + i), DstPort: 53, Payload: 100})
+		d.Samples = append(d.Samples, sflowgen.FlowSample{Sequence: seq*10 + uint32(i), SamplingRate: 100, Input: 2, Output: 3}.Flow(
+			sflowgen.RawHeader(sflow.HeaderEthernet, uint32(len(fr)+4), 4, fr)))
+	}
+	d.Samples = append(d.Samples, sflowgen.Counters(seq, 0, 2,
+		sflowgen.IfCounters{Index: 2, InOctets: uint64(seq) * 1000, InUcast: 5, InMulticast: 1, InErrors: 2, OutDiscards: 3}.Record()))
+	return d.Bytes()
+}
+
+// Flow samples arrive as records; counter samples, datagram sequence gaps
+// and malformed datagrams show in the agent's counters; the source keeps
+// running after bad input.
+func TestSflowSourceDecodesAndCounts(t *testing.T) {
+	rs := startSflow(t, SflowConfig{})
+	to := rs.src.UDPAddrs()[0].String()
+	bad := sflowTestDatagram(9, 1)
+	bad = bad[:len(bad)-10]
+	sendUDP(t, to, [][]byte{sflowTestDatagram(1, 3), sflowTestDatagram(2, 2), sflowTestDatagram(5, 1), bad, {1, 2, 3}})
+	waitFor(t, func() bool {
+		a := rs.agent(sfTestAgent, 1)
+		return a != nil && a.Datagrams.Load() == 4
+	})
+	a := rs.agent(sfTestAgent, 1)
+	// The damaged datagram's flow sample, before the damage, is delivered.
+	if a.FlowSamples.Load() != 7 || a.Records.Load() != 7 || a.CounterSamples.Load() != 3 || a.DecodeErrors.Load() != 1 {
+		t.Errorf("flow samples %d, records %d, counter samples %d, errors %d; want 7, 7, 3, 1",
+			a.FlowSamples.Load(), a.Records.Load(), a.CounterSamples.Load(), a.DecodeErrors.Load())
+	}
+	// 1, 2, 5 (2 lost), 9 (3 lost)
+	if a.SequenceErrors.Load() != 2 || a.SequenceLost.Load() != 5 {
+		t.Errorf("sequence errors %d, lost %d; want 2, 5", a.SequenceErrors.Load(), a.SequenceLost.Load())
+	}
+	waitFor(t, func() bool {
+		g := rs.agent(netip.MustParseAddr("127.0.0.1"), 0)
+		return g != nil && g.DecodeErrors.Load() == 1
+	})
+	recs := rs.out.records()
+	if len(recs) != 7 {
+		t.Fatalf("%d records, want 7", len(recs))
+	}
+	tm := rs.out.tmpl
+	get := func(name string) (v uint64) {
+		id, _ := tm.Lookup(name)
+		switch tm.Field(id).Type.Size() {
+		case 2:
+			return uint64(recs[0].Uint16(id))
+		case 4:
+			return uint64(recs[0].Uint32(id))
+		}
+		return recs[0].Uint64(id)
+	}
+	id, _ := tm.Lookup("SRC_IP")
+	if recs[0].IP(id).String() != "10.1.0.1" || get("SRC_PORT") != 1000 || get("PACKETS") != 100 || get("BYTES") != 12800 ||
+		get("SRC_VLAN") != 5 || get("INPUT_INTERFACE") != 2 || get("SAMPLING_INTERVAL") != 100 {
+		t.Errorf("first record: %s", recs[0].AppendText(nil, ','))
+	}
+	tid, _ := tm.Lookup("TIME_FIRST")
+	if recs[0].Time(tid).Go() != sflowClock {
+		t.Errorf("TIME_FIRST %v, want the receive time %v", recs[0].Time(tid).Go(), sflowClock)
+	}
+	var ifs []sflow.IfCounters
+	rs.src.Interfaces(func(k SflowInterfaceKey, c *sflow.CounterSample) {
+		if k.Agent == sfTestAgent && k.IfIndex == 2 {
+			ifs = append(ifs, c.If)
+		}
+	})
+	if len(ifs) != 1 || ifs[0].InOctets != 5000 || ifs[0].InErrors != 2 || ifs[0].OutDiscards != 3 {
+		t.Errorf("interface counters %+v, want the last sample's (sequence 5)", ifs)
+	}
+}
+
+// Datagrams already queued when the source is told to stop are decoded.
+func TestSflowSourceDrainsOnStop(t *testing.T) {
+	rs := startSflow(t, SflowConfig{ReceiveBuffer: 1 << 20})
+	var dgrams [][]byte
+	for i := range 200 {
+		dgrams = append(dgrams, sflowTestDatagram(uint32(i+1), 4))
+	}
+	sendUDP(t, rs.src.UDPAddrs()[0].String(), dgrams)
+	rs.stop(t)
+	if n, drops := rs.out.count(), rs.src.SocketDrops(); uint64(n)+4*drops != 800 {
+		t.Errorf("%d records and %d socket drops after stop, want 800 records in all", n, drops)
+	}
+}
+
+func TestNewSflowRejects(t *testing.T) {
+	for _, cfg := range []SflowConfig{{Name: "none"}, {Name: "neg", UDP: []string{":0"}, Sockets: -1}} {
+		if _, err := NewSflow(cfg, nil); err == nil {
+			t.Errorf("%+v: no error", cfg)
+		}
+	}
+}
+
+func TestSflowSourceAllocatesNothingPerDatagram(t *testing.T) {
+	rs := startSflow(t, SflowConfig{ReceiveBuffer: 4 << 20})
+	rs.out.keepNothing()
+	c, err := net.Dial("udp", rs.src.UDPAddrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := sflowTestDatagram(1, 6)
+	count := func() uint64 {
+		var n uint64
+		rs.src.Agents(func(_ netip.Addr, _ uint32, a *SflowAgentCounters) { n += a.Datagrams.Load() })
+		return n
+	}
+	c.Write(msg)
+	waitFor(t, func() bool { return count() == 1 })
+	const rounds = 2000
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range rounds {
+		c.Write(msg)
+	}
+	waitFor(t, func() bool { return count()+rs.src.SocketDrops() >= 1+rounds })
+	runtime.ReadMemStats(&after)
+	n := count() - 1
+	if per := float64(after.Mallocs-before.Mallocs) / float64(n); per > 0.2 {
+		t.Errorf("%.2f allocations per datagram (%d datagrams), want 0", per, n)
+	}
+}
