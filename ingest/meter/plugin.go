@@ -1,6 +1,7 @@
 package meter
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -158,3 +159,12 @@ func (x *text) set(max int, v []byte) {
 
 func (x *text) bytes() []byte { return x.b[:x.n] }
 func (x *text) reset()        { x.n = 0; x.b = x.b[:0] }
+
+// cString cuts v at its first NUL byte: ipfixprobe keeps these values in
+// NUL-terminated buffers and exports them with strlen.
+func cString(v []byte) []byte {
+	if i := bytes.IndexByte(v, 0); i >= 0 {
+		return v[:i]
+	}
+	return v
+}

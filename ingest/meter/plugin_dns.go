@@ -22,7 +22,10 @@ import (
 //     text, at most 159 bytes) and DNS_RLENGTH (the length of that text) from
 //     the first answer; DNS_PSIZE and DNS_DO from an OPT record.
 //   - A question or record that would run past the message ends the parse
-//     (what was read stays); a bad name makes the packet fail.
+//     (what was read stays); a bad question name or a bad name in the first
+//     answer's text makes the packet fail. Record owner names are skipped,
+//     not decoded (an SRV answer's owner is decoded for its text); DNS_NAME
+//     ends at a NUL byte, as ipfixprobe exports it with strlen.
 type dnsPlugin struct {
 	noHooks
 	st   slotState[dnsState]
@@ -143,15 +146,15 @@ func (d *dnsPlugin) parse(s *dnsState, msg []byte, tcp bool) bool {
 			return true
 		}
 		if i == 0 {
-			s.name.set(dnsMaxName, name)
+			s.name.set(dnsMaxName, cString(name)) // exported with strlen
 			s.qtype = binary.BigEndian.Uint16(msg[next:])
 			s.class = binary.BigEndian.Uint16(msg[next+2:])
 		}
 		off = next + 4
 	}
 	for i := 0; i < an+ns+ar; i++ {
-		owner, next, ok := dnsName(msg, off, d.name[:0])
-		d.name = owner
+		ownerAt := off
+		next, ok := dnsSkipName(msg, off)
 		if !ok {
 			return false
 		}
@@ -167,6 +170,14 @@ func (d *dnsPlugin) parse(s *dnsState, msg []byte, tcp bool) bool {
 			return true
 		}
 		if i == 0 && an > 0 {
+			var owner []byte
+			if typ == 33 { // SRV text starts with the owner: decoded, errors fail
+				owner, _, ok = dnsName(msg, ownerAt, d.name[:0])
+				d.name = owner
+				if !ok {
+					return false
+				}
+			}
 			text, ok := d.rdata(msg, typ, rd, rdlen, owner)
 			if !ok {
 				return false
@@ -182,6 +193,24 @@ func (d *dnsPlugin) parse(s *dnsState, msg []byte, tcp bool) bool {
 		off = rd + rdlen
 	}
 	return true
+}
+
+// dnsSkipName returns the offset after the name at off without decoding
+// it, as ipfixprobe skips a record's owner name: length bytes are followed
+// (any value below 0xc0), a pointer ends the name; it fails only when the
+// name runs past the message.
+func dnsSkipName(msg []byte, off int) (next int, ok bool) {
+	for off < len(msg) {
+		l := int(msg[off])
+		switch {
+		case l == 0:
+			return off + 1, true
+		case l >= 0xc0:
+			return off + 2, true
+		}
+		off += 1 + l
+	}
+	return 0, false
 }
 
 // dnsName decodes the (possibly compressed) name at off, appending its

@@ -318,3 +318,46 @@ func TestDNSRecordBoundsStopTheParse(t *testing.T) {
 		t.Errorf("short A: ok %v, rdata %q, rlength %d", ok, s.rdata.bytes(), s.rlength)
 	}
 }
+
+// TestDNSNameIsACString: labels are copied raw, but DNS_NAME is exported
+// with strlen, so a NUL byte in a label ends it.
+func TestDNSNameIsACString(t *testing.T) {
+	msg := dnsMessage(1, 0x0100, []string{"ab.example"}, nil, nil, nil)
+	msg[12+2] = 0 // "a\x00.example"
+	s, ok := dnsParse(msg)
+	if !ok || string(s.name.bytes()) != "a" {
+		t.Errorf("ok %v, name %q", ok, s.name.bytes())
+	}
+}
+
+// TestDNSRecordOwnerNamesAreSkipped: a record's owner is skipped, not
+// decoded (a pointer is not followed, a length byte of 64..191 is just a
+// length); only an SRV answer's owner is decoded, for its text.
+func TestDNSRecordOwnerNamesAreSkipped(t *testing.T) {
+	rr := func(owner []byte, typ uint16, data []byte) []byte {
+		b := append(append([]byte{}, owner...), 0, byte(typ), 0, 1, 0, 0, 0, 60, 0, byte(len(data)))
+		return append(b, data...)
+	}
+	msg := func(answer []byte) []byte {
+		m := dnsMessage(1, 0x8180, nil, nil, nil, nil)
+		binary.BigEndian.PutUint16(m[6:], 1)
+		return append(m, answer...)
+	}
+	tests := []struct {
+		name  string
+		msg   []byte
+		ok    bool
+		rdata string
+	}{
+		{"owner pointer past the message", msg(rr([]byte{0xc0, 0xff}, 1, []byte{1, 2, 3, 4})), true, "1.2.3.4"},
+		{"owner label length 0x41", msg(rr(append([]byte{0x41}, append(make([]byte, 0x41), 0)...), 1, []byte{5, 6, 7, 8})), true, "5.6.7.8"},
+		{"owner running past the message", msg([]byte{0x30, 'a'}), false, ""},
+		{"SRV owner pointer past the message", msg(rr([]byte{0xc0, 0xff}, 33, append([]byte{0, 1, 0, 2, 0, 3}, 0))), false, ""},
+	}
+	for _, tc := range tests {
+		s, ok := dnsParse(tc.msg)
+		if ok != tc.ok || ok && string(s.rdata.bytes()) != tc.rdata {
+			t.Errorf("%s: ok %v, rdata %q; want %v, %q", tc.name, ok, s.rdata.bytes(), tc.ok, tc.rdata)
+		}
+	}
+}

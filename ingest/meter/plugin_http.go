@@ -224,8 +224,9 @@ func (s *httpState) request(b []byte) int {
 	if s.req {
 		return httpFlush
 	}
-	s.method.set(httpMaxMethod, b[:sp1])
-	s.url.set(httpMaxURL, b[sp1+1:sp2])
+	// Exported as C strings: a NUL byte ends them.
+	s.method.set(httpMaxMethod, cString(b[:sp1]))
+	s.url.set(httpMaxURL, cString(b[sp1+1:sp2]))
 	eol := bytes.Index(b[sp2:], crlf)
 	if eol < 0 {
 		return httpFail

@@ -255,3 +255,9 @@ func TestHTTPAnyPortAndUDP(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPMethodAndURLAreCStrings: a NUL byte ends the exported value.
+func TestHTTPMethodAndURLAreCStrings(t *testing.T) {
+	recs := httpConv(t, []byte("GET /a\x00b HTTP/1.1\r\nHost: h\r\n\r\n"))
+	checkFields(t, recs[0].rec, map[string]string{"HTTP_REQUEST_URL": `"/a"`, "HTTP_REQUEST_HOST": `"h"`})
+}

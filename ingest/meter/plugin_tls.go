@@ -1,7 +1,6 @@
 package meter
 
 import (
-	"bytes"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/binary"
@@ -346,10 +345,7 @@ func saveEntry(saved []byte, found bool, v []byte) ([]byte, bool) {
 	if len(v)+2 > tlsStrBuf {
 		return saved, false
 	}
-	if i := bytes.IndexByte(v, 0); i >= 0 {
-		v = v[:i]
-	}
-	return append(saved[:0], v...), true
+	return append(saved[:0], cString(v)...), true
 }
 
 // saveSNI reads a server_name extension: a list length that must fit, then
