@@ -9,6 +9,10 @@
 // ParseTable reads that file format, so an operator's customised table can
 // be loaded unchanged; DefaultTable is the built-in basic and biflow part.
 //
+// sflow.go maps sFlow flow samples (package collector/sflow) the same way:
+// values an IPFIX element also carries go where the table sends that
+// element; the others use the nfdump mapping's names (SflowTemplate).
+//
 // This package only decides the mapping. Decoding wire data is the job of
 // package collector, which compiles these mappings into per-template decode
 // plans; nfdump files are mapped by nfdump*.go in this package.

@@ -17,6 +17,10 @@
 //     and IPFIX over UDP, IPFIX over TCP) on top of package collector's
 //     Decoder, one Decoder per target template; templates persist across
 //     restarts through the decoder's state file (StateFile).
+//   - sflow_source.go: the sFlow v5 source (sflow://) on package
+//     collector/sflow's decoder and converters.SflowConverter, reading
+//     with the collector's recvmmsg batches; per-agent and per-interface
+//     counters for the metrics.
 //   - nfdump_source.go, pcap_source.go, csv_source.go: file replays of nfdump
 //     files, pcap captures (through the flow meter in ingest/meter) and
 //     logger CSV archives.
