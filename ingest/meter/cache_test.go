@@ -3,6 +3,8 @@ package meter
 import (
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/unirec"
 )
 
 // cpkt is a compact packet description for cache tests: A->B when fwd.
@@ -294,5 +296,64 @@ func TestICMPPortsOption(t *testing.T) {
 	recs := meterFrames(t, Config{ICMPPorts: true}, frames)
 	if len(recs) != 2 || recs[0]["DST_PORT"] != "2048" {
 		t.Errorf("ICMPPorts: %v, want two flows, echo with DST_PORT 2048", recs)
+	}
+}
+
+// actionPlugin answers with fixed actions for packets from the given source
+// port, to test the cache's handling of plugin flushes.
+type actionPlugin struct {
+	noHooks
+	sport     uint16
+	pre, post Action
+}
+
+func (*actionPlugin) Name() string                     { return "action" }
+func (*actionPlugin) Spec() string                     { return "" }
+func (*actionPlugin) Init(int)                         {}
+func (*actionPlugin) Bind(*unirec.Template) error      { return nil }
+func (*actionPlugin) Fill(*Flow, *unirec.Record) error { return nil }
+func (a *actionPlugin) PreUpdate(_ *Flow, p *Packet, _ bool) Action {
+	if p.SrcPort != a.sport {
+		return Continue
+	}
+	return a.pre
+}
+func (a *actionPlugin) PostUpdate(_ *Flow, p *Packet, _ bool) Action {
+	if p.SrcPort != a.sport {
+		return Continue
+	}
+	return a.post
+}
+
+// TestCachePluginFlushes: a Flush from PreUpdate exports the flow without
+// the packet (which is dropped), one from PostUpdate with it; either skips
+// that packet's sweep.
+func TestCachePluginFlushes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		pre, post Action
+		packets   uint32 // of the flushed flow
+	}{{"pre_update flush", Flush, Continue, 1}, {"post_update flush", Continue, Flush, 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			pl := &actionPlugin{sport: 1002, pre: tc.pre, post: tc.post}
+			var out []Flow
+			c, err := NewCache(CacheConfig{Size: 16}, []Plugin{pl}, func(f *Flow) { out = append(out, *f) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Add(cpkt{sec: 0, fwd: true, sport: 1}.packet())   // flow A, slot 0; sweep 0-7
+			c.Add(cpkt{sec: 100, fwd: true, sport: 2}.packet()) // flow B, slot 1; sweep 8-15
+			c.Add(cpkt{sec: 100, fwd: true, sport: 2}.packet()) // B flushed; no sweep of 0-7 (A idle)
+			if len(out) != 1 || out[0].Key.SrcPort != 1002 || out[0].Packets != tc.packets || out[0].End != EndForced {
+				t.Fatalf("after the flush: %+v", out)
+			}
+			c.Add(cpkt{sec: 100, fwd: true, sport: 3}.packet()) // flow C; sweep 0-7 exports A
+			if len(out) != 2 || out[1].Key.SrcPort != 1001 || out[1].End != EndInactive {
+				t.Fatalf("after the next packet: %+v", out)
+			}
+			if c.Len() != 1 {
+				t.Errorf("%d flows in the cache, want C only", c.Len())
+			}
+		})
 	}
 }

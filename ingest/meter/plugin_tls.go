@@ -91,6 +91,7 @@ type helloScratch struct {
 	sigs                 []uint16 // signature_algorithms after the list length
 	versions             []uint16 // supported_versions, GREASE included
 	sniEntries           int
+	sniExt               bool   // a server_name extension is present
 	sni                  []byte // saved like ipfixprobe's buffer (see saveEntry)
 	alpnEntries          int
 	alpn                 []byte // saved list
@@ -246,7 +247,7 @@ func (ch *helloScratch) reset() {
 	ch.points = ch.points[:0]
 	ch.sigs = ch.sigs[:0]
 	ch.versions = ch.versions[:0]
-	ch.sniEntries, ch.alpnEntries = 0, 0
+	ch.sniEntries, ch.alpnEntries, ch.sniExt = 0, 0, false
 	ch.sni, ch.alpn, ch.firstALPN = nil, nil, nil
 }
 
@@ -267,6 +268,7 @@ func (x *tlsPlugin) clientExtensions(b []byte, off, end int) {
 		switch ext.typ {
 		case 0x0000: // server_name
 			ch.sni, ch.sniEntries = saveSNI(d, ch.sniBuf[:0])
+			ch.sniExt = true
 		case 0x000a: // supported_groups
 			ch.groups = appendU16s(ch.groups, listU16(d, 2), tlsGREASE)
 		case 0x000b: // ec_point_formats
@@ -487,7 +489,9 @@ func (x *tlsPlugin) ja4(udp bool) []byte {
 		}
 	}
 	out = append(out, ja4Version(v)...)
-	if ch.sniEntries > 0 {
+	// ipfixprobe: d when the SNI list has an entry; FoxIO: when the
+	// extension is there.
+	if ch.sniEntries > 0 || x.standardJA4 && ch.sniExt {
 		out = append(out, 'd')
 	} else {
 		out = append(out, 'i')

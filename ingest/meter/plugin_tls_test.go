@@ -576,6 +576,11 @@ func TestTLSSNIEntryBounds(t *testing.T) {
 			}
 		})
 	}
+	// FoxIO's JA4 says d whenever the extension is there.
+	rec, _ := tlsRecordOf(t, "tls:ja4=standard", hello{exts: []tlsExt{badList}}.bytes())
+	if !strings.HasPrefix(rec["TLS_JA4"], `"t12d`) {
+		t.Errorf("standard JA4 %s with an SNI extension, want d", rec["TLS_JA4"])
+	}
 }
 
 // TestTLSALPNEntriesMayRunTwoBytesPastTheExtension: ipfixprobe checks ALPN
