@@ -3,16 +3,14 @@ package collector
 import (
 	"encoding/binary"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // wrapExportSecs is the export time of the wrap datagrams: 2023-11-14
@@ -157,63 +155,25 @@ func TestUptimeWrapMatchesNfcapd(t *testing.T) {
 	}
 }
 
-// runNfcapd sends dgrams to a private nfcapd on a free loopback port and
-// returns the stored flows' first/last times (ms from the export time)
-// by source port.
+// runNfcapd sends dgrams to a private nfcapd and returns the stored
+// flows' first/last times (ms from the export time) by source port.
 func runNfcapd(t *testing.T, dgrams [][]byte) map[uint16][2]int64 {
 	t.Helper()
-	dir := t.TempDir()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
-	cmd := exec.Command("nfcapd", "-b", "127.0.0.1", "-p", strconv.Itoa(port), "-w", dir, "-t", "3600")
-	cmd.Env = append(os.Environ(), "TZ=UTC")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	c, err := net.Dial("udp", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	// nfcapd binds after it starts: resend until a file appears with flows
-	// is not possible (it writes at exit), so wait for the port to be bound.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		probe, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+	var out []byte
+	for _, f := range testutil.NfcapdFiles(t, dgrams) {
+		dump := exec.Command("nfdump", "-r", f, "-q", "-o", "fmt:%ts|%te|%sp")
+		dump.Env = append(os.Environ(), "TZ=UTC")
+		o, err := dump.Output()
 		if err != nil {
-			break // bound by nfcapd
+			t.Fatalf("nfdump -r %s: %v", f, err)
 		}
-		probe.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("nfcapd did not bind its port")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	for _, b := range dgrams {
-		if _, err := c.Write(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(300 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGTERM)
-	cmd.Wait()
-	files, _ := filepath.Glob(filepath.Join(dir, "nfcapd.*"))
-	if len(files) == 0 {
-		t.Fatal("nfcapd wrote no file")
-	}
-	dump := exec.Command("nfdump", "-r", files[0], "-q", "-o", "fmt:%ts|%te|%sp")
-	dump.Env = append(os.Environ(), "TZ=UTC")
-	out, err := dump.Output()
-	if err != nil {
-		t.Fatalf("nfdump: %v", err)
+		out = append(out, o...)
 	}
 	got := map[uint16][2]int64{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line == "" {
+			continue
+		}
 		f := strings.Split(line, "|")
 		if len(f) != 3 {
 			t.Fatalf("nfdump line %q", line)

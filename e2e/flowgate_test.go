@@ -91,7 +91,7 @@ func (p *flowgateProc) stop(t *testing.T) {
 		if err != nil {
 			t.Fatalf("flowgate exit: %v; stderr: %s", err, p.stderr.String())
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(testutil.WaitTimeout):
 		t.Fatalf("flowgate did not stop on SIGTERM: %s", p.stderr.String())
 	}
 }
@@ -282,7 +282,7 @@ func TestFlowgateDaemonIPFIXOverTCP(t *testing.T) {
 	// flowgate closes its side once it has read the whole stream: stop it
 	// only then.
 	c.(*net.TCPConn).CloseWrite()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.SetReadDeadline(time.Now().Add(testutil.WaitTimeout))
 	if _, err := io.Copy(io.Discard, c); err != nil {
 		t.Errorf("waiting for flowgate to read the stream: %v", err)
 	}

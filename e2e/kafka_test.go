@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -14,7 +15,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/unirec"
 )
 
@@ -154,34 +158,29 @@ func TestFlowgateKafkaConsumerGroup(t *testing.T) {
 		}
 	}
 	waitAll := func(n int, what string) (ra, rb []string) {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		seen := map[string]bool{}
+		if !testutil.Eventually(testutil.WaitTimeout, func() bool {
 			ra, rb = partialTrapcap(t, a.file), partialTrapcap(t, b.file)
-			seen := map[string]bool{}
+			clear(seen)
 			for _, k := range append(append([]string(nil), ra...), rb...) {
 				seen[k] = true
 			}
-			if len(seen) >= n {
-				return ra, rb
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d of %d records arrived (a %d, b %d); flowgate: %s\na: %s\nb: %s", what, len(seen), n,
-					len(ra), len(rb), fg.stderr.String(), a.stderr.String(), b.stderr.String())
-			}
-			time.Sleep(50 * time.Millisecond)
+			return len(seen) >= n
+		}) {
+			t.Fatalf("%s: %d of %d records arrived (a %d, b %d); flowgate: %s\na: %s\nb: %s", what, len(seen), n,
+				len(ra), len(rb), fg.stderr.String(), a.stderr.String(), b.stderr.String())
 		}
+		return ra, rb
 	}
 	srcIP := func(k string) string { return k[:strings.LastIndexByte(k, ':')] }
 
-	// Both members have partitions before the flows come.
-	deadline := time.Now().Add(15 * time.Second)
-	for !a.assigned() || !b.assigned() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the group did not form: a: %s\nb: %s", a.stderr.String(), b.stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	// Both members have partitions before the flows come, and the group's
+	// rebalance is over: a source's records never move between them in
+	// phase 1.
+	group := newKafkaGroup(t, broker, "detectors", "flows")
+	if !testutil.Eventually(testutil.WaitTimeout, func() bool { return a.assigned() && b.assigned() && group.stable(2, 6) }) {
+		t.Fatalf("the group did not form: a: %s\nb: %s", a.stderr.String(), b.stderr.String())
 	}
-	time.Sleep(500 * time.Millisecond) // let the second member's rebalance settle
 
 	send(0, perPhase)
 	ra, rb := waitAll(perPhase, "phase 1")
@@ -203,19 +202,16 @@ func TestFlowgateKafkaConsumerGroup(t *testing.T) {
 	}
 	t.Logf("phase 1: %d records to a (%d sources), %d to b (%d sources)", len(ra), len(srcA), len(rb), len(srcB))
 
-	// The members commit what they finished at most every half second.
-	time.Sleep(1200 * time.Millisecond)
+	// The members commit what they finished at most every half second:
+	// wait until the group has committed all of phase 1.
+	testutil.WaitFor(t, "the group to commit phase 1", group.committedAll)
 
 	// Phase 2: kill b mid-stream, once it has written some of the phase's
 	// records; the rest of the phase follows while the group notices.
 	before := len(rb)
 	send(perPhase, perPhase+perPhase/2)
-	deadline = time.Now().Add(15 * time.Second)
-	for len(partialTrapcap(t, b.file)) == before {
-		if time.Now().After(deadline) {
-			t.Fatalf("b received nothing of phase 2: %s", b.stderr.String())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !testutil.Eventually(testutil.WaitTimeout, func() bool { return len(partialTrapcap(t, b.file)) > before }) {
+		t.Fatalf("b received nothing of phase 2: %s", b.stderr.String())
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -282,12 +278,133 @@ func startFlowgateWith(t *testing.T, args func(port string) []string) *flowgateP
 			p.cmd.Wait()
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(p.stderr.String(), "running") {
-		if time.Now().After(deadline) {
-			t.Fatalf("flowgate did not start: %s", p.stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testutil.Eventually(testutil.WaitTimeout, func() bool { return strings.Contains(p.stderr.String(), "running") }) {
+		t.Fatalf("flowgate did not start: %s", p.stderr.String())
 	}
 	return p
+}
+
+// kafkaGroup asks the broker about a consumer group reading a topic.
+type kafkaGroup struct {
+	cl           *kgo.Client
+	group, topic string
+}
+
+func newKafkaGroup(t *testing.T, broker, group, topic string) *kafkaGroup {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return &kafkaGroup{cl, group, topic}
+}
+
+// stable reports whether the group is done rebalancing: Stable, with
+// members members that have the topic's parts partitions between them,
+// none without.
+func (g *kafkaGroup) stable(members, parts int) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrDescribeGroupsRequest()
+	req.Groups = []string{g.group}
+	resp, err := req.RequestWith(ctx, g.cl)
+	if err != nil || len(resp.Groups) != 1 {
+		return false
+	}
+	gr := resp.Groups[0]
+	if gr.State != "Stable" || len(gr.Members) != members {
+		return false
+	}
+	total := 0
+	for _, m := range gr.Members {
+		var a kmsg.ConsumerMemberAssignment
+		if err := a.ReadFrom(m.MemberAssignment); err != nil {
+			return false
+		}
+		n := 0
+		for _, tp := range a.Topics {
+			if tp.Topic == g.topic {
+				n += len(tp.Partitions)
+			}
+		}
+		if n == 0 {
+			return false
+		}
+		total += n
+	}
+	return total == parts
+}
+
+// committedAll reports whether the group has committed every partition of
+// the topic up to its end.
+func (g *kafkaGroup) committedAll() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	meta := kmsg.NewPtrMetadataRequest()
+	mt := kmsg.NewMetadataRequestTopic()
+	mt.Topic = kmsg.StringPtr(g.topic)
+	meta.Topics = append(meta.Topics, mt)
+	mresp, err := meta.RequestWith(ctx, g.cl)
+	if err != nil || len(mresp.Topics) != 1 {
+		return false
+	}
+	lreq := kmsg.NewPtrListOffsetsRequest()
+	lreq.ReplicaID = -1
+	lt := kmsg.NewListOffsetsRequestTopic()
+	lt.Topic = g.topic
+	for _, p := range mresp.Topics[0].Partitions {
+		lp := kmsg.NewListOffsetsRequestTopicPartition()
+		lp.Partition = p.Partition
+		lp.Timestamp = -1 // the end
+		lp.CurrentLeaderEpoch = -1
+		lt.Partitions = append(lt.Partitions, lp)
+	}
+	lreq.Topics = append(lreq.Topics, lt)
+	lresp, err := lreq.RequestWith(ctx, g.cl)
+	if err != nil {
+		return false
+	}
+	ends := map[int32]int64{}
+	for _, t := range lresp.Topics {
+		for _, p := range t.Partitions {
+			if p.ErrorCode != 0 {
+				return false
+			}
+			ends[p.Partition] = p.Offset
+		}
+	}
+	freq := kmsg.NewPtrOffsetFetchRequest()
+	freq.Group = g.group
+	fresp, err := freq.RequestWith(ctx, g.cl)
+	if err != nil || fresp.ErrorCode != 0 {
+		return false
+	}
+	committed := map[int32]int64{}
+	topics := fresp.Topics
+	for _, gr := range fresp.Groups {
+		for _, t := range gr.Topics {
+			ft := kmsg.NewOffsetFetchResponseTopic()
+			ft.Topic = t.Topic
+			for _, p := range t.Partitions {
+				fp := kmsg.NewOffsetFetchResponseTopicPartition()
+				fp.Partition, fp.Offset = p.Partition, p.Offset
+				ft.Partitions = append(ft.Partitions, fp)
+			}
+			topics = append(topics, ft)
+		}
+	}
+	for _, t := range topics {
+		if t.Topic == g.topic {
+			for _, p := range t.Partitions {
+				committed[p.Partition] = p.Offset
+			}
+		}
+	}
+	for p, end := range ends {
+		if end > 0 && committed[p] < end {
+			return false
+		}
+	}
+	return len(ends) > 0
 }

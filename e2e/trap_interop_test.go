@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,50 +44,18 @@ func interopIFCs(t *testing.T, sockDir string) []func(opts string) interopIFC {
 		func(opts string) interopIFC {
 			name := "interop"
 			return interopIFC{"u", "u:" + name + opts, "u:" + name, func() bool {
-				_, err := os.Stat(filepath.Join(sockDir, "trap-"+name+".sock"))
-				return err == nil
+				return testutil.UnixListening(filepath.Join(sockDir, "trap-"+name+".sock"))
 			}}
 		},
 		func(opts string) interopIFC {
 			port := freePort(t)
-			return interopIFC{"t", "t:" + port + opts, "t:localhost:" + port, func() bool { return tcpListening(port) }}
+			return interopIFC{"t", "t:" + port + opts, "t:localhost:" + port, func() bool { p, _ := strconv.Atoi(port); return testutil.TCPListening(p) }}
 		},
 		func(opts string) interopIFC {
 			port := freePort(t)
-			return interopIFC{"T", "T:" + port + ":" + tlsFiles + opts, "T:localhost:" + port + ":" + tlsFiles, func() bool { return tcpListening(port) }}
+			return interopIFC{"T", "T:" + port + ":" + tlsFiles + opts, "T:localhost:" + port + ":" + tlsFiles, func() bool { p, _ := strconv.Atoi(port); return testutil.TCPListening(p) }}
 		},
 	}
-}
-
-// tcpListening reports whether a socket listens on port, from
-// /proc/net/tcp{,6}, without connecting (a connection would be a client).
-func tcpListening(port string) bool {
-	var p int
-	fmt.Sscan(port, &p)
-	want := fmt.Sprintf(":%04X ", p)
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			fields := strings.Fields(line)
-			if len(fields) > 3 && strings.HasSuffix(fields[1]+" ", want) && fields[3] == "0A" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 // writeTLSFiles makes a CA and one key pair it signed (for localhost,
@@ -150,23 +119,29 @@ func runPair(t *testing.T, ifc interopIFC, sender, receiver *exec.Cmd, cSender b
 		t.Fatal(err)
 	}
 	defer sender.Process.Kill()
-	waitFor(t, ifc.kind+" output listening", ifc.listening)
+	testutil.WaitFor(t, ifc.kind+" output listening", ifc.listening)
 	if err := receiver.Run(); err != nil {
 		t.Fatalf("receiver %v: %v\n%s\nsender: %s", receiver.Args, err, rerr.String(), serr.String())
 	}
 	done := make(chan error, 1)
 	go func() { done <- sender.Wait() }()
+	// Ours must end once its receiver has ended: a generous bound. A C
+	// sender may stay blocked for good, so it gets 5 s and is killed.
+	grace := testutil.WaitTimeout
+	if cSender {
+		grace = 5 * time.Second
+	}
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("sender %v: %v\n%s", sender.Args, err, serr.String())
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(grace):
 		// The receiver has everything by now. libtrap's finalize can stay
 		// blocked after its last client left (trap-wire.md §5.3: a WAIT
 		// sender may never return); ours must not.
 		if !cSender {
-			t.Fatalf("sender %v still running 5 s after its receiver ended\n%s", sender.Args, serr.String())
+			t.Fatalf("sender %v still running %v after its receiver ended\n%s", sender.Args, grace, serr.String())
 		}
 		t.Logf("C sender %v still running 5 s after its receiver ended (libtrap's finalize); killed", sender.Args)
 		sender.Process.Kill()
@@ -212,7 +187,7 @@ func testTrapInterop(t *testing.T, kind int) {
 				capture := filepath.Join(golden, set+".trapcap")
 				csv := filepath.Join(golden, set+".csv")
 				t.Run(fmt.Sprintf("%s%s/%s", ifc.kind, opts, set), func(t *testing.T) {
-					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 					defer cancel()
 
 					// C traffic_repeater -> our logger.
@@ -341,7 +316,7 @@ func TestTrapClientLeavesMidContainer(t *testing.T) {
 				_, err := io.CopyN(io.Discard, r, int64(binary.BigEndian.Uint32(hdr[4:]))+trap.ContainerHeaderSize+1000)
 				quit <- err
 			}()
-			waitFor(t, "two clients", func() bool { return out.Stats().Clients == 2 })
+			testutil.WaitFor(t, "two clients", func() bool { return out.Stats().Clients == 2 })
 			for i := range n {
 				if err := out.Send(ctx, recs[i%len(recs)].Data); err != nil {
 					t.Fatal(err)

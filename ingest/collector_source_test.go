@@ -11,6 +11,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // runningCollector starts a collector source on loopback ports in a
@@ -70,7 +72,7 @@ func (rc *runningCollector) stop(t testing.TB) {
 		if err != nil {
 			t.Errorf("pipeline: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testutil.WaitTimeout):
 		t.Fatal("pipeline did not stop")
 	}
 }
@@ -286,7 +288,7 @@ func TestCollectorSourceAllocatesNothingPerDatagram(t *testing.T) {
 
 func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testutil.WaitTimeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out waiting")

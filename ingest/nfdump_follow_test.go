@@ -10,6 +10,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // copyFile copies a golden file to dst. It appears whole, as nfcapd's
@@ -32,10 +34,10 @@ func copyFile(t *testing.T, src, dst string) {
 // waitCount waits until out holds n records or fails the test.
 func waitCount(t *testing.T, out *memOutput, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testutil.WaitTimeout)
 	for out.count() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d records after 10 s, want %d", out.count(), n)
+			t.Fatalf("%d records after %v, want %d", out.count(), testutil.WaitTimeout, n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -126,7 +128,7 @@ func TestNfdumpSourceLogsDeliveredRecordsOfACutFile(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testutil.WaitTimeout)
 	for logs.Len() == 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // One recvmmsg call returns several queued datagrams with their senders
@@ -47,7 +49,7 @@ func TestBatchReaderReadsQueuedDatagrams(t *testing.T) {
 			want = append(want, sent{from, m})
 		}
 	}
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	conn.SetReadDeadline(time.Now().Add(testutil.WaitTimeout))
 	var got []sent
 	for len(got) < len(want) {
 		n, err := br.Read()

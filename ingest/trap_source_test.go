@@ -8,10 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/trap"
 	"github.com/flowgate/flowgate/unirec"
 )
@@ -25,7 +25,7 @@ func runTrapSource(t *testing.T, ifc, spec string) (*TrapSource, *memOutput) {
 		t.Fatal(err)
 	}
 	out := newMemOutput(t, "out", spec)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	if err := src.Run(ctx, []*Target{NewTarget(out.Template(), []Output{out}, nil)}); err != nil {
 		t.Fatal(err)

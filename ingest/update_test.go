@@ -5,7 +5,8 @@ import (
 	"net"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // chanSource emits n records into every target for each n received, and
@@ -107,8 +108,10 @@ func TestCollectorRetargetKeepsSocketAndTemplates(t *testing.T) {
 	for _, d := range dgrams {
 		c.Write(d)
 	}
-	waitFor(t, func() bool { return rc.src.Totals() != nil && rc.src.Totals().Packets.Load() >= uint64(len(dgrams)) })
-	before := rc.outs[0].count()
+	// nfcapd 1.7.1 stores this many flows of the capture; flowgate as many.
+	want, _, _, _, _ := nfcapdTotals(t, filepath.Join(dir, "nfcapd171", "flowgen_v9_v4v6_sampled.csv"))
+	waitFor(t, func() bool { return rc.outs[0].count() == want })
+	before, recBefore := rc.outs[0].count(), int(rc.src.Totals().Records.Load())
 	p := rc.pipeline
 	extra := newMemOutput(t, "extra", "ipaddr SRC_IP,uint64 BYTES")
 	if err := p.Update([]Source{rc.src}, []Output{rc.outs[0], extra}); err != nil {
@@ -121,8 +124,13 @@ func TestCollectorRetargetKeepsSocketAndTemplates(t *testing.T) {
 	for _, d := range data {
 		c.Write(d)
 	}
-	waitFor(t, func() bool { return rc.src.Totals().Packets.Load() >= uint64(len(dgrams)+len(data)) })
-	time.Sleep(50 * time.Millisecond)
+	// Every record decoded from the data-only datagrams reaches both
+	// outputs (a wait that ends at the bound fails below).
+	testutil.Eventually(testutil.WaitTimeout, func() bool {
+		tot := rc.src.Totals()
+		n := int(tot.Records.Load()) - recBefore
+		return tot.Packets.Load() >= uint64(len(dgrams)+len(data)) && rc.outs[0].count()-before == n && extra.count() == n
+	})
 	if extra.count() == 0 || extra.count() != rc.outs[0].count()-before {
 		t.Errorf("new output got %d records of the data-only datagrams, the kept one %d", extra.count(), rc.outs[0].count()-before)
 	}

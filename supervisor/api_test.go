@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestHTTPAPI(t *testing.T) {
@@ -20,7 +19,7 @@ func TestHTTPAPI(t *testing.T) {
 		fakeYAML("idle", "serve", "        interfaces: [{dir: out, type: blackhole}]\n", "        enabled: false\n"))
 	srv := httptest.NewServer(e.sup.Handler())
 	defer srv.Close()
-	e.waitFor("api polled", 5*time.Second, func() bool { return e.module("api").ServiceIFC.Connected })
+	e.waitFor("api polled", func() bool { return e.module("api").ServiceIFC.Connected })
 	get := func(path string) (int, []byte) {
 		t.Helper()
 		resp, err := http.Get(srv.URL + path)
@@ -70,20 +69,20 @@ func TestHTTPAPI(t *testing.T) {
 	if code, b := post("/v1/modules/api/restart"); code != 202 {
 		t.Fatalf("restart: %d %s", code, b)
 	}
-	e.waitFor("api restarted", 5*time.Second, func() bool { p := e.module("api").PID; return p != 0 && p != pid })
+	e.waitFor("api restarted", func() bool { p := e.module("api").PID; return p != 0 && p != pid })
 	if code, b := post("/v1/modules/idle/restart"); code != 409 || !strings.Contains(string(b), "not enabled and running") {
 		t.Errorf("restart of a disabled module: %d %s", code, b)
 	}
 	if code, _ := post("/v1/modules/idle/enable"); code != 202 {
 		t.Errorf("enable: %d", code)
 	}
-	e.waitFor("idle running", 5*time.Second, func() bool { return e.module("idle").PID != 0 })
+	e.waitFor("idle running", func() bool { return e.module("idle").PID != 0 })
 	if code, _ := post("/v1/profiles/p/disable"); code != 202 {
 		t.Errorf("profile disable: %d", code)
 	}
-	e.waitFor("profile stopped", 5*time.Second, func() bool { return e.module("idle").PID == 0 && e.module("api").PID == 0 })
+	e.waitFor("profile stopped", func() bool { return e.module("idle").PID == 0 && e.module("api").PID == 0 })
 	post("/v1/profiles/p/enable")
-	e.waitFor("api polled again", 5*time.Second, func() bool { return e.module("api").ServiceIFC.Connected })
+	e.waitFor("api polled again", func() bool { return e.module("api").ServiceIFC.Connected })
 
 	code, b = get("/metrics")
 	if code != 200 {
@@ -129,7 +128,7 @@ func TestSupcli(t *testing.T) {
     modules:
 `+fakeYAML("det", "serve", "        interfaces: [{dir: out, type: unix, name: clidet}]\n", "")+
 		fakeYAML("off", "serve", "        interfaces: [{dir: out, type: blackhole}]\n", "        enabled: false\n"))
-	e.waitFor("det polled", 5*time.Second, func() bool { return e.module("det").ServiceIFC.Connected })
+	e.waitFor("det polled", func() bool { return e.module("det").ServiceIFC.Connected })
 	run := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
 		code := RunCLI(append([]string{"-s", e.sock}, args...), &out, &errb, false)
@@ -166,7 +165,7 @@ func TestSupcli(t *testing.T) {
 	if code, _, _ := run("start", "off"); code != 0 {
 		t.Errorf("start off: %d", code)
 	}
-	e.waitFor("off running", 5*time.Second, func() bool { return e.module("off").PID != 0 })
+	e.waitFor("off running", func() bool { return e.module("off").PID != 0 })
 	if code, out, _ := run("reload"); code != 0 || !strings.Contains(out, "Unmodified modules:\t2") {
 		t.Errorf("reload: %d %q", code, out)
 	}

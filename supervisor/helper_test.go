@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/trap"
 )
 
@@ -217,21 +218,19 @@ func (e *env) stop() {
 	e.cancel = nil
 	select {
 	case <-e.done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(testutil.WaitTimeout):
 		e.t.Error("supervisor did not stop")
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func (e *env) waitFor(what string, d time.Duration, cond func() bool) {
+// waitFor polls cond until it holds; after testutil.WaitTimeout the
+// test fails. How fast the supervisor is is never asserted: a loaded
+// machine makes it slow, not wrong.
+func (e *env) waitFor(what string, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b, _ := json.MarshalIndent(e.sup.Modules(), "", " ")
-			e.t.Fatalf("timed out waiting for %s; modules:\n%s", what, b)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testutil.Eventually(testutil.WaitTimeout, cond) {
+		b, _ := json.MarshalIndent(e.sup.Modules(), "", " ")
+		e.t.Fatalf("still waiting for %s after %v; modules:\n%s", what, testutil.WaitTimeout, b)
 	}
 }
 

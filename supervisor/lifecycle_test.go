@@ -16,7 +16,7 @@ func TestModuleKilledComesBackWithNewPID(t *testing.T) {
     modules:
 `+fakeYAML("svc", "serve", "        interfaces: [{dir: out, type: unix, name: svcout}]\n", ""))
 	var pid int
-	e.waitFor("svc running with service stats", 5*time.Second, func() bool {
+	e.waitFor("svc running with service stats", func() bool {
 		m := e.module("svc")
 		pid = m.PID
 		return m.Status == "running" && m.ServiceIFC.Connected && len(m.Outputs) == 1
@@ -29,7 +29,7 @@ func TestModuleKilledComesBackWithNewPID(t *testing.T) {
 		t.Errorf("argv %q, want [svc -i u:svcout]", m.Args)
 	}
 	syscall.Kill(pid, syscall.SIGKILL)
-	e.waitFor("svc back with a new pid", 3*time.Second, func() bool {
+	e.waitFor("svc back with a new pid", func() bool {
 		m := e.module("svc")
 		return m.PID != 0 && m.PID != pid
 	})
@@ -54,7 +54,7 @@ func TestModuleExitingAtOnceIsAutoDisabled(t *testing.T) {
 	e := startEnv(t, `  - name: p
     modules:
 `+fakeYAML("crash", "exit", "", "        restarts_per_minute: 2\n"))
-	e.waitFor("crash auto-disabled", 8*time.Second, func() bool { return e.module("crash").AutoDisabled.Disabled })
+	e.waitFor("crash auto-disabled", func() bool { return e.module("crash").AutoDisabled.Disabled })
 	m := e.module("crash")
 	if m.Status != "failed" || m.RestartsTotal != 2 || m.LastExit == nil || m.LastExit.Code != 1 {
 		t.Errorf("status %s, restarts %d, last exit %+v; want failed after 1 start + 2 restarts with code 1", m.Status, m.RestartsTotal, m.LastExit)
@@ -79,7 +79,7 @@ func TestRestartLimitZeroRunsOnce(t *testing.T) {
 	e := startEnv(t, `  - name: p
     modules:
 `+fakeYAML("once", "exit", "", "        restarts_per_minute: 0\n"))
-	e.waitFor("once auto-disabled", 5*time.Second, func() bool { return e.module("once").AutoDisabled.Disabled })
+	e.waitFor("once auto-disabled", func() bool { return e.module("once").AutoDisabled.Disabled })
 	if m := e.module("once"); m.RestartsTotal != 0 {
 		t.Errorf("restarts %d, want 0", m.RestartsTotal)
 	}
@@ -90,8 +90,8 @@ func TestModuleIgnoringSIGINTIsKilled(t *testing.T) {
     modules:
 `+fakeYAML("stubborn", "ignore", "", ""))
 	var pid int
-	e.waitFor("stubborn running", 5*time.Second, func() bool { pid = e.module("stubborn").PID; return pid != 0 })
-	e.waitFor("stubborn ignoring SIGINT", 5*time.Second, func() bool {
+	e.waitFor("stubborn running", func() bool { pid = e.module("stubborn").PID; return pid != 0 })
+	e.waitFor("stubborn ignoring SIGINT", func() bool {
 		b, _ := os.ReadFile(filepath.Join(e.dir, "logs", "modules_logs", "stubborn_stdout"))
 		return bytes.Contains(b, []byte("fake module ignoring SIGINT"))
 	})
@@ -99,8 +99,8 @@ func TestModuleIgnoringSIGINTIsKilled(t *testing.T) {
 	if err := e.sup.Disable("stubborn"); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("stopping", 2*time.Second, func() bool { return e.module("stubborn").Status == "stopping" || !alive(pid) })
-	e.waitFor("stubborn stopped", 5*time.Second, func() bool { return e.module("stubborn").PID == 0 })
+	e.waitFor("stopping", func() bool { return e.module("stubborn").Status == "stopping" || !alive(pid) })
+	e.waitFor("stubborn stopped", func() bool { return e.module("stubborn").PID == 0 })
 	if el := time.Since(start); el < 450*time.Millisecond {
 		t.Errorf("stopped after %v, before stop_timeout 500ms", el)
 	}
@@ -118,11 +118,11 @@ func TestRestartRequestDoesNotCount(t *testing.T) {
 `+fakeYAML("r", "serve", "        interfaces: [{dir: out, type: blackhole}]\n", ""))
 	var pid int
 	// Polled: the module has set up its signal handling by then.
-	e.waitFor("r running", 5*time.Second, func() bool { m := e.module("r"); pid = m.PID; return m.ServiceIFC.Connected })
+	e.waitFor("r running", func() bool { m := e.module("r"); pid = m.PID; return m.ServiceIFC.Connected })
 	if err := e.sup.Restart("r"); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("r restarted", 5*time.Second, func() bool { m := e.module("r"); return m.PID != 0 && m.PID != pid })
+	e.waitFor("r restarted", func() bool { m := e.module("r"); return m.PID != 0 && m.PID != pid })
 	if m := e.module("r"); m.RestartsTotal != 0 || m.LastExit == nil || m.LastExit.Code != 0 {
 		t.Errorf("restarts %d, last exit %+v; want 0 and a clean exit on SIGINT", m.RestartsTotal, m.LastExit)
 	}
@@ -141,7 +141,7 @@ func TestReloadRestartsOnlyChangedModules(t *testing.T) {
 	}
 	e := startEnv(t, mods("-v"))
 	pids := map[string]int{}
-	e.waitFor("all running", 5*time.Second, func() bool {
+	e.waitFor("all running", func() bool {
 		for _, n := range []string{"a", "b", "c"} {
 			if pids[n] = e.module(n).PID; pids[n] == 0 {
 				return false
@@ -155,7 +155,7 @@ func TestReloadRestartsOnlyChangedModules(t *testing.T) {
 		len(res.Inserted) != 1 || res.Unmodified != 2 {
 		t.Fatalf("reload result %+v", res)
 	}
-	e.waitFor("b restarted and d started", 5*time.Second, func() bool {
+	e.waitFor("b restarted and d started", func() bool {
 		b := e.module("b")
 		return b.PID != 0 && b.PID != pids["b"] && e.module("d").PID != 0
 	})
@@ -186,7 +186,7 @@ func TestServiceIFCFailuresAreMarked(t *testing.T) {
 		fakeYAML("midclose", "midclose", "        service_ifc: true\n", "")+
 		fakeYAML("good", "serve", "        interfaces: [{dir: out, type: blackhole}]\n", ""))
 	want := map[string]string{"garbage": SvcGarbage, "hang": SvcHang, "midclose": SvcClosed}
-	e.waitFor("every failure marked and the good module polled", 8*time.Second, func() bool {
+	e.waitFor("every failure marked and the good module polled", func() bool {
 		for name, kind := range want {
 			if m := e.module(name); m.ServiceIFC.State != kind || m.Status != "running" {
 				return false
@@ -197,7 +197,7 @@ func TestServiceIFCFailuresAreMarked(t *testing.T) {
 	// The hanging module does not stall the others: the good one keeps
 	// getting fresh statistics.
 	first := *e.module("good").ServiceIFC.LastOK
-	e.waitFor("fresh stats of the good module", 3*time.Second, func() bool {
+	e.waitFor("fresh stats of the good module", func() bool {
 		return e.module("good").ServiceIFC.LastOK.After(first)
 	})
 	if !e.sup.Healthy() {
@@ -224,7 +224,7 @@ func TestCompatStatsAndInfoJSON(t *testing.T) {
     modules:
 `+fakeYAML("run", "serve", "        interfaces: [{dir: out, type: unix, name: cx}]\n", "")+
 		fakeYAML("off", "serve", "        interfaces: [{dir: in, type: tcp, port: 12004}, {dir: out, type: blackhole}]\n", "        enabled: false\n"))
-	e.waitFor("run polled", 5*time.Second, func() bool { return e.module("run").ServiceIFC.Connected })
+	e.waitFor("run polled", func() bool { return e.module("run").ServiceIFC.Connected })
 	x, err := e.client.Legacy(codeStats)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +278,7 @@ func TestCompatStatsAndInfoJSON(t *testing.T) {
 	}
 	// Nothing running: -x prints nothing at all.
 	e.sup.Disable("run")
-	e.waitFor("run stopped", 5*time.Second, func() bool { return e.module("run").PID == 0 })
+	e.waitFor("run stopped", func() bool { return e.module("run").PID == 0 })
 	if x, _ := e.client.Legacy(codeStats); len(x) != 0 {
 		t.Errorf("-x with nothing running: %q", x)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // chromium returns Debian's chromium, or skips the test.
@@ -40,7 +42,7 @@ func TestWebPageInBrowser(t *testing.T) {
 		fakeYAML("spare", "serve", "        interfaces: [{dir: out, type: blackhole}]\n", "        enabled: false\n"))
 	srv := httptest.NewServer(e.sup.Handler())
 	defer srv.Close()
-	e.waitFor("modules settled", 8*time.Second, func() bool {
+	e.waitFor("modules settled", func() bool {
 		return e.module("collector").ServiceIFC.Connected && e.module("detector").ServiceIFC.Connected &&
 			e.module("crashy").AutoDisabled.Disabled
 	})
@@ -60,7 +62,7 @@ func TestWebPageInBrowser(t *testing.T) {
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 2*testutil.WaitTimeout) // the whole browser session
 	defer cancelT()
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/"),
@@ -89,15 +91,15 @@ func TestWebPageInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-module="detector"] button[data-action="restart"]`))); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("detector restarted from the page", 5*time.Second, func() bool {
+	e.waitFor("detector restarted from the page", func() bool {
 		p := e.module("detector").PID
 		return p != 0 && p != pid
 	})
 	// The page shows the new PID and the restart in the event log.
 	newPID := e.module("detector").PID
 	if err := chromedp.Do(ctx,
-		chromedp.Poll[chromedp.Void](`document.querySelector('tr[data-module="detector"] td.pid').textContent == "`+strconv.Itoa(newPID)+`"`, chromedp.WithPollingTimeout(5*time.Second)),
-		chromedp.Poll[chromedp.Void](`document.getElementById("events").textContent.includes("Restart of module detector requested")`, chromedp.WithPollingTimeout(5*time.Second)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('tr[data-module="detector"] td.pid').textContent == "`+strconv.Itoa(newPID)+`"`, chromedp.WithPollingTimeout(testutil.WaitTimeout)),
+		chromedp.Poll[chromedp.Void](`document.getElementById("events").textContent.includes("Restart of module detector requested")`, chromedp.WithPollingTimeout(testutil.WaitTimeout)),
 	); err != nil {
 		t.Errorf("page after the restart: %v", err)
 	}
@@ -105,7 +107,7 @@ func TestWebPageInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-module="spare"] button[data-action="enable"]`))); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("spare enabled from the page", 5*time.Second, func() bool { return e.module("spare").PID != 0 })
+	e.waitFor("spare enabled from the page", func() bool { return e.module("spare").PID != 0 })
 	time.Sleep(1500 * time.Millisecond) // two refreshes: a sparkline with points
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {

@@ -11,13 +11,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // repeatBatches forwards in to out a container at a time, as
 // traffic_repeater does, then closes out.
 func repeatBatches(t *testing.T, in *Input, out *Output) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	for {
 		b, changed, err := in.RecvBatch(ctx)
@@ -207,7 +209,7 @@ func TestRecvBatchFramingError(t *testing.T) {
 	newFakeOutput(t, "unix", unixSocketPath(e.socketDir, "bad"), stream)
 	in, _ := newTestInput(t, e, "u:bad")
 	in.SetRequiredFormat(FormatRaw, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	b, _, err := in.RecvBatch(ctx)
 	if err != nil || b.Len() != 2 || b.EndOfStream() {

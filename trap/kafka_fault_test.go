@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // restartable is a one-broker cluster that can be stopped and started
@@ -64,7 +66,7 @@ func kTopicKeys(t testing.TB, addr string) map[string]int {
 func sendWhileRestarting(t *testing.T, r *restartable, out *Output, n int) {
 	t.Helper()
 	tm := kTmpl(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	restarted := make(chan struct{})
 	for i := range n {
@@ -150,22 +152,23 @@ func TestKafkaHalfWaitDropsWhileDown(t *testing.T) {
 	r := newRestartable(t, 1)
 	out := kOutput(t, "k:flows:"+r.addr()+":buffer_count=1:timeout=HALF_WAIT", nil)
 	tm := kTmpl(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	out.Send(ctx, kRecord(t, tm, 0, 1))
 	out.Flush(ctx)
 	r.stop()
-	// Sends go on while the broker is down: they must not block.
-	start := time.Now()
+	// Sends go on while the broker is down: they must not block (a send
+	// that waits for the broker fails when ctx ends).
 	for i := 1; i < 200; i++ {
-		out.Send(ctx, kRecord(t, tm, i, 1))
-		out.Flush(ctx)
+		if err := out.Send(ctx, kRecord(t, tm, i, 1)); err != nil {
+			t.Fatalf("HALF_WAIT send %d while the broker was down: %v", i, err)
+		}
+		if err := out.Flush(ctx); err != nil {
+			t.Fatalf("HALF_WAIT flush %d while the broker was down: %v", i, err)
+		}
 		if i%20 == 0 {
 			time.Sleep(20 * time.Millisecond)
 		}
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("HALF_WAIT sends blocked %s while the broker was down", d)
 	}
 	r.start()
 	if err := out.Close(ctx); err != nil {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // groupReader reads an input in the background until stopped, keeping
@@ -87,9 +89,9 @@ func TestKafkaGroupRebalanceSplitsPartitions(t *testing.T) {
 	}
 	spec := "k:flows:" + hp + ":group=g:session=1000:timeout=100000"
 	a := startGroupReader(t, spec)
-	kWaitFor(t, "the first member to start", 10*time.Second, func() bool { return a.count() > 200 })
+	testutil.WaitFor(t, "the first member to start", func() bool { return a.count() > 200 })
 	b := startGroupReader(t, spec)
-	kWaitFor(t, "the group to read everything", 12*time.Second, func() bool {
+	testutil.WaitFor(t, "the group to read everything", func() bool {
 		seen := map[string]bool{}
 		for _, g := range []*groupReader{a, b} {
 			g.mu.Lock()

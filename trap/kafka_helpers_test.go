@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/unirec"
 )
 
@@ -100,7 +101,7 @@ func kTmpl(t testing.TB) *unirec.Template {
 func kReadAll(t testing.TB, spec string, log *zap.Logger) ([][]byte, int, *Input) {
 	t.Helper()
 	in := kInput(t, spec, log)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	var msgs [][]byte
 	changes := 0
@@ -128,7 +129,7 @@ func kRawRecords(t testing.TB, addr, topic string) []*kgo.Record {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	starts, ends, err := topicOffsets(ctx, cl, topic)
 	if err != nil {
@@ -158,7 +159,7 @@ func kProduceRaw(t testing.TB, addr string, recs ...*kgo.Record) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
@@ -205,15 +206,4 @@ func kMessages(t testing.TB, r *kgo.Record) [][]byte {
 		out = append(out, m)
 	}
 	return out
-}
-
-func kWaitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

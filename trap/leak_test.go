@@ -7,16 +7,16 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // goroutinesSettle waits until the number of goroutines is back to base.
 func goroutinesSettle(t *testing.T, base int) {
 	t.Helper()
 	n := 0
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		if n = runtime.NumGoroutine(); n <= base {
-			return
-		}
+	if testutil.Eventually(testutil.WaitTimeout, func() bool { n = runtime.NumGoroutine(); return n <= base }) {
+		return
 	}
 	buf := make([]byte, 1<<16)
 	buf = buf[:runtime.Stack(buf, true)]
@@ -58,7 +58,7 @@ func TestFinalizeLeavesNoGoroutines(t *testing.T) {
 				go io.Copy(io.Discard, client)
 			}
 			waitClients(t, so, 1)
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 			defer cancel()
 			// The input connects and reads one message.
 			go func() {
@@ -72,13 +72,17 @@ func TestFinalizeLeavesNoGoroutines(t *testing.T) {
 			if _, _, err := in.Recv(ctx); err != nil {
 				t.Fatal(err)
 			}
+			// Sends and Finalize get a short context: a stalled client
+			// blocks them until it runs out.
+			short, cancelShort := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancelShort()
 			for i := 0; i < 2000; i++ {
-				if out.Send(ctx, testMessage(i, 100)) != nil {
+				if out.Send(short, testMessage(i, 100)) != nil {
 					break // the stalled client filled the ring
 				}
 			}
-			c.Finalize(ctx)
-			src.Close(ctx)
+			c.Finalize(short)
+			src.Close(short)
 			client.Close()
 			goroutinesSettle(t, base)
 		})

@@ -7,7 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // sendBatched sends msgs through SendFixed in runs of up to k messages of
@@ -15,7 +16,7 @@ import (
 // Send), then closes the output.
 func sendBatched(t *testing.T, out *Output, msgs [][]byte, k int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	for i := 0; i < len(msgs); {
 		j := i + 1

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // serviceRequest is the statistics request; service_request.bin holds the
@@ -33,7 +35,7 @@ func shortTempDir(t *testing.T) string {
 // without its NUL.
 func askService(t *testing.T, conn net.Conn, req []byte) []byte {
 	t.Helper()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	conn.SetDeadline(time.Now().Add(testutil.WaitTimeout))
 	if _, err := conn.Write(req); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +113,7 @@ func TestServiceIFCAnswersStatistics(t *testing.T) {
 	}
 	// Any other command closes the connection.
 	conn.Write([]byte{11, 0, 0, 0, 0, 0, 0, 0})
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	conn.SetReadDeadline(time.Now().Add(testutil.WaitTimeout))
 	if n, err := conn.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("after command 11: read %d, %v; want EOF", n, err)
 	}
@@ -193,13 +195,10 @@ func TestServicePartialRequestIsDropped(t *testing.T) {
 	}
 	defer partial.Close()
 	partial.Write([]byte{10, 0, 0, 0, 0})
-	start := time.Now()
-	partial.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// A connection held for good shows as the read deadline passing.
+	partial.SetReadDeadline(time.Now().Add(testutil.WaitTimeout))
 	if n, err := partial.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("partial header: read %d, %v; want EOF", n, err)
-	}
-	if el := time.Since(start); el > 2*time.Second {
-		t.Errorf("partial header held the connection for %v", el)
 	}
 	time.Sleep(300 * time.Millisecond) // longer than the request timeout
 	askService(t, idle, serviceRequest)

@@ -8,6 +8,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // Every message a socket output accepts is either in a container some
@@ -37,9 +39,9 @@ func TestSocketOutputCountsEveryLoss(t *testing.T) {
 	}{
 		{"no client", "timeout=NO_WAIT", nil, time.Second, true},
 		{"only client leaves mid-container", "timeout=HALF_WAIT", []func(net.Conn){partial(ContainerHeaderSize + 100)}, 2 * time.Second, true},
-		{"one of two clients leaves mid-container", "timeout=HALF_WAIT", []func(net.Conn){drain, partial(ContainerHeaderSize + 100)}, 5 * time.Second, false},
+		{"one of two clients leaves mid-container", "timeout=HALF_WAIT", []func(net.Conn){drain, partial(ContainerHeaderSize + 100)}, testutil.WaitTimeout, false},
 		{"client that never reads, NO_WAIT", "timeout=NO_WAIT", []func(net.Conn){idle}, 50 * time.Millisecond, true},
-		{"every client gets everything, WAIT", "timeout=WAIT", []func(net.Conn){drain, drain}, 5 * time.Second, false},
+		{"every client gets everything, WAIT", "timeout=WAIT", []func(net.Conn){drain, drain}, testutil.WaitTimeout, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,7 +53,7 @@ func TestSocketOutputCountsEveryLoss(t *testing.T) {
 				go client(outputDial(t, so))
 			}
 			waitClients(t, so, len(tc.clients))
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 			defer cancel()
 			msg := make([]byte, 100)
 			const n = 20000 // about 20 containers, a third of the ring

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // Our output, fed the messages of a captured .trapcap, must put on the
@@ -215,7 +217,7 @@ func TestSocketInputFormatChangeAfterReconnect(t *testing.T) {
 	newFakeOutput(t, "unix", unixSocketPath(e.socketDir, "fc"), first, second)
 	in, _ := newTestInput(t, e, "u:fc")
 	in.SetRequiredFormat(FormatUniRec, spec2)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	steps := []struct {
 		spec    string

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // readTrapcap splits a .trapcap file into its hello and its messages.
@@ -162,12 +164,9 @@ func recordAll(c net.Conn) <-chan []byte {
 // waitClients waits until the output has n registered clients.
 func waitClients(t testing.TB, so *socketOutput, n int) {
 	t.Helper()
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
-		if so.stats().Clients == n {
-			return
-		}
+	if !testutil.Eventually(testutil.WaitTimeout, func() bool { return so.stats().Clients == n }) {
+		t.Fatalf("output never had %d clients (has %d)", n, so.stats().Clients)
 	}
-	t.Fatalf("output never had %d clients (has %d)", n, so.stats().Clients)
 }
 
 func golden(t testing.TB, name string) []byte {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 func TestSocketInputWithoutOutput(t *testing.T) {
@@ -104,7 +106,7 @@ func TestSocketInputRejectsGarbage(t *testing.T) {
 			newFakeOutput(t, "unix", unixSocketPath(e.socketDir, "junk"), tc.stream, good)
 			in, si := newTestInput(t, e, "u:junk")
 			in.SetRequiredFormat(FormatUniRec, "")
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 			defer cancel()
 			_, _, err := in.Recv(ctx)
 			if !errors.Is(err, tc.want) {
@@ -151,7 +153,7 @@ func TestSocketOutputAutoflush(t *testing.T) {
 	out.SetDataFormat(FormatRaw, "")
 	in, _ := newTestInput(t, e, "u:af")
 	in.SetRequiredFormat(FormatRaw, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- out.Send(ctx, []byte("flushed by timer")) }()
@@ -212,7 +214,7 @@ func TestSocketOutputNoAutoflushWithoutClients(t *testing.T) {
 	e := testEnv(t)
 	out, so := newTestOutput(t, e, "u:afnc:timeout=NO_WAIT:autoflush=1000")
 	out.SetDataFormat(FormatRaw, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	if err := out.Send(ctx, []byte("kept for the first client")); err != nil {
 		t.Fatal(err)

@@ -10,12 +10,14 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // sendAll sends msgs and closes the output.
 func sendAll(t *testing.T, out *Output, msgs [][]byte) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	for _, m := range msgs {
 		if err := out.Send(ctx, m); err != nil {
@@ -136,7 +138,7 @@ func TestSocketOutputFormatChangeReconnects(t *testing.T) {
 	out, so := newTestOutput(t, e, "u:fmt")
 	in, _ := newTestInput(t, e, "u:fmt")
 	in.SetRequiredFormat(FormatUniRec, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	const specA, specB = "uint8 A", "uint8 A,uint16 B"
 	steps := []struct {
@@ -194,7 +196,12 @@ func TestSocketOutputWithoutClients(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			out, so := newTestOutput(t, testEnv(t), tc.spec)
 			out.SetDataFormat(FormatRaw, "")
-			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			// WAIT ends with the context; the others must not wait for it.
+			d := testutil.WaitTimeout
+			if tc.wantErr != nil {
+				d = 100 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), d)
 			defer cancel()
 			var err error
 			for i := 0; i < 5 && err == nil; i++ {
@@ -223,7 +230,7 @@ func TestSocketOutputWaitResumesWhenClientConnects(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	if err := out.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -239,7 +246,7 @@ func TestSocketOutputNoWaitSkipsLaggingClient(t *testing.T) {
 	out.SetDataFormat(FormatRaw, "")
 	slow := outputDial(t, so)
 	waitClients(t, so, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	// Far more than the socket buffers hold, so the writer must fall behind.
 	msgs := manyMessages(40000)
@@ -384,7 +391,7 @@ func TestSocketOutputLateClientStartsAtRingHead(t *testing.T) {
 	out.SetDataFormat(FormatRaw, "")
 	early := recordAll(outputDial(t, so))
 	waitClients(t, so, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	for _, m := range msgs[:10] {
 		out.Send(ctx, m)
@@ -425,7 +432,7 @@ func TestSocketOutputHalfWaitReleasedWhenClientLeaves(t *testing.T) {
 	out.SetDataFormat(FormatRaw, "")
 	slow := outputDial(t, so) // connected, never reads
 	waitClients(t, so, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	go func() {
 		// Leave once the sender is stuck on the full ring.

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // testCA issues certificates for the TLS tests.
@@ -120,7 +122,7 @@ func TestTLSEndToEnd(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			in, _ := newTestInput(t, e, tc.spec)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 			defer cancel()
 			if tc.refused {
 				in.SetTimeout(Timeout(300000))
@@ -212,7 +214,7 @@ func TestTLSInputSendsCertificateWhateverCAsTheServerNames(t *testing.T) {
 	}()
 	in, _ := newTestInput(t, testEnv(t), fmt.Sprintf("T:localhost:%d:%s:%s:%s", ln.Addr().(*net.TCPAddr).Port, ck, cc, cca))
 	in.SetRequiredFormat(FormatRaw, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	m, _, err := in.Recv(ctx)
 	if err != nil || string(m) != "hello over TLS" {

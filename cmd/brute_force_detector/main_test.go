@@ -132,7 +132,7 @@ func TestReload(t *testing.T) {
 	other, _ := unirec.ParseIP("192.0.2.1")
 	wait := func(what string, ok func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(time.Millisecond) {
+		for deadline := time.Now().Add(testutil.WaitTimeout); !ok(); time.Sleep(time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s; stderr:\n%s", what, stderr.String())
 			}
@@ -222,7 +222,7 @@ func TestReloadSignals(t *testing.T) {
 		sig  syscall.Signal
 		want string
 	}{{syscall.SIGUSR1, "Configuration reloaded from " + cfg}, {syscall.SIGUSR2, "Whitelist reloaded from " + wl + ": 1 rules"}} {
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(testutil.WaitTimeout)
 		for !strings.Contains(stderr.String(), s.want) {
 			if time.Now().After(deadline) {
 				cancel()
@@ -238,7 +238,7 @@ func TestReloadSignals(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr.String())
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testutil.WaitTimeout):
 		t.Fatal("the module did not stop when its context ended")
 	}
 }

@@ -114,7 +114,7 @@ func TestFlowMeterLiveVethMatchesFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); packetSockets(t, ifc.Index) < 2; {
+	for deadline := time.Now().Add(testutil.WaitTimeout); packetSockets(t, ifc.Index) < 2; {
 		select {
 		case r := <-done:
 			t.Fatalf("flow_meter ended early, exit %d: %s", r.code, r.stderr)
@@ -133,7 +133,7 @@ func TestFlowMeterLiveVethMatchesFile(t *testing.T) {
 	var r result
 	select {
 	case r = <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(testutil.WaitTimeout):
 		t.Fatal("flow_meter did not stop")
 	}
 	if r.code != exitOK {

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowgate/flowgate/config"
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/trap"
 	"github.com/flowgate/flowgate/unirec"
 )
@@ -71,7 +72,7 @@ func TestTrapSourceRekeysTopicWithMetrics(t *testing.T) {
 		`flowgate_kafka_output_retries_total`,
 	}
 	var body string
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testutil.WaitTimeout)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get("http://" + maddr + "/metrics"); err == nil {
 			b, _ := io.ReadAll(resp.Body)
@@ -101,7 +102,7 @@ func TestTrapSourceRekeysTopicWithMetrics(t *testing.T) {
 	}
 	defer in.Close()
 	in.SetRequiredFormat(trap.FormatUniRec, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	got := 0
 	for {

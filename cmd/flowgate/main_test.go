@@ -162,7 +162,7 @@ func v5Datagrams(t *testing.T) [][]byte {
 func sendTo(t *testing.T, d *daemon, dgrams [][]byte) {
 	t.Helper()
 	var addr string
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testutil.WaitTimeout)
 	for addr == "" && time.Now().Before(deadline) {
 		if in := d.current.Load(); in != nil {
 			addr = in.sources[0].(*ingest.CollectorSource).UDPAddrs()[0].String()
@@ -207,13 +207,13 @@ func TestDaemonReloadsOnSIGHUPAndFlushesOnSIGTERM(t *testing.T) {
 	first := d.current.Load()
 	// The collector goes on across the reload: records still queued then
 	// go to the new configuration's outputs, so wait for these.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testutil.WaitTimeout)
 	for first.pipeline.OutputStats()[0].Sent < 60 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	write("second.trapcap")
 	sigs <- syscall.SIGHUP
-	deadline = time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(testutil.WaitTimeout)
 	for d.current.Load() == first && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowgate/flowgate/config"
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 func freeTCP(t *testing.T) string {
@@ -64,7 +65,7 @@ func TestMetricsLabelCountersByExporter(t *testing.T) {
 		`flowgate_sequence_lost_total{domain="3",exporter="127.0.0.1",source="nf",version="5"} 0`,
 	}
 	var body string
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testutil.WaitTimeout)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get("http://" + maddr + "/metrics")
 		if err == nil {

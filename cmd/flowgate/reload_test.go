@@ -16,6 +16,7 @@ import (
 
 	"github.com/flowgate/flowgate/config"
 	"github.com/flowgate/flowgate/ingest"
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/trap"
 )
 
@@ -44,7 +45,7 @@ func startRigLog(t *testing.T, yaml string, log *zap.Logger) *reloadRig {
 	}
 	r.d = &daemon{log: log, reload: func() (config.Configuration, error) { return loadConfig(o) }}
 	go func() { r.done <- r.d.serve(context.Background(), cfg, r.sigs) }()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testutil.WaitTimeout)
 	for r.d.current.Load() == nil {
 		if time.Now().After(deadline) {
 			t.Fatal("daemon did not start")
@@ -67,7 +68,7 @@ func (r *reloadRig) reload(yaml string) {
 	r.write(yaml)
 	before := r.d.current.Load()
 	r.sigs <- syscall.SIGHUP
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testutil.WaitTimeout)
 	for r.d.current.Load() == before && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -93,7 +94,7 @@ func (r *reloadRig) sent(name string) uint64 {
 
 func (r *reloadRig) waitSent(name string, n uint64) {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testutil.WaitTimeout)
 	for r.sent(name) < n {
 		if time.Now().After(deadline) {
 			in := r.d.current.Load()
@@ -233,7 +234,7 @@ func TestReloadKeepsUnixOutputStream(t *testing.T) {
 		if n != 240 {
 			t.Errorf("reader got %d of 240 records", n)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testutil.WaitTimeout):
 		t.Fatal("reader did not see the end of the stream")
 	}
 }
@@ -351,17 +352,19 @@ func TestWaitOutputConsumerStallsThenLeaves(t *testing.T) {
 	}
 	defer next.Close()
 	got := countUntilEOS(next)
-	// Drops are reported with the next datagram read (SO_RXQ_OVFL).
-	time.Sleep(300 * time.Millisecond)
-	sendTo(t, r.d, dgrams)
+	// Drops are reported with the next datagram read (SO_RXQ_OVFL): once
+	// the daemon has emptied its socket, a last few datagrams fit and
+	// carry the count.
 	src := r.d.current.Load().sources[0].(*ingest.CollectorSource)
+	port := int(src.UDPAddrs()[0].Port())
+	testutil.WaitFor(t, "the daemon to empty its socket", func() bool {
+		socks, err := testutil.UDPSockets(port)
+		return err == nil && len(socks) == 1 && socks[0].RxQueue == 0
+	})
+	sendTo(t, r.d, dgrams)
 	sent := uint64(len(dgrams) * 153)
-	deadline := time.Now().Add(10 * time.Second)
-	for src.Totals().Packets.Load()+src.SocketDrops() < sent {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d datagrams decoded, %d dropped by the kernel, of %d sent", src.Totals().Packets.Load(), src.SocketDrops(), sent)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testutil.Eventually(testutil.WaitTimeout, func() bool { return src.Totals().Packets.Load()+src.SocketDrops() >= sent }) {
+		t.Fatalf("%d datagrams decoded, %d dropped by the kernel, of %d sent", src.Totals().Packets.Load(), src.SocketDrops(), sent)
 	}
 	decoded := src.Totals().Records.Load()
 	r.waitSent("f:"+out, decoded)
@@ -374,7 +377,7 @@ func TestWaitOutputConsumerStallsThenLeaves(t *testing.T) {
 		if n == 0 {
 			t.Error("the next consumer got nothing")
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testutil.WaitTimeout):
 		t.Fatal("the next consumer saw no end of stream")
 	}
 }

@@ -207,7 +207,7 @@ func TestLoggerServiceIFCAnswersWhileRunning(t *testing.T) {
 		In     []inStats `json:"in"`
 	}
 	for {
-		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		conn.SetDeadline(time.Now().Add(testutil.WaitTimeout))
 		if _, err := conn.Write([]byte{10, 0, 0, 0, 0, 0, 0, 0}); err != nil {
 			t.Fatal(err)
 		}

@@ -76,7 +76,7 @@ func TestLogreplayProcessEndsOnSIGTERM(t *testing.T) {
 		if err != nil {
 			t.Errorf("exit after SIGTERM: %v, want status 0", err)
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("logreplay still running 20 s after SIGTERM")
+	case <-time.After(testutil.WaitTimeout):
+		t.Fatalf("logreplay still running %v after SIGTERM", testutil.WaitTimeout)
 	}
 }

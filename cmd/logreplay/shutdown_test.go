@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // SIGTERM (a cancelled ctx) must end logreplay even when its WAIT output
@@ -75,7 +77,7 @@ func TestLogreplayEndsOnSignalWhenOutputCannotDeliver(t *testing.T) {
 				if code != exitOK {
 					t.Errorf("exit %d after the signal, want %d: %s", code, exitOK, out.String())
 				}
-			case <-time.After(20 * time.Second):
+			case <-time.After(testutil.WaitTimeout):
 				t.Fatal("logreplay did not end after the signal (Finalize waits for a client forever)")
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/internal/testutil/nemeac"
 	"github.com/flowgate/flowgate/internal/testutil/trapcap"
 )
@@ -126,7 +127,7 @@ func (d *differ) compare(t *testing.T, names []string, args ...string) []string 
 	}
 	cSpec, cPaths := ifc("c")
 	gSpec, gPaths := ifc("go")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	cOut, cErr := d.c.Command(ctx, "unirecfilter", append([]string{"-i", cSpec}, args...)...).CombinedOutput()
 	var gOut bytes.Buffer

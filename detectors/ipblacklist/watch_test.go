@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // Lists are reloaded when a file is rewritten or replaced by rename; a
@@ -54,7 +56,7 @@ func TestWatchReloads(t *testing.T) {
 	t.Cleanup(func() { <-done }) // t.Context ends before cleanups run
 	wait := func(what string, ok func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		for deadline := time.Now().Add(testutil.WaitTimeout); ; time.Sleep(5 * time.Millisecond) {
 			mu.Lock()
 			good := ok()
 			mu.Unlock()

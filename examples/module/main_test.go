@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/internal/testutil/nemeac"
 )
 
@@ -22,7 +22,7 @@ func TestExampleModuleBetweenCModules(t *testing.T) {
 	csv := filepath.Join(dir, "in.csv")
 	os.WriteFile(csv, []byte("uint32 FOO,uint32 BAR,string NOTE\n1,2,\"a\"\n40,2,\"b\"\n4294967295,1,\"wraps\"\n0,0,\"\"\n"), 0o644)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.WaitTimeout)
 	defer cancel()
 	replay := c.Command(ctx, "logreplay", "-i", "u:ex_in", "-f", csv)
 	if err := replay.Start(); err != nil {
@@ -35,7 +35,9 @@ func TestExampleModuleBetweenCModules(t *testing.T) {
 	done := make(chan int, 1)
 	var modOut bytes.Buffer
 	go func() { done <- run(ctx, []string{"module", "-i", "u:ex_in,u:ex_out"}, &modOut, &modOut) }()
-	time.Sleep(200 * time.Millisecond) // our output socket exists
+	testutil.WaitFor(t, "the module's output socket", func() bool {
+		return testutil.UnixListening(filepath.Join(dir, "trap-ex_out.sock"))
+	})
 	if err := logger.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package trapcap
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/flowgate/flowgate/trap"
@@ -20,38 +21,48 @@ type Capture struct {
 }
 
 // Read reads a .trapcap file through a TRAP file input, up to its
-// end-of-stream message or its end.
+// end-of-stream message or its end, and fails the test on an error.
 func Read(t testing.TB, path string) Capture {
 	t.Helper()
-	sp, err := trap.ParseIFCSpec("f:" + path)
+	tc, err := TryRead(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return tc
+}
+
+// TryRead is Read returning the error, for a file that a running module
+// may still be writing (a wait polls it until it holds what it should).
+func TryRead(path string) (Capture, error) {
+	var tc Capture
+	sp, err := trap.ParseIFCSpec("f:" + path)
+	if err != nil {
+		return tc, err
 	}
 	in, err := trap.OpenInput(sp[0], "", nil)
 	if err != nil {
-		t.Fatal(err)
+		return tc, err
 	}
 	defer in.Close()
 	in.SetRequiredFormat(trap.FormatUniRec, "")
-	var tc Capture
 	for {
 		msg, changed, err := in.Recv(context.Background())
 		if err != nil {
-			t.Fatalf("read back %s: %v", path, err)
+			return tc, fmt.Errorf("read back %s: %w", path, err)
 		}
 		if changed {
 			_, tc.Spec = in.DataFormat()
 			if tc.Tmpl, err = unirec.ParseTemplate(tc.Spec); err != nil {
-				t.Fatal(err)
+				return tc, fmt.Errorf("read back %s: %w", path, err)
 			}
 		}
 		if trap.IsEOS(msg) {
 			tc.EOSLen = len(msg)
-			return tc
+			return tc, nil
 		}
 		rec, err := tc.Tmpl.Wrap(msg)
 		if err != nil {
-			t.Fatal(err)
+			return tc, fmt.Errorf("read back %s: %w", path, err)
 		}
 		tc.Records = append(tc.Records, rec.Clone())
 	}
