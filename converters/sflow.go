@@ -98,7 +98,7 @@ type boundSfField struct {
 // Values: addresses, ports, protocol, TCP flags, TOS, TTL, MACs and the
 // 802.1Q VLAN come from the raw packet header record, else from a sampled
 // IPv4/IPv6 record. PACKETS is the sampling rate (one packet scaled up) and
-// BYTES the packet's IP length times the rate (see SflowBytes).
+// BYTES the packet's frame length times the rate (see SflowBytes).
 // TIME_FIRST = TIME_LAST = the time the datagram was received, as goflow2
 // and sfacctd stamp sFlow samples (a flow sample carries no time of its
 // own). SRC_VLAN/DST_VLAN come from the extended switch record, SRC_VLAN
@@ -187,19 +187,17 @@ func (c *SflowConverter) Unmapped() []string { return c.unmapped }
 // announced rate, or 1 when the agent sent 0.
 func SflowRate(s *sflow.FlowSample) uint64 { return max(uint64(s.SamplingRate), 1) }
 
-// SflowBytes is the byte count of one sampled packet before scaling: the IP
-// length (total length of the IPv4 header, 40 + payload length for IPv6)
-// from the raw header, as NEMEA's BYTES counts IP-layer bytes; the sampled
-// IPv4/IPv6 record's length without a header; the frame length minus the
-// stripped bytes for a header that is not IP.
+// SflowBytes is the byte count of one sampled packet before scaling: the
+// raw header record's frame length (the packet's length on the wire,
+// including the Ethernet header and, as the agent reports it, the FCS),
+// which is what sfacctd and goflow2 count; the sampled IPv4/IPv6 record's
+// length without a raw header.
 func SflowBytes(s *sflow.FlowSample) uint64 {
 	switch {
-	case s.HasHeader && s.Packet.IPVersion != 0:
-		return uint64(s.Packet.IPLen)
+	case s.HasHeader:
+		return uint64(s.FrameLength)
 	case s.HasSampledIP:
 		return uint64(s.SampledIP.Length)
-	case s.HasHeader:
-		return uint64(s.FrameLength - min(s.Stripped, s.FrameLength))
 	}
 	return 0
 }

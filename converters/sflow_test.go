@@ -76,17 +76,17 @@ func TestSflowConverter(t *testing.T) {
 	got := sfConvertAll(t, SflowTemplate, nil, sfDatagram(), sfNow)
 	want := []map[string]string{
 		{"SRC_IP": "10.0.0.1", "DST_IP": "10.0.0.2", "SRC_PORT": "40000", "DST_PORT": "443", "PROTOCOL": "6", "TCP_FLAGS": "24",
-			"TOS": "8", "TTL": "63", "PACKETS": "1000", "BYTES": "1040000", "SRC_VLAN": "42", "DST_VLAN": "43",
+			"TOS": "8", "TTL": "63", "PACKETS": "1000", "BYTES": "1062000", "SRC_VLAN": "42", "DST_VLAN": "43",
 			"INPUT_INTERFACE": "3", "OUTPUT_INTERFACE": "4", "SRC_MAC": "02:00:00:00:00:01", "DST_MAC": "02:00:00:00:00:02",
 			"NEXT_HOP": "10.0.0.254", "SRC_MASK": "24", "DST_MASK": "16", "EXPORTER_IP": "192.0.2.7", "ODID": "2",
 			"SAMPLING_INTERVAL": "1000", "TIME_FIRST": "2026-11-30T12:00:00.250000", "TIME_LAST": "2026-11-30T12:00:00.250000",
 			"DIR_BIT_FIELD": "0", "LINK_BIT_FIELD": "0"},
 		{"SRC_IP": "2001:db8::a", "DST_IP": "2001:db8::b", "SRC_PORT": "0", "DST_PORT": "32768", "PROTOCOL": "58",
-			"TTL": "64", "PACKETS": "256", "BYTES": "26624", "SRC_VLAN": "0", "DST_VLAN": "0", "INPUT_INTERFACE": "7",
+			"TTL": "64", "PACKETS": "256", "BYTES": "31232", "SRC_VLAN": "0", "DST_VLAN": "0", "INPUT_INTERFACE": "7",
 			"NEXT_HOP": "::", "SAMPLING_INTERVAL": "256"},
 		{"SRC_IP": "10.0.0.1", "DST_IP": "10.0.0.2", "SRC_PORT": "53", "DST_PORT": "5353", "PROTOCOL": "17", "TOS": "40",
 			"TTL": "0", "PACKETS": "1", "BYTES": "576", "SAMPLING_INTERVAL": "1", "SRC_MAC": "00:00:00:00:00:00"},
-		{"SRC_IP": "::", "PROTOCOL": "0", "PACKETS": "10", "BYTES": "600", "SAMPLING_INTERVAL": "10"},
+		{"SRC_IP": "::", "PROTOCOL": "0", "PACKETS": "10", "BYTES": "640", "SAMPLING_INTERVAL": "10"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d records, want %d", len(got), len(want))

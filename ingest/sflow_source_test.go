@@ -139,7 +139,7 @@ func TestSflowSourceDecodesAndCounts(t *testing.T) {
 		return recs[0].Uint64(id)
 	}
 	id, _ := tm.Lookup("SRC_IP")
-	if recs[0].IP(id).String() != "10.1.0.1" || get("SRC_PORT") != 1000 || get("PACKETS") != 100 || get("BYTES") != 12800 ||
+	if recs[0].IP(id).String() != "10.1.0.1" || get("SRC_PORT") != 1000 || get("PACKETS") != 100 || get("BYTES") != 15000 ||
 		get("SRC_VLAN") != 5 || get("INPUT_INTERFACE") != 2 || get("SAMPLING_INTERVAL") != 100 {
 		t.Errorf("first record: %s", recs[0].AppendText(nil, ','))
 	}
