@@ -711,3 +711,11 @@ func TestTLSJA4StandardDropsOnlyRFCGREASE(t *testing.T) {
 	checkFields(t, std, map[string]string{"TLS_JA4": `"t12i020200_` + sha256Hex12("0202,1301") + "_" + sha256Hex12("0017,1010") + `"`})
 	checkFields(t, ipx, map[string]string{"TLS_JA4": `"t12i1300_` + sha256Hex12("1301") + "_" + sha256Hex12("0017_") + `"`})
 }
+
+// TestTLSRepeatedClientHelloWithoutSNIKeepsTheSNI: a ClientHello without a
+// server_name entry leaves TLS_SNI as it was; its other fields overwrite.
+func TestTLSRepeatedClientHelloWithoutSNIKeepsTheSNI(t *testing.T) {
+	second := hello{legacy: [2]byte{3, 1}, ciphers: []uint16{0x002f}}
+	rec, _ := tlsRecordOf(t, "tls", chrome13().bytes(), nil, second.bytes())
+	checkFields(t, rec, map[string]string{"TLS_SNI": `"example.org"`, "TLS_VERSION": "259", "TLS_JA3": ja3Hex("259,47,,,")})
+}
