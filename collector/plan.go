@@ -78,6 +78,9 @@ type plan struct {
 	upFirst, upLast       int
 	upFirstOff, upLastOff int
 	lists                 *listState // nil unless the plan has list or array ops
+	// fast is ops specialised by width (fixed templates without lists),
+	// nil when the general loop runs.
+	fast *fastPlan
 }
 
 // msgCtx is the per-message context the ops need.
@@ -180,6 +183,7 @@ func compilePlan(t *Template, out *unirec.Template, tbl *converters.Table, reg *
 			}
 		}
 	}
+	p.compileFast()
 	return p
 }
 
@@ -325,6 +329,11 @@ func (p *plan) apply(c *msgCtx, data []byte, rec *unirec.Record) (int, error) {
 	if c.netflowTime && p.upFirst >= 0 && p.upLast >= 0 {
 		p.uptimeWrap(c, data)
 	}
+	if p.fast != nil {
+		p.applyFast(c, data, rec)
+		p.finish(c, rec)
+		return size, nil
+	}
 	if p.lists != nil {
 		p.lists.reset()
 	}
@@ -350,13 +359,18 @@ func (p *plan) apply(c *msgCtx, data []byte, rec *unirec.Record) (int, error) {
 	if p.lists != nil {
 		p.lists.flush(rec)
 	}
+	p.finish(c, rec)
+	return size, nil
+}
+
+// finish sets the fields the collector supplies itself.
+func (p *plan) finish(c *msgCtx, rec *unirec.Record) {
 	if p.hasODID {
 		rec.SetUint32(p.odid, c.domain)
 	}
 	if p.hasExp {
 		rec.SetIP(p.exporter, c.exporter)
 	}
-	return size, nil
 }
 
 // uptimeWrap corrects a record's sysUpTime-relative times for the 32-bit

@@ -35,7 +35,7 @@ func (d *Decoder) decodeV5(p pair, s *session, h header, msg []byte, ctx *msgCtx
 		s.templates[0] = e
 	}
 	if e.plan == nil || e.plan.out != d.cfg.Output {
-		e.plan = compilePlan(e.tmpl, d.cfg.Output, d.cfg.Table, d.cfg.Registry)
+		e.plan = d.compile(e.tmpl)
 	}
 	body := msg[v5HeaderLen : v5HeaderLen+int(h.count)*v5RecordLen]
 	return d.emit(p, e.plan, body, ctx, exp)

@@ -219,7 +219,21 @@ func (c *CollectorSource) newDecoder(tg *Target) (*collector.Decoder, error) {
 		ApplySampling:    c.cfg.ApplySampling,
 		Sampling:         c.cfg.Sampling,
 		MaxExporters:     c.cfg.MaxExporters,
-	}, collector.SinkFunc(func(_ collector.Exporter, rec unirec.Record) { tg.Emit(ctx, rec.Data) }))
+	}, &targetSink{ctx: ctx, tg: tg})
+}
+
+// targetSink hands a decoder's records to a target: a data set's records
+// in one EmitFixed call when the template has no variable-length fields,
+// else one Emit per record.
+type targetSink struct {
+	ctx context.Context
+	tg  *Target
+}
+
+func (s *targetSink) Record(_ collector.Exporter, rec unirec.Record) { s.tg.Emit(s.ctx, rec.Data) }
+
+func (s *targetSink) Records(_ collector.Exporter, data []byte, size int) {
+	s.tg.EmitFixed(s.ctx, data, size)
 }
 
 // Retarget switches a running collector to other targets without closing

@@ -24,6 +24,14 @@ type Output interface {
 	Close(ctx context.Context) error
 }
 
+// FixedSender is implemented by outputs that take many records of one
+// size in a call: data holds them back to back, each size bytes long.
+// SendFixed sends them in order as Send would one by one and returns how
+// many were sent; on error, those before the failing one were.
+type FixedSender interface {
+	SendFixed(ctx context.Context, data []byte, size int) (int, error)
+}
+
 // StreamEnder is implemented by outputs that can tell their receivers the
 // stream has ended for good (TRAP's end-of-stream message). The daemon calls
 // it on final shutdown, not when it restarts outputs on a reload.

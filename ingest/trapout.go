@@ -102,6 +102,28 @@ func (o *TrapOutput) Send(ctx context.Context, rec []byte) error {
 	return err
 }
 
+// SendFixed queues the size-byte records packed in data under one lock,
+// holding back those the output's filter does not pass. It returns how
+// many records were dealt with (sent or held back) before an error.
+func (o *TrapOutput) SendFixed(ctx context.Context, data []byte, size int) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.prog == nil {
+		return o.out.SendFixed(ctx, data, size)
+	}
+	n := 0
+	for ; len(data) >= size; data = data[size:] {
+		rec := data[:size]
+		if !o.prog.MatchData(rec) {
+			o.filtered.Add(1)
+		} else if err := o.out.Send(ctx, rec); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // Flush sends the active buffer.
 func (o *TrapOutput) Flush(ctx context.Context) error {
 	o.mu.Lock()

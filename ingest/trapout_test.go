@@ -150,6 +150,12 @@ func BenchmarkTargetEmitTrapOutput(b *testing.B) {
 // An output with a filter sends only the records that pass and counts
 // the others.
 func TestTrapOutputFilter(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Send", true: "SendFixed"}[batch], func(t *testing.T) { testTrapOutputFilter(t, batch) })
+	}
+}
+
+func testTrapOutputFilter(t *testing.T, batch bool) {
 	tmpl, err := unirec.ParseTemplate("uint16 DST_PORT,uint8 PROTOCOL")
 	if err != nil {
 		t.Fatal(err)
@@ -167,14 +173,22 @@ func TestTrapOutputFilter(t *testing.T) {
 	proto, _ := tmpl.Lookup("PROTOCOL")
 	r := tmpl.NewRecord()
 	ctx := context.Background()
+	var all []byte
 	for _, v := range []struct {
 		port  uint16
 		proto uint8
 	}{{22, 6}, {22, 17}, {80, 6}, {3389, 6}} {
 		r.SetUint16(port, v.port)
 		r.SetUint8(proto, v.proto)
-		if err := out.Send(ctx, r.Data); err != nil {
+		if batch {
+			all = append(all, r.Data...)
+		} else if err := out.Send(ctx, r.Data); err != nil {
 			t.Fatal(err)
+		}
+	}
+	if batch {
+		if n, err := out.SendFixed(ctx, all, tmpl.StaticSize()); n != 4 || err != nil {
+			t.Fatalf("SendFixed: %d, %v; want 4 records dealt with", n, err)
 		}
 	}
 	out.EndStream(ctx)
