@@ -73,7 +73,6 @@ func (p pair) add(field func(*Counters) *atomic.Uint64, n uint64) {
 func ctrDecodeErrors(c *Counters) *atomic.Uint64       { return &c.DecodeErrors }
 func ctrMissingTemplate(c *Counters) *atomic.Uint64    { return &c.MissingTemplate }
 func ctrOptionsRecords(c *Counters) *atomic.Uint64     { return &c.OptionsRecords }
-func ctrPackets(c *Counters) *atomic.Uint64            { return &c.Packets }
 func ctrRecords(c *Counters) *atomic.Uint64            { return &c.Records }
 func ctrSequenceErrors(c *Counters) *atomic.Uint64     { return &c.SequenceErrors }
 func ctrSequenceLost(c *Counters) *atomic.Uint64       { return &c.SequenceLost }

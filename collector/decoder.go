@@ -237,7 +237,12 @@ func (d *Decoder) decode(from netip.AddrPort, msg []byte, lifetime time.Duration
 	}
 	stats.lastSeen.Store(now)
 	p := pair{exp: stats, all: &d.total}
-	p.add(ctrPackets, 1)
+	// Counted once the message is done, so that a reader who sees it
+	// counted also sees its records counted.
+	defer func() {
+		stats.Packets.Add(1)
+		d.total.Packets.Add(1)
+	}()
 	var port uint16
 	if stream {
 		port = from.Port()
