@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net"
-	"runtime"
 	"strconv"
 	"strings"
 )
@@ -48,15 +47,7 @@ func (s *SourceConfig) validateSflow(key string) []error {
 			errs = append(errs, fmt.Errorf("%s.listen[%d]: %w", key, j, err))
 		}
 	}
-	if s.Sockets == 0 {
-		s.Sockets = runtime.NumCPU()
-	}
-	if s.Sockets < 0 || s.Sockets > MaxSockets {
-		errs = append(errs, fmt.Errorf("%s.sockets: %d is not from 1 to %d", key, s.Sockets, MaxSockets))
-	}
-	if s.ReceiveBuffer < 0 || s.ReceiveBuffer > MaxReceiveBuffer {
-		errs = append(errs, fmt.Errorf("%s.receive_buffer: %d is not from 0 (system default) to %d bytes", key, s.ReceiveBuffer, MaxReceiveBuffer))
-	}
+	errs = append(errs, s.validateSockets(key)...)
 	if s.MaxAgents < 0 {
 		errs = append(errs, fmt.Errorf("%s.max_agents: %d is negative (0 = the default, 4096)", key, s.MaxAgents))
 	}

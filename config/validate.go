@@ -309,6 +309,22 @@ func (s *SourceConfig) validateCollector(key string) []error {
 			errs = append(errs, fmt.Errorf("%s.listen[%d]: %w", key, j, err))
 		}
 	}
+	errs = append(errs, s.validateSockets(key)...)
+	if s.MaxExporters < 0 {
+		errs = append(errs, fmt.Errorf("%s.max_exporters: %d is negative (0 = the collector's default, 4096)", key, s.MaxExporters))
+	}
+	if s.TemplateLifetime < 0 {
+		errs = append(errs, fmt.Errorf("%s.template_lifetime: %v is negative; use a duration such as 30m (0 = collector default)", key, s.TemplateLifetime))
+	}
+	errs = append(errs, s.SamplingOverrides.validate(key+".sampling")...)
+	errs = append(errs, checkElementTable(key, s.ElementTable)...)
+	return errs
+}
+
+// validateSockets checks (and defaults) the UDP socket keys of the
+// collector and sflow sources.
+func (s *SourceConfig) validateSockets(key string) []error {
+	var errs []error
 	if s.Sockets == 0 {
 		s.Sockets = runtime.NumCPU()
 	}
@@ -318,14 +334,6 @@ func (s *SourceConfig) validateCollector(key string) []error {
 	if s.ReceiveBuffer < 0 || s.ReceiveBuffer > MaxReceiveBuffer {
 		errs = append(errs, fmt.Errorf("%s.receive_buffer: %d is not from 0 (system default) to %d bytes", key, s.ReceiveBuffer, MaxReceiveBuffer))
 	}
-	if s.MaxExporters < 0 {
-		errs = append(errs, fmt.Errorf("%s.max_exporters: %d is negative (0 = the collector's default, 4096)", key, s.MaxExporters))
-	}
-	if s.TemplateLifetime < 0 {
-		errs = append(errs, fmt.Errorf("%s.template_lifetime: %v is negative; use a duration such as 30m (0 = collector default)", key, s.TemplateLifetime))
-	}
-	errs = append(errs, s.SamplingOverrides.validate(key+".sampling")...)
-	errs = append(errs, checkElementTable(key, s.ElementTable)...)
 	return errs
 }
 

@@ -202,6 +202,35 @@ func SflowBytes(s *sflow.FlowSample) uint64 {
 	return 0
 }
 
+// sfView is what a flow sample says about its packet: from the raw
+// header when it parsed as IP, else from a sampled IPv4/IPv6 record.
+type sfView struct {
+	src, dst         *[16]byte
+	srcPort, dstPort uint16
+	proto, flags     uint8
+	tos, ttl         uint8
+}
+
+var sfZeroIP [16]byte
+
+func sflowView(s *sflow.FlowSample) sfView {
+	p, ip := &s.Packet, &s.SampledIP
+	switch {
+	case s.HasHeader && p.IPVersion != 0:
+		v := sfView{src: &p.SrcIP, dst: &p.DstIP, srcPort: p.SrcPort, dstPort: p.DstPort,
+			proto: p.Proto, flags: p.TCPFlags, tos: p.TOS, ttl: p.TTL}
+		if (p.Proto == packet.ProtoICMP || p.Proto == packet.ProtoICMPv6) && p.HasL4 {
+			// type*256 + code, as NetFlow, IPFIX (icmpTypeCode) and the flow meter report it
+			v.dstPort = uint16(p.ICMPType)<<8 | uint16(p.ICMPCode)
+		}
+		return v
+	case s.HasSampledIP:
+		return sfView{src: &ip.SrcIP, dst: &ip.DstIP, srcPort: uint16(ip.SrcPort), dstPort: uint16(ip.DstPort),
+			proto: uint8(ip.Protocol), flags: uint8(ip.TCPFlags), tos: uint8(ip.TOS)}
+	}
+	return sfView{src: &sfZeroIP, dst: &sfZeroIP}
+}
+
 // Convert resets dst (a record of the converter's template) and fills it
 // from flow sample s of datagram d, received at now.
 func (c *SflowConverter) Convert(dst *unirec.Record, d *sflow.Datagram, s *sflow.FlowSample, now unirec.Time) {
@@ -209,38 +238,23 @@ func (c *SflowConverter) Convert(dst *unirec.Record, d *sflow.Datagram, s *sflow
 		*dst = dst.Reset()
 	}
 	data := dst.Data[:c.staticLen]
-	hdr := s.HasHeader && s.Packet.IPVersion != 0
-	p := &s.Packet
-	ip := &s.SampledIP
+	w := sflowView(s)
 	le := binary.LittleEndian
 	for _, f := range c.fields {
 		b := data[f.off:]
 		var v uint64
 		switch f.op {
-		case sfSrcIP, sfDstIP:
-			var a [16]byte
-			switch {
-			case hdr && f.op == sfSrcIP:
-				a = p.SrcIP
-			case hdr:
-				a = p.DstIP
-			case s.HasSampledIP && f.op == sfSrcIP:
-				a = ip.SrcIP
-			case s.HasSampledIP:
-				a = ip.DstIP
-			}
-			copy(b[:16], a[:])
+		case sfSrcIP:
+			copy(b[:16], w.src[:])
 			continue
-		case sfNextHop:
+		case sfDstIP:
+			copy(b[:16], w.dst[:])
+			continue
+		case sfNextHop, sfExporter:
 			a := unirec.IP{}
-			if s.HasRouter && s.NextHop.IsValid() {
+			if f.op == sfNextHop && s.HasRouter && s.NextHop.IsValid() {
 				a = unirec.IPFromAddr(s.NextHop)
-			}
-			copy(b[:16], a[:])
-			continue
-		case sfExporter:
-			a := unirec.IP{}
-			if d.Agent.IsValid() {
+			} else if f.op == sfExporter && d.Agent.IsValid() {
 				a = unirec.IPFromAddr(d.Agent)
 			}
 			copy(b[:16], a[:])
@@ -248,9 +262,9 @@ func (c *SflowConverter) Convert(dst *unirec.Record, d *sflow.Datagram, s *sflow
 		case sfSrcMAC, sfDstMAC:
 			var m [6]byte
 			if s.HasHeader && f.op == sfSrcMAC {
-				m = p.SrcMAC
+				m = s.Packet.SrcMAC
 			} else if s.HasHeader {
-				m = p.DstMAC
+				m = s.Packet.DstMAC
 			}
 			copy(b[:6], m[:])
 			continue
@@ -258,35 +272,17 @@ func (c *SflowConverter) Convert(dst *unirec.Record, d *sflow.Datagram, s *sflow
 			le.PutUint64(b, uint64(now))
 			continue
 		case sfSrcPort:
-			if hdr {
-				v = uint64(p.SrcPort)
-			} else if s.HasSampledIP {
-				v = uint64(ip.SrcPort)
-			}
+			v = uint64(w.srcPort)
 		case sfDstPort:
-			v = uint64(sflowDstPort(s, hdr))
+			v = uint64(w.dstPort)
 		case sfProto:
-			if hdr {
-				v = uint64(p.Proto)
-			} else if s.HasSampledIP {
-				v = uint64(ip.Protocol)
-			}
+			v = uint64(w.proto)
 		case sfTCPFlags:
-			if hdr {
-				v = uint64(p.TCPFlags)
-			} else if s.HasSampledIP {
-				v = uint64(ip.TCPFlags)
-			}
+			v = uint64(w.flags)
 		case sfTOS:
-			if hdr {
-				v = uint64(p.TOS)
-			} else if s.HasSampledIP {
-				v = uint64(ip.TOS)
-			}
+			v = uint64(w.tos)
 		case sfTTL:
-			if hdr {
-				v = uint64(p.TTL)
-			}
+			v = uint64(w.ttl)
 		case sfBytes:
 			v = SflowBytes(s) * SflowRate(s)
 		case sfPackets:
@@ -295,7 +291,7 @@ func (c *SflowConverter) Convert(dst *unirec.Record, d *sflow.Datagram, s *sflow
 			if s.HasSwitch {
 				v = uint64(s.SrcVLAN)
 			} else if s.HasHeader {
-				v = uint64(p.VLANID)
+				v = uint64(s.Packet.VLANID)
 			}
 		case sfDstVLAN:
 			if s.HasSwitch {
@@ -325,19 +321,4 @@ func (c *SflowConverter) Convert(dst *unirec.Record, d *sflow.Datagram, s *sflow
 			le.PutUint64(b, v)
 		}
 	}
-}
-
-// sflowDstPort is the destination port, or for ICMP and ICMPv6 type*256 +
-// code, as NetFlow, IPFIX (icmpTypeCode) and the flow meter report it.
-func sflowDstPort(s *sflow.FlowSample, hdr bool) uint16 {
-	p := &s.Packet
-	switch {
-	case hdr && (p.Proto == packet.ProtoICMP || p.Proto == packet.ProtoICMPv6) && p.HasL4:
-		return uint16(p.ICMPType)<<8 | uint16(p.ICMPCode)
-	case hdr:
-		return p.DstPort
-	case s.HasSampledIP:
-		return uint16(s.SampledIP.DstPort)
-	}
-	return 0
 }

@@ -209,3 +209,28 @@ func TestSflowSourceAllocatesNothingPerDatagram(t *testing.T) {
 		t.Errorf("%.2f allocations per datagram (%d datagrams), want 0", per, n)
 	}
 }
+
+// BenchmarkSflowDatagram is the source's per-datagram work after the
+// socket read: decode, convert and emit every flow sample to a target.
+func BenchmarkSflowDatagram(b *testing.B) {
+	src, err := NewSflow(SflowConfig{Name: "bench", UDP: []string{"127.0.0.1:0"}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := newMemOutput(b, "out", converters.SflowTemplate)
+	out.discard = true
+	set, err := src.newSet([]*Target{NewTarget(out.tmpl, []Output{out}, nil)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	src.set.Store(set)
+	h := &sflowHandler{src: src, ctx: context.Background()}
+	const samples = 8
+	msg := sflowTestDatagram(1, samples)
+	from := netip.MustParseAddrPort("127.0.0.1:9999")
+	b.ReportAllocs()
+	for b.Loop() {
+		h.datagram(from, msg)
+	}
+	b.ReportMetric(float64(b.N*samples)/b.Elapsed().Seconds(), "records/s")
+}
