@@ -66,7 +66,8 @@
 // whole (no client connected, a client that left mid-container, a ring
 // slot overwritten under NO_WAIT, undelivered at close) in
 // OutputStats.DroppedMessages, which the service IFC and the daemon's
-// /metrics report.
+// /metrics report. The end-of-stream message is a marker, not a record:
+// it is never counted as dropped.
 //
 // # End of stream
 //

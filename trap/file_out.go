@@ -56,6 +56,7 @@ type fileOutput struct {
 	loopDone  chan struct{}
 
 	bufMsgs     uint64 // messages in buf
+	bufEOS      uint64 // end-of-stream messages among them: markers, not records
 	messages    uint64 // messages accepted and not lost
 	dropped     uint64 // messages accepted, then lost to a failed write
 	buffers     uint64
@@ -384,10 +385,16 @@ func (o *fileOutput) sendLocked(msg []byte) error {
 	o.buf = AppendMessage(o.buf, msg)
 	o.messages++
 	o.bufMsgs++
+	eos := IsEOS(msg)
+	if eos {
+		o.bufEOS++
+	}
 	if !o.buffered {
 		if err := o.writeBuffer(); err != nil {
 			// The caller learns of this message's loss from the error.
-			o.dropped--
+			if !eos {
+				o.dropped--
+			}
 			return err
 		}
 	}
@@ -427,7 +434,7 @@ func (o *fileOutput) writeBuffer() error {
 	if err := o.write(o.buf); err != nil {
 		return o.lose(fmt.Errorf("%w: file output: writing buffer to %q: %w", ErrIO, o.name, err))
 	}
-	o.buf, o.bufMsgs = o.buf[:FileBufferHeaderSize], 0
+	o.buf, o.bufMsgs, o.bufEOS = o.buf[:FileBufferHeaderSize], 0, 0
 	o.buffers++
 	return nil
 }
@@ -453,12 +460,13 @@ func (o *fileOutput) write(b []byte) error {
 }
 
 // lose drops the active buffer after a failed write: its messages are
-// counted as dropped and the error says how many there were.
+// counted as dropped (an end-of-stream marker is no record: not counted)
+// and the error says how many there were.
 func (o *fileOutput) lose(err error) error {
 	n := o.bufMsgs
-	o.dropped += n
+	o.dropped += n - o.bufEOS
 	o.messages -= n
-	o.buf, o.bufMsgs = o.buf[:FileBufferHeaderSize], 0
+	o.buf, o.bufMsgs, o.bufEOS = o.buf[:FileBufferHeaderSize], 0, 0
 	return fmt.Errorf("%w (%d messages lost)", err, n)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -83,6 +84,32 @@ func TestSocketOutputCountsEveryLoss(t *testing.T) {
 			}
 			if st := so.stats(); st.DroppedMessages != dropped {
 				t.Errorf("stats report %d dropped, counter %d", st.DroppedMessages, dropped)
+			}
+		})
+	}
+}
+
+// The end-of-stream message is a marker, not a record: closing an output
+// that no client ever read counts its records as dropped, not the EOS.
+func TestSocketOutputEOSIsNoDroppedRecord(t *testing.T) {
+	for _, n := range []int{0, 3} {
+		t.Run(strconv.Itoa(n)+" records", func(t *testing.T) {
+			out, so := newTestOutput(t, testEnv(t), "u:eosdrop:timeout=NO_WAIT")
+			if err := out.SetDataFormat(FormatRaw, ""); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			for i := range n {
+				if err := out.Send(ctx, testMessage(i, 30)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := out.SendEOS(ctx); err != nil {
+				t.Fatal(err)
+			}
+			so.close(ctx)
+			if st := so.stats(); st.DroppedMessages != uint64(n) || st.SentMessages != uint64(n+1) {
+				t.Errorf("%d records and the EOS sent: %d messages accepted, %d dropped; want %d and %d", n, st.SentMessages, st.DroppedMessages, n+1, n)
 			}
 		})
 	}

@@ -32,6 +32,7 @@ type contBuf struct {
 	b      []byte
 	first  uint64 // number of the container's first message (true count)
 	msgs   int
+	eos    int  // end-of-stream messages among msgs: markers, not records
 	users  int  // client writers currently writing b
 	orphan bool // replaced in the ring while a writer still held it
 	// delivered: a client got the whole container; counted: its messages
@@ -292,6 +293,9 @@ func (o *socketOutput) sendLocked(ctx context.Context, msg []byte) error {
 	}
 	o.act.b = AppendMessage(o.act.b, msg)
 	o.act.msgs++
+	if IsEOS(msg) {
+		o.act.eos++
+	}
 	if !o.buffered {
 		// libtrap takes the next container's number before counting this
 		// message, so buffer=off numbers run 0, 0, 1, 2, ... (§5.1).
@@ -356,7 +360,7 @@ func (o *socketOutput) finishLocked(ctx context.Context, force bool) error {
 		o.dropLocked(old) // unless a client had it
 		o.act = old
 	}
-	o.act.b, o.act.msgs = o.act.b[:ContainerHeaderSize], 0
+	o.act.b, o.act.msgs, o.act.eos = o.act.b[:ContainerHeaderSize], 0, 0
 	o.act.delivered, o.act.counted = false, false
 	o.actSeq = o.accepted
 	o.head++
@@ -370,16 +374,21 @@ func (o *socketOutput) finishLocked(ctx context.Context, force bool) error {
 }
 
 // dropLocked counts the messages of a finished container as dropped
-// unless a client got it or they are counted already.
+// unless a client got it or they are counted already. An end-of-stream
+// message is a marker, not a record: it is never counted as dropped.
 func (o *socketOutput) dropLocked(cb *contBuf) {
 	if cb.delivered || cb.counted {
 		return
 	}
 	cb.counted = true
-	o.dropped += uint64(cb.msgs)
+	n := cb.msgs - cb.eos
+	if n == 0 {
+		return
+	}
+	o.dropped += uint64(n)
 	o.dropEvents++
 	if o.dropEvents&(o.dropEvents-1) == 0 { // 1st, 2nd, 4th, 8th, ... time
-		o.log.Warn("messages dropped: no client received their container", zap.Int("messages", cb.msgs),
+		o.log.Warn("messages dropped: no client received their container", zap.Int("messages", n),
 			zap.Uint64("dropped_so_far", o.dropped))
 	}
 }

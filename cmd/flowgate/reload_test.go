@@ -45,12 +45,17 @@ func startRigLog(t *testing.T, yaml string, log *zap.Logger) *reloadRig {
 	}
 	r.d = &daemon{log: log, reload: func() (config.Configuration, error) { return loadConfig(o) }}
 	go func() { r.done <- r.d.serve(context.Background(), cfg, r.sigs) }()
-	deadline := time.Now().Add(testutil.WaitTimeout)
-	for r.d.current.Load() == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("daemon did not start")
+	var err2 error
+	testutil.WaitFor(t, "the daemon to start", func() bool {
+		select {
+		case err2 = <-r.done:
+			return true
+		default:
+			return r.d.current.Load() != nil
 		}
-		time.Sleep(5 * time.Millisecond)
+	})
+	if r.d.current.Load() == nil {
+		t.Fatalf("daemon did not start: %v", err2)
 	}
 	return r
 }
@@ -405,5 +410,40 @@ func TestShutdownLogCountsEveryLoss(t *testing.T) {
 				t.Errorf("%q lacks %s: %v", msg, k, e[0].ContextMap())
 			}
 		}
+	}
+}
+
+// Stopping with no reader on a u: or t: output counts the records no
+// client got as dropped, and only them: the end-of-stream message the
+// daemon sends at the end is not a record.
+func TestShutdownWithoutReaderCountsOnlyRecordsAsDropped(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		send bool
+	}{{"no records", false}, {"60 records", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			core, logs := observer.New(zap.InfoLevel)
+			r := startRigLog(t, "metrics: {listen: ''}\nsocket_dir: '"+t.TempDir()+"'\n"+
+				"sources: [{type: collector, listen: ['udp://127.0.0.1:0'], sockets: 1}]\n"+
+				"outputs: [{ifc: 'u:noreader:timeout=NO_WAIT'}, {ifc: 't:0:timeout=NO_WAIT'}]\n", zap.New(core))
+			want := uint64(0)
+			if tc.send {
+				want = 60
+				sendTo(t, r.d, v5Datagrams(t))
+				r.waitSent("u:noreader:timeout=NO_WAIT", want)
+				r.waitSent("t:0:timeout=NO_WAIT", want)
+			}
+			r.stop()
+			e := logs.FilterMessage("output stopped").All()
+			if len(e) != 2 {
+				t.Fatalf("%d \"output stopped\" entries, want 2", len(e))
+			}
+			for _, l := range e {
+				m := l.ContextMap()
+				if m["records"] != want || m["ifc_dropped"] != want {
+					t.Errorf("%v: %v records, %v dropped by the interface; want %d and %d (the end of stream is no record)", m["output"], m["records"], m["ifc_dropped"], want, want)
+				}
+			}
+		})
 	}
 }
