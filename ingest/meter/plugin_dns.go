@@ -337,10 +337,12 @@ func (d *dnsPlugin) rdata(msg []byte, typ uint16, rd, rdlen int, owner []byte) (
 		}
 	case 13, 20: // HINFO, ISDN: the raw data
 		t = append(t, msg[rd:rd+rdlen]...)
-	case 43: // DS: ipfixprobe prints the key tag unswapped where the algorithm belongs
+	case 43: // DS: key tag, algorithm, digest type. ipfixprobe prints the key tag
+		// again, unswapped, where the algorithm belongs (a defect that corrupts
+		// the value; we print the algorithm, see the README).
 		t = appendUint(t, uint64(be16(msg, rd)))
 		t = append(t, ' ')
-		t = appendUint(t, uint64(uint16(byteAt(msg, rd))|uint16(byteAt(msg, rd+1))<<8))
+		t = appendUint(t, uint64(byteAt(msg, rd+2)))
 		t = append(t, ' ')
 		t = appendUint(t, uint64(byteAt(msg, rd+3)))
 		t = append(t, " <key>"...)

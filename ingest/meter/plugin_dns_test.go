@@ -177,7 +177,9 @@ func TestDNSRDataFormats(t *testing.T) {
 		{"TXT", "x", 16, []byte{3, 'a', 'b', 'c', 0, 2, 'd', 'e'}, "abc  de"},
 		{"MINFO", "x", 14, cat(name("r.example"), name("e.example")), "r.examplee.example"},
 		{"HINFO", "x", 13, []byte{3, 'C', 'P', 'U', 2, 'O', 'S'}, "\x03CPU\x02OS"},
-		{"DS", "x", 43, []byte{0x12, 0x34, 8, 2, 0xaa}, "4660 13330 2 <key>"},
+		// ipfixprobe prints "4660 13330 2 <key>": its key tag unswapped
+		// where the algorithm (8) belongs; we print the algorithm.
+		{"DS", "x", 43, []byte{0x12, 0x34, 8, 2, 0xaa}, "4660 8 2 <key>"},
 		{"RRSIG", "x", 46, cat([]byte{0, 1, 8, 2}, u32(300), u32(2000), u32(1000), []byte{0x12, 0x34}, name("signer.example"), []byte{1, 2}),
 			"1 8 2 300 2000 1000 4660 <key>"},
 		{"DNSKEY", "x", 48, []byte{1, 1, 3, 8, 0xaa}, "257 3 8 <key>"},
