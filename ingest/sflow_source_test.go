@@ -234,3 +234,29 @@ func BenchmarkSflowDatagram(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*samples)/b.Elapsed().Seconds(), "records/s")
 }
+
+// Agents beyond MaxAgents are counted together, not dropped.
+func TestSflowAgentTableOverflow(t *testing.T) {
+	src := &SflowSource{}
+	a := &src.agents
+	a.m, a.max = map[sflowAgentKey]*SflowAgentCounters{}, 2
+	first := a.get(netip.MustParseAddr("192.0.2.1"), 0)
+	if a.get(netip.MustParseAddr("::ffff:192.0.2.1"), 0) != first {
+		t.Error("an IPv4-mapped agent address is a second agent")
+	}
+	a.get(netip.MustParseAddr("192.0.2.1"), 1) // another sub-agent
+	third := a.get(netip.MustParseAddr("192.0.2.3"), 0)
+	if third != &a.overflow || a.get(netip.MustParseAddr("192.0.2.4"), 0) != &a.overflow {
+		t.Error("agents beyond the limit do not share the overflow counters")
+	}
+	third.Datagrams.Add(1)
+	var n int
+	var other bool
+	src.Agents(func(addr netip.Addr, _ uint32, c *SflowAgentCounters) {
+		n++
+		other = other || !addr.IsValid()
+	})
+	if n != 3 || !other {
+		t.Errorf("%d series (overflow listed: %v), want 2 agents and the overflow", n, other)
+	}
+}

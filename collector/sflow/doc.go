@@ -31,7 +31,14 @@
 //
 // Interface numbers: the input and output of a (compact) flow sample carry
 // a 2-bit format in their top bits (0 ifIndex, 1 discarded, 2 multiple
-// interfaces). Like sfacctd we report the 30-bit value (Input, Output) and
-// keep the format apart (InputFormat, OutputFormat); goflow2 passes the raw
-// 32-bit word on.
+// interfaces). We report the 30-bit value (Input, Output) and keep the
+// format apart (InputFormat, OutputFormat), as the expanded sample carries
+// them; goflow2 passes a compact sample's raw 32-bit word on.
+//
+// Golden tests (golden_test.go, golden_internal_test.go) compare the
+// decoding of real pmacctd/sfprobe captures with sfacctd's and goflow2's
+// (testdata/README.md). Where they disagree we follow sfacctd: IPv6
+// extension headers are walked to the transport header (goflow2 v2.2.6
+// reports the first next-header value, e.g. 0 for hop-by-hop, and no
+// ports).
 package sflow

@@ -2,6 +2,7 @@ package sflow
 
 import (
 	"net/netip"
+	"path/filepath"
 	"testing"
 
 	"github.com/flowgate/flowgate/internal/sflowgen"
@@ -13,6 +14,13 @@ func FuzzDecode(f *testing.F) {
 	f.Add(mixedDatagram(true))
 	f.Add(mixedDatagram(false))
 	f.Add((&sflowgen.Datagram{Agent: agent6}).Bytes())
+	// The golden captures' datagrams (pmacctd's sfprobe), when present.
+	pcaps, _ := filepath.Glob(filepath.Join(GoldenDir(), "*.pcap"))
+	for _, p := range pcaps {
+		for _, msg := range ReadDatagrams(f, p) {
+			f.Add(msg)
+		}
+	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		var dec Decoder
 		var c collect
