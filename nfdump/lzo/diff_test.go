@@ -30,30 +30,41 @@ func goldenBlocks(t testing.TB) [][]byte {
 	files, _ := filepath.Glob(filepath.Join(nfdir, "*lzo*.nf"))
 	var blocks [][]byte
 	for _, path := range files {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Data blocks start after the header: 40 bytes in layout 2, the
-		// 1.6 header and its stat record (140 + 136 bytes) in layout 1.
-		off := 40
-		if b[2] == 1 {
-			off = 276
-		}
-		for off+12 <= len(b) {
-			size := int(binary.LittleEndian.Uint32(b[off+4:]))
-			typ := binary.LittleEndian.Uint16(b[off+8:])
-			if size == 0 || off+12+size > len(b) {
-				break
-			}
-			if typ == 2 || typ == 3 {
-				blocks = append(blocks, b[off+12:off+12+size])
-			}
-			off += 12 + size
-		}
+		blocks = append(blocks, fileBlocks(t, path)...)
 	}
 	if len(blocks) == 0 {
 		t.Fatal("no LZO blocks in the golden files")
+	}
+	return blocks
+}
+
+// fileBlocks returns the compressed data blocks of the nfdump file at path.
+func fileBlocks(t testing.TB, path string) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 4 {
+		t.Fatalf("%s: not an nfdump file", path)
+	}
+	// Data blocks start after the header: 40 bytes in layout 2, the
+	// 1.6 header and its stat record (140 + 136 bytes) in layout 1.
+	off := 40
+	if b[2] == 1 {
+		off = 276
+	}
+	var blocks [][]byte
+	for off+12 <= len(b) {
+		size := int(binary.LittleEndian.Uint32(b[off+4:]))
+		typ := binary.LittleEndian.Uint16(b[off+8:])
+		if size == 0 || off+12+size > len(b) {
+			break
+		}
+		if typ == 2 || typ == 3 {
+			blocks = append(blocks, b[off+12:off+12+size])
+		}
+		off += 12 + size
 	}
 	return blocks
 }
@@ -124,11 +135,28 @@ func FuzzDecompressMatchesReference(f *testing.F) {
 }
 
 func BenchmarkDecompress(b *testing.B) {
-	blocks := goldenBlocks(b)
+	benchDecompress(b, goldenBlocks(b), Decompress)
+}
+
+// BenchmarkDecompressFile decodes the blocks of a large nfdump file written
+// with LZO (nfdump -r FILE -J 1; bench/nfdump.sh with KEEP= keeps one):
+//
+//	LZO_BENCH_FILE=/tmp/flows_lzo.nf go test -run X -bench DecompressFile ./nfdump/lzo
+func BenchmarkDecompressFile(b *testing.B) {
+	path := os.Getenv("LZO_BENCH_FILE")
+	if path == "" {
+		b.Skip("LZO_BENCH_FILE (an nfdump file written with -J 1) not set")
+	}
+	blocks := fileBlocks(b, path)
+	b.Run("fast", func(b *testing.B) { benchDecompress(b, blocks, Decompress) })
+	b.Run("reference", func(b *testing.B) { benchDecompress(b, blocks, refDecompress) })
+}
+
+func benchDecompress(b *testing.B, blocks [][]byte, decompress func(dst, src []byte) (int, error)) {
 	dst := make([]byte, 5<<20)
 	total := 0
 	for _, src := range blocks {
-		n, err := Decompress(dst, src)
+		n, err := decompress(dst, src)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -142,7 +170,7 @@ func BenchmarkDecompress(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		for _, src := range blocks {
-			if _, err := Decompress(dst, src); err != nil {
+			if _, err := decompress(dst, src); err != nil {
 				b.Fatal(err)
 			}
 		}
