@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,47 +105,58 @@ func TestNfdumpSourceFollowsDirectoryOnceAcrossRestarts(t *testing.T) {
 
 // A followed file cut short is logged with the number of its records that
 // went out before the fault, and the error names the file once, with one
-// "nfdump:" prefix.
+// "nfdump:" prefix. The count does not depend on how many workers
+// decompress the blocks.
 func TestNfdumpSourceLogsDeliveredRecordsOfACutFile(t *testing.T) {
 	src := filepath.Join(sharedTestdata(t, "nfdump"), "gen_ipfix_multiblock_lz4.nf")
 	b, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cut := filepath.Join(t.TempDir(), "nfcapd.202611221900")
-	os.WriteFile(cut, b[:len(b)*2/3], 0o644)
-	os.Rename(cut, filepath.Join(dir, "nfcapd.202611221900"))
-	core, logs := observer.New(zap.WarnLevel)
-	s, err := NewNfdump(NfdumpConfig{Name: "nf", Paths: []string{dir}, Follow: true, Log: zap.New(core)})
-	if err != nil {
-		t.Fatal(err)
+	delivered := map[int]uint64{}
+	for _, workers := range []int{1, 2, 4} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			dir := t.TempDir()
+			cut := filepath.Join(t.TempDir(), "nfcapd.202611221900")
+			os.WriteFile(cut, b[:len(b)*2/3], 0o644)
+			os.Rename(cut, filepath.Join(dir, "nfcapd.202611221900"))
+			core, logs := observer.New(zap.WarnLevel)
+			s, err := NewNfdump(NfdumpConfig{Name: "nf", Paths: []string{dir}, Follow: true, Workers: workers, Log: zap.New(core)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := newMemOutput(t, "o", biflowSpec)
+			p, err := NewPipeline([]Source{s}, []Output{out}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- p.Run(ctx) }()
+			deadline := time.Now().Add(testutil.WaitTimeout)
+			for logs.Len() == 0 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if logs.Len() != 1 {
+				t.Fatalf("%d warnings, want one for the cut file", logs.Len())
+			}
+			e := logs.All()[0]
+			f := e.ContextMap()
+			n, _ := f["records_delivered"].(uint64)
+			if n == 0 || int(n) != out.count() {
+				t.Errorf("records_delivered %v, output got %d (want equal and above 0)", f["records_delivered"], out.count())
+			}
+			if msg, _ := f["error"].(string); strings.Count(msg, "nfdump:") != 1 {
+				t.Errorf("error %q: want one nfdump: prefix", msg)
+			}
+			delivered[workers] = n
+		})
 	}
-	out := newMemOutput(t, "o", biflowSpec)
-	p, err := NewPipeline([]Source{s}, []Output{out}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	deadline := time.Now().Add(testutil.WaitTimeout)
-	for logs.Len() == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if logs.Len() != 1 {
-		t.Fatalf("%d warnings, want one for the cut file", logs.Len())
-	}
-	e := logs.All()[0]
-	f := e.ContextMap()
-	if n, _ := f["records_delivered"].(uint64); n == 0 || int(n) != out.count() {
-		t.Errorf("records_delivered %v, output got %d (want equal and above 0)", f["records_delivered"], out.count())
-	}
-	if msg, _ := f["error"].(string); strings.Count(msg, "nfdump:") != 1 {
-		t.Errorf("error %q: want one nfdump: prefix", msg)
+	if delivered[2] != delivered[1] || delivered[4] != delivered[1] {
+		t.Errorf("records_delivered by workers 1, 2, 4: %v", delivered)
 	}
 }

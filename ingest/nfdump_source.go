@@ -23,8 +23,11 @@ type NfdumpConfig struct {
 	// StateFile remembers which files (and how much of the current one)
 	// were delivered, so that across restarts every file is read once.
 	StateFile string
-	Options   converters.NfdumpOptions
-	Log       *zap.Logger
+	// Workers decompress blocks in parallel (nfdump.File.SetWorkers): 0 is
+	// the default pool, 1 serial.
+	Workers int
+	Options converters.NfdumpOptions
+	Log     *zap.Logger
 }
 
 // NfdumpSource replays nfdump files (any layout and compression package
@@ -62,7 +65,7 @@ func (s *NfdumpSource) Run(ctx context.Context, targets []*Target) error {
 		}
 		recs[i] = tg.Template().NewRecord()
 	}
-	fc := nfdump.FollowConfig{Paths: s.cfg.Paths, Follow: s.cfg.Follow, StateFile: s.cfg.StateFile}
+	fc := nfdump.FollowConfig{Paths: s.cfg.Paths, Follow: s.cfg.Follow, StateFile: s.cfg.StateFile, Workers: s.cfg.Workers}
 	// The file being read and how many of its records went out, for the
 	// log of a file that ends in a fault.
 	var curFile string

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/flowgate/flowgate/nfdump/lzo"
 	"github.com/klauspost/compress/zstd"
@@ -51,11 +52,28 @@ func (h blockHeader) check() error {
 }
 
 // decompressor turns one block payload into records. Each worker owns one,
-// so codec state (zstd decoder, buffers) is reused across blocks.
+// so codec state (zstd decoder, buffers) is reused across blocks; close
+// hands the zstd decoder to zstdPool for the next iteration.
 type decompressor struct {
 	method Compression
 	zstd   *zstd.Decoder
 	bz     bytes.Reader
+}
+
+// zstdPool recycles zstd decoders across iterations and files (a decoder
+// holds some hundred KiB of tables and history buffers). A decoder used
+// only through DecodeAll runs no goroutines, so one the pool drops needs
+// no Close.
+var zstdPool sync.Pool
+
+// newZstd returns a pooled or new decoder for one block at a time: the
+// caller's goroutine decodes (concurrency 1), and a frame may not need
+// more than a block's worth of memory.
+func newZstd() (*zstd.Decoder, error) {
+	if z, _ := zstdPool.Get().(*zstd.Decoder); z != nil {
+		return z, nil
+	}
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxBlockSize))
 }
 
 // errBlockTooLarge reports decompressed output beyond maxBlockSize.
@@ -152,7 +170,7 @@ func (d *decompressor) decompress(dst, src []byte) ([]byte, error) {
 		}
 	case CompressZSTD:
 		if d.zstd == nil {
-			z, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxBlockSize))
+			z, err := newZstd()
 			if err != nil {
 				return nil, fmt.Errorf("zstd: %w", err)
 			}
@@ -172,7 +190,7 @@ func (d *decompressor) decompress(dst, src []byte) ([]byte, error) {
 
 func (d *decompressor) close() {
 	if d.zstd != nil {
-		d.zstd.Close()
+		zstdPool.Put(d.zstd)
 		d.zstd = nil
 	}
 }

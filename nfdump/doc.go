@@ -6,7 +6,9 @@
 // Open/NewReader parse the file header and the appendix (ident and statistics)
 // without scanning the data blocks. File.Records returns an Iterator that
 // decompresses blocks in parallel on a bounded worker pool while delivering
-// flow records in file order; the Record it yields is reused, so iterating
+// flow records in file order (File.SetWorkers sizes the pool; 1 reads
+// serially in the caller's goroutine, and records, errors and error
+// positions are the same for every size); the Record it yields is reused, so iterating
 // allocates nothing per record. Exporter, exporter-statistics and sampler
 // records met on the way are available from the Iterator. File.MapRecords
 // moves the per-record work into the workers too: each decodes the records

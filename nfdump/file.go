@@ -39,6 +39,8 @@ type File struct {
 	ident  string
 	stats  Stats
 	closer io.Closer
+
+	workers int // SetWorkers
 }
 
 // Open opens and parses the header and appendix of the nfdump file at path.
@@ -121,10 +123,11 @@ func (f *File) NumBlocks() int { return int(f.h.numBlocks) }
 // Created returns the creation time stored in a LayoutV2 header (Unix seconds).
 func (f *File) Created() int64 { return f.h.created }
 
-// readBlock reads the block header and payload at off into raw (grown as
-// needed) and returns the header, the payload and the next block offset.
-func (f *File) readBlock(off, limit int64, raw []byte) (blockHeader, []byte, error) {
-	var hb [blockHeaderSize]byte
+// readBlock reads the block header at off into hb and the payload into raw
+// (grown as needed) and returns the header and the payload. hb is the
+// caller's so that reading a block allocates nothing (a local array would
+// escape through io.ReaderAt).
+func (f *File) readBlock(off, limit int64, hb *[blockHeaderSize]byte, raw []byte) (blockHeader, []byte, error) {
 	if off+blockHeaderSize > limit {
 		return blockHeader{}, nil, f.errorf(off, "block header", fmt.Errorf("%w: truncated: %d bytes left, need %d", ErrFormat, limit-off, blockHeaderSize))
 	}
@@ -155,7 +158,8 @@ func (f *File) readAppendix() error {
 	defer d.close()
 	var out []byte
 	for i := 0; i < f.h.appendixBlks; i++ {
-		h, raw, err := f.readBlock(off, f.size, nil)
+		var hb [blockHeaderSize]byte
+		h, raw, err := f.readBlock(off, f.size, &hb, nil)
 		if err != nil {
 			return fmt.Errorf("appendix: %w", err)
 		}

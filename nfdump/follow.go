@@ -40,6 +40,9 @@ type FollowConfig struct {
 	// into the current file reading got when it stopped), written
 	// atomically, so that after a restart every file is still read once.
 	StateFile string
+	// Workers is File.SetWorkers for every file read: 0 picks the default
+	// pool, 1 reads serially.
+	Workers int
 	// OnError is told about a file that cannot be opened or is corrupt;
 	// the records before the fault were delivered and the file counts as
 	// read. When nil, Each returns such errors.
@@ -215,6 +218,7 @@ func (fw *Follower) readFile(ctx context.Context, path string, skip int64, fn fu
 		return 0, nil, err
 	}
 	defer f.Close()
+	f.SetWorkers(fw.cfg.Workers)
 	it := f.Records(ctx)
 	defer it.Close()
 	done := ctx.Done() // the iterator notices cancellation only between blocks

@@ -7,26 +7,63 @@ import (
 	"sync"
 )
 
-// maxWorkers bounds the decompression worker pool.
-const maxWorkers = 4
+// Worker counts (File.SetWorkers).
+const (
+	// defaultMaxWorkers bounds the default pool: GOMAXPROCS, at most this.
+	defaultMaxWorkers = 4
+	// MaxWorkers bounds SetWorkers. At most workers+2 blocks are in flight
+	// (each up to 5 MiB stored and 5 MiB decompressed), so it also bounds
+	// the memory an iteration holds.
+	MaxWorkers = 32
+)
+
+// SetWorkers sets how many goroutines decompress (and, for MapRecords,
+// decode) data blocks in iterations started after the call. 0, the
+// default, is GOMAXPROCS but at most 4. 1 is serial: the goroutine calling
+// Next reads, decompresses and decodes each block itself and the iteration
+// starts no goroutines. n > 1 starts a reader goroutine and n workers (at
+// most MaxWorkers) with at most n+2 blocks in flight; records still come
+// in file order. Records, errors and their positions do not depend on n.
+func (f *File) SetWorkers(n int) { f.workers = n }
+
+// workerCount resolves SetWorkers' value.
+func (f *File) workerCount() int {
+	n := f.workers
+	if n <= 0 {
+		n = min(runtime.GOMAXPROCS(0), defaultMaxWorkers)
+	}
+	return min(max(n, 1), MaxWorkers)
+}
 
 // jobPool recycles blockJobs with their read and decompression buffers
 // across iterations and files: a process replaying many files (nfreader
 // FILE..., a followed directory) allocates them once.
 var jobPool sync.Pool
 
-// blockJob is one data block travelling through the pipeline. The producer
-// fills raw, a worker fills data/err and closes ready, the consumer walks
+func getJob() *blockJob {
+	job, _ := jobPool.Get().(*blockJob)
+	if job == nil {
+		job = &blockJob{ready: make(chan struct{}, 1)}
+	}
+	return job
+}
+
+// blockJob is one data block travelling through the pipeline. The reader
+// fills raw, a worker fills data/err and signals ready, the consumer walks
 // the records and hands the job back to the free list.
 type blockJob struct {
 	index  int
 	offset int64
 	hdr    blockHeader
-	raw    []byte // payload as stored
-	out    []byte // decompression buffer
-	data   []byte // decompressed payload (raw or out)
-	err    error  // read or decompression error; ends the iteration
-	ready  chan struct{}
+	hb     [blockHeaderSize]byte // hdr as stored
+	raw    []byte                // payload as stored
+	out    []byte                // decompression buffer
+	data   []byte                // decompressed payload (raw or out)
+	err    error                 // read or decompression error; ends the iteration
+	// ready carries one token per trip through the pipeline, sent when
+	// data/err are set and taken by the consumer (or, for jobs it never
+	// took, by finish), so the channel is made once per job.
+	ready chan struct{}
 
 	// MapRecords: a worker maps the block's flow records into mapped
 	// (nMapped of them, then mapErr if a record was bad) unless the block
@@ -38,12 +75,68 @@ type blockJob struct {
 	sequential bool
 }
 
+// blockSource reads the data blocks of a File in order.
+type blockSource struct {
+	f     *File
+	limit int64 // end of the data blocks
+	off   int64 // next block
+	index int
+	ended bool // a read fault was handed out
+}
+
+func newBlockSource(f *File) blockSource {
+	limit := f.size
+	if f.h.layout == LayoutV2 && f.h.appendixBlks > 0 {
+		limit = f.h.offAppendix
+	}
+	return blockSource{f: f, limit: limit, off: f.h.dataStart}
+}
+
+// next reads the next data block into job and reports whether there was
+// one: exactly NumBlocks, or up to EOF for a file still being written. A
+// fault (truncated file, bad block header, I/O error) is left in job.err
+// and is the last block handed out.
+func (s *blockSource) next(job *blockJob) bool {
+	f := s.f
+	if s.ended || (f.h.numBlocks > 0 && uint32(s.index) >= f.h.numBlocks) || (f.h.numBlocks == 0 && s.off >= s.limit) {
+		return false
+	}
+	i, off := s.index, s.off
+	job.index, job.offset, job.err, job.data = i, off, nil, nil
+	job.mapped, job.nMapped, job.mapErr, job.sequential = job.mapped[:0], 0, nil, false
+	h, raw, err := f.readBlock(off, s.limit, &job.hb, job.raw)
+	job.hdr = h
+	if raw != nil {
+		job.raw = raw
+	}
+	if err != nil {
+		if off >= s.limit && f.h.numBlocks > 0 {
+			err = f.errorf(off, fmt.Sprintf("block %d", i), fmt.Errorf("%w: file ends after %d of %d data blocks", ErrFormat, i, f.h.numBlocks))
+		}
+		job.err = err
+		s.ended = true
+		return true
+	}
+	s.index++
+	s.off += blockHeaderSize + int64(h.size)
+	return true
+}
+
 // Iterator walks the flow records of a File in file order.
 type Iterator struct {
 	f      *File
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// serial (SetWorkers(1)): job is the only block, read and processed
+	// by Next with dec, mw and mapper.
+	serial bool
+	src    blockSource
+	job    *blockJob
+	dec    decompressor
+	mw     mapWorker
+	mapper Mapper
 
 	results chan *blockJob // blocks in file order
 	free    chan *blockJob // recycled jobs and their buffers
@@ -65,29 +158,31 @@ type Iterator struct {
 
 func newIterator(ctx context.Context, f *File, newMapper func() Mapper) *Iterator {
 	ctx, cancel := context.WithCancel(ctx)
-	workers := runtime.GOMAXPROCS(0)
-	if workers > maxWorkers {
-		workers = maxWorkers
-	}
-	depth := workers + 2
-	if f.h.compression == CompressNone && newMapper == nil {
-		// The producer hands uncompressed blocks straight to the consumer:
-		// a worker would only add a wake-up per block.
-		workers, depth = 0, 3
-	}
 	it := &Iterator{
 		f: f, ctx: ctx, cancel: cancel, newMapper: newMapper,
-		results:   make(chan *blockJob, depth),
-		free:      make(chan *blockJob, depth),
+		src:       newBlockSource(f),
 		maps:      make(map[uint16]*extMap),
 		exporters: make(map[uint16]*Exporter),
 	}
-	for i := 0; i < depth; i++ {
-		job, _ := jobPool.Get().(*blockJob)
-		if job == nil {
-			job = &blockJob{}
+	workers := f.workerCount()
+	if workers == 1 {
+		it.serial, it.job = true, getJob()
+		it.dec = decompressor{method: f.h.compression}
+		if newMapper != nil {
+			it.mapper = newMapper()
 		}
-		it.free <- job
+		return it
+	}
+	depth := workers + 2
+	if f.h.compression == CompressNone && newMapper == nil {
+		// The reader hands uncompressed blocks straight to the consumer:
+		// a worker would only add a wake-up per block.
+		workers, depth = 0, 3
+	}
+	it.results = make(chan *blockJob, depth)
+	it.free = make(chan *blockJob, depth)
+	for i := 0; i < depth; i++ {
+		it.free <- getJob()
 	}
 	jobs := make(chan *blockJob, depth)
 	it.wg.Add(1 + workers)
@@ -98,68 +193,68 @@ func newIterator(ctx context.Context, f *File, newMapper func() Mapper) *Iterato
 	return it
 }
 
+// direct reports whether job needs no worker: a block type without flow
+// records, or an uncompressed block whose records the consumer decodes.
+// It sets job.data for the latter.
+func (it *Iterator) direct(job *blockJob) bool {
+	flows := job.hdr.typ == blockTypeV1 || job.hdr.typ == blockTypeV3
+	if flows && (it.f.h.compression != CompressNone || it.newMapper != nil) {
+		return false
+	}
+	if flows {
+		job.data = job.raw
+	}
+	return true
+}
+
+// process decompresses a block of flow records and, for MapRecords, maps
+// them: a worker's part of the pipeline, or Next's when serial.
+func (it *Iterator) process(job *blockJob, d *decompressor, w *mapWorker, m Mapper) {
+	data, buf, err := d.expand(job.out, job.raw)
+	job.out = buf
+	if err != nil {
+		job.err = it.f.errorf(job.offset, fmt.Sprintf("block %d (%v)", job.index, d.method), fmt.Errorf("%w: %w", ErrFormat, err))
+		return
+	}
+	job.data = data
+	if m != nil {
+		w.mapBlock(it, job, m)
+	}
+}
+
 // produce reads blocks sequentially and queues them both for a worker and,
 // in order, for the consumer.
 func (it *Iterator) produce(jobs chan<- *blockJob) {
 	defer it.wg.Done()
 	defer close(jobs)
 	defer close(it.results)
-	f := it.f
-	limit := f.size
-	if f.h.layout == LayoutV2 && f.h.appendixBlks > 0 {
-		limit = f.h.offAppendix
-	}
-	off := f.h.dataStart
-	for i := 0; f.h.numBlocks == 0 || uint32(i) < f.h.numBlocks; i++ {
-		if f.h.numBlocks == 0 && off >= limit {
-			return
-		}
+	for {
 		var job *blockJob
 		select {
 		case job = <-it.free:
 		case <-it.ctx.Done():
 			return
 		}
-		job.index, job.offset, job.err, job.data = i, off, nil, nil
-		job.mapped, job.nMapped, job.mapErr, job.sequential = job.mapped[:0], 0, nil, false
-		job.ready = make(chan struct{})
-		h, raw, err := f.readBlock(off, limit, job.raw)
-		job.hdr = h
-		if raw != nil {
-			job.raw = raw
-		}
-		if err != nil {
-			if off >= limit && f.h.numBlocks > 0 {
-				err = f.errorf(off, fmt.Sprintf("block %d", i), fmt.Errorf("%w: file ends after %d of %d data blocks", ErrFormat, i, f.h.numBlocks))
-			}
-			job.err = err
-			close(job.ready)
-			select {
-			case it.results <- job:
-			case <-it.ctx.Done():
-			}
+		if !it.src.next(job) {
+			it.free <- job // room: it came from there
 			return
 		}
-		direct := (f.h.compression == CompressNone && it.newMapper == nil) || (h.typ != blockTypeV1 && h.typ != blockTypeV3)
-		if direct {
-			if h.typ == blockTypeV1 || h.typ == blockTypeV3 {
-				job.data = job.raw
-			}
-			close(job.ready)
+		queued := job.err == nil && !it.direct(job)
+		if !queued {
+			job.ready <- struct{}{}
 		}
 		select {
 		case it.results <- job:
 		case <-it.ctx.Done():
 			return
 		}
-		if !direct {
+		if queued {
 			select {
 			case jobs <- job:
 			case <-it.ctx.Done():
 				return
 			}
 		}
-		off += blockHeaderSize + int64(h.size)
 	}
 }
 
@@ -174,19 +269,8 @@ func (it *Iterator) work(jobs <-chan *blockJob) {
 		m = it.newMapper()
 	}
 	for job := range jobs {
-		if job.hdr.typ == blockTypeV1 || job.hdr.typ == blockTypeV3 {
-			data, buf, err := d.expand(job.out, job.raw)
-			job.out = buf
-			if err != nil {
-				job.err = it.f.errorf(job.offset, fmt.Sprintf("block %d (%v)", job.index, d.method), fmt.Errorf("%w: %w", ErrFormat, err))
-			} else {
-				job.data = data
-				if m != nil {
-					w.mapBlock(it, job, m)
-				}
-			}
-		}
-		close(job.ready)
+		it.process(job, &d, &w, m)
+		job.ready <- struct{}{}
 	}
 }
 
@@ -218,32 +302,18 @@ func (it *Iterator) Next() bool {
 // waiting for its decompression. At the end, on error or cancellation it
 // ends the iteration and returns false.
 func (it *Iterator) nextBlock() bool {
-	if it.cur != nil {
+	if it.cur != nil && !it.serial {
 		it.free <- it.cur
-		it.cur = nil
 	}
+	it.cur = nil
 	// A select with a block ready and ctx done picks either: check first,
 	// so a cancelled iteration ends at this block boundary.
 	if err := it.ctx.Err(); err != nil {
 		it.fail(err)
 		return false
 	}
-	var job *blockJob
-	var ok bool
-	select {
-	case job, ok = <-it.results:
-	case <-it.ctx.Done():
-		it.fail(it.ctx.Err())
-		return false
-	}
-	if !ok {
-		it.finish()
-		return false
-	}
-	select {
-	case <-job.ready:
-	case <-it.ctx.Done():
-		it.fail(it.ctx.Err())
+	job := it.receive()
+	if job == nil {
 		return false
 	}
 	if job.err != nil {
@@ -256,6 +326,43 @@ func (it *Iterator) nextBlock() bool {
 		it.left = 0
 	}
 	return true
+}
+
+// receive returns the next block, decompressed (job.err says if that
+// failed), or nil after ending the iteration: at the end of the blocks or
+// when ctx ends.
+func (it *Iterator) receive() *blockJob {
+	if it.serial {
+		job := it.job
+		if !it.src.next(job) {
+			it.finish()
+			return nil
+		}
+		if job.err == nil && !it.direct(job) {
+			it.process(job, &it.dec, &it.mw, it.mapper)
+		}
+		return job
+	}
+	var job *blockJob
+	var ok bool
+	select {
+	case job, ok = <-it.results:
+	case <-it.ctx.Done():
+		it.fail(it.ctx.Err())
+		return nil
+	}
+	if !ok {
+		it.finish()
+		return nil
+	}
+	select {
+	case <-job.ready:
+	case <-it.ctx.Done():
+		it.cur = job // for finish to recycle
+		it.fail(it.ctx.Err())
+		return nil
+	}
+	return job
 }
 
 // step decodes the next record of the current block; it reports whether
@@ -342,7 +449,7 @@ func (it *Iterator) setExporter(e Exporter) {
 
 // putJob returns a job to jobPool without references into the last file.
 func putJob(job *blockJob) {
-	job.data, job.err, job.ready = nil, nil, nil
+	job.data, job.err = nil, nil
 	jobPool.Put(job)
 }
 
@@ -383,20 +490,34 @@ func (it *Iterator) fail(err error) {
 func (it *Iterator) finish() {
 	it.done = true
 	it.cancel()
+	cur := it.cur
+	it.cur = nil
+	if it.serial { // cur, if set, is it.job
+		it.dec.close()
+		if it.job != nil {
+			putJob(it.job)
+			it.job = nil
+		}
+		return
+	}
 	// Drain so the producer never blocks on a full results channel, then
-	// hand every job's buffers back to the File for the next iteration.
-	// Workers may still hold drained jobs until wg.Wait returns.
+	// hand every job's buffers back to the pool for the next iteration.
+	// Workers may still hold drained jobs until wg.Wait returns. The
+	// current job is in neither channel: the consumer holds it.
 	var drained []*blockJob
 	for job := range it.results {
 		drained = append(drained, job)
 	}
 	it.wg.Wait()
-	for _, job := range drained {
-		putJob(job)
+	if cur != nil {
+		drained = append(drained, cur)
 	}
-	if it.cur != nil {
-		putJob(it.cur)
-		it.cur = nil
+	for _, job := range drained {
+		select {
+		case <-job.ready: // its token, if the consumer did not take it
+		default:
+		}
+		putJob(job)
 	}
 	for {
 		select {

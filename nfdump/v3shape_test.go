@@ -75,7 +75,8 @@ func TestShapedDecodeMatchesWalkOnGoldenFiles(t *testing.T) {
 		var seq [][]byte
 		off := f.h.dataStart
 		for i := uint32(0); i < f.h.numBlocks; i++ {
-			h, raw, err := f.readBlock(off, f.size, nil)
+			var hb [blockHeaderSize]byte
+			h, raw, err := f.readBlock(off, f.size, &hb, nil)
 			if err != nil {
 				t.Fatalf("%s: %v", path, err)
 			}
