@@ -159,16 +159,9 @@ func newCollector(ctx context.Context, s config.SourceConfig, log *zap.Logger) (
 			cc.TCP = append(cc.TCP, addr)
 		}
 	}
-	if s.ElementTable != "" {
-		f, err := os.Open(s.ElementTable)
-		if err != nil {
-			return nil, fmt.Errorf("element_table: %w", err)
-		}
-		cc.Table, err = converters.ParseTable(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("element_table %s: %w", s.ElementTable, err)
-		}
+	var err error
+	if cc.Table, err = loadElementTable(s.ElementTable); err != nil {
+		return nil, err
 	}
 	c, err := ingest.NewCollector(cc, log)
 	if err != nil {
@@ -180,6 +173,23 @@ func newCollector(ctx context.Context, s config.SourceConfig, log *zap.Logger) (
 	log.Info("listening", zap.String("source", s.Name), zap.Strings("udp", uniq(c.UDPAddrs())),
 		zap.Strings("tcp", uniq(c.TCPAddrs())), zap.Int("sockets_per_udp_address", s.Sockets))
 	return c, nil
+}
+
+// loadElementTable reads an element_table file; "" is the built-in table (nil).
+func loadElementTable(path string) (*converters.Table, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("element_table: %w", err)
+	}
+	defer f.Close()
+	t, err := converters.ParseTable(f)
+	if err != nil {
+		return nil, fmt.Errorf("element_table %s: %w", path, err)
+	}
+	return t, nil
 }
 
 // uniq lists distinct addresses (SO_REUSEPORT sockets share theirs).

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
-	"os"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/flowgate/flowgate/collector/sflow"
 	"github.com/flowgate/flowgate/config"
-	"github.com/flowgate/flowgate/converters"
 	"github.com/flowgate/flowgate/ingest"
 )
 
@@ -26,16 +23,9 @@ func newSflow(ctx context.Context, s config.SourceConfig, log *zap.Logger) (*ing
 		}
 		sc.UDP = append(sc.UDP, addr)
 	}
-	if s.ElementTable != "" {
-		f, err := os.Open(s.ElementTable)
-		if err != nil {
-			return nil, fmt.Errorf("element_table: %w", err)
-		}
-		sc.Table, err = converters.ParseTable(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("element_table %s: %w", s.ElementTable, err)
-		}
+	var err error
+	if sc.Table, err = loadElementTable(s.ElementTable); err != nil {
+		return nil, err
 	}
 	src, err := ingest.NewSflow(sc, log)
 	if err != nil {
