@@ -260,3 +260,24 @@ func TestSflowAgentTableOverflow(t *testing.T) {
 		t.Errorf("%d series (overflow listed: %v), want 2 agents and the overflow", n, other)
 	}
 }
+
+// Retarget swaps the targets of a running source without closing its
+// socket: later datagrams go to the new targets only.
+func TestSflowSourceRetarget(t *testing.T) {
+	rs := startSflow(t, SflowConfig{})
+	to := rs.src.UDPAddrs()[0].String()
+	sendUDP(t, to, [][]byte{sflowTestDatagram(1, 1)})
+	waitFor(t, func() bool { return rs.out.count() == 1 })
+	next := newMemOutput(t, "next", "ipaddr SRC_IP,uint16 SRC_VLAN,uint32 PACKETS")
+	if err := rs.src.Retarget([]*Target{NewTarget(next.tmpl, []Output{next}, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	sendUDP(t, to, [][]byte{sflowTestDatagram(2, 2)})
+	waitFor(t, func() bool { return next.count() == 2 })
+	if rs.out.count() != 1 {
+		t.Errorf("the old target got %d records after the retarget", rs.out.count()-1)
+	}
+	if got := string(next.records()[0].AppendText(nil, ',')); got != "10.1.0.1,100,5" {
+		t.Errorf("record %q", got)
+	}
+}
