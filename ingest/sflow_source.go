@@ -524,3 +524,28 @@ func (s *SflowSource) ReadErrors() uint64 { return s.readErrors.Load() }
 // InterfacesRefused counts counter samples dropped because the interface
 // table was full.
 func (s *SflowSource) InterfacesRefused() uint64 { return s.ifs.refused.Load() }
+
+// SflowTotals are the agent counters summed over every agent.
+type SflowTotals struct {
+	Datagrams, FlowSamples, CounterSamples, Records uint64
+	DecodeErrors, UnknownSamples, UnknownRecords    uint64
+	HeaderErrors, SequenceErrors, SequenceLost      uint64
+}
+
+// Totals sums the counters of every agent.
+func (s *SflowSource) Totals() SflowTotals {
+	var t SflowTotals
+	s.Agents(func(_ netip.Addr, _ uint32, c *SflowAgentCounters) {
+		t.Datagrams += c.Datagrams.Load()
+		t.FlowSamples += c.FlowSamples.Load()
+		t.CounterSamples += c.CounterSamples.Load()
+		t.Records += c.Records.Load()
+		t.DecodeErrors += c.DecodeErrors.Load()
+		t.UnknownSamples += c.UnknownSamples.Load()
+		t.UnknownRecords += c.UnknownRecords.Load()
+		t.HeaderErrors += c.HeaderErrors.Load()
+		t.SequenceErrors += c.SequenceErrors.Load()
+		t.SequenceLost += c.SequenceLost.Load()
+	})
+	return t
+}

@@ -342,6 +342,9 @@ func (d *daemon) stop(in *instance) error {
 			}
 			d.log.Info("source stopped", f...)
 		}
+		if sf, ok := s.(*ingest.SflowSource); ok {
+			d.log.Info("source stopped", sflowStopFields(sf)...)
+		}
 	}
 	return err
 }

@@ -131,3 +131,14 @@ func collectSflow(ch chan<- prometheus.Metric, s *ingest.SflowSource) {
 	counter(descReadErrors, s.ReadErrors(), name)
 	counter(descSfIfRefused, s.InterfacesRefused(), name)
 }
+
+// sflowStopFields are the counters the stop log carries for an sflow source.
+func sflowStopFields(s *ingest.SflowSource) []zap.Field {
+	t := s.Totals()
+	return []zap.Field{zap.String("source", s.Name()), zap.String("protocol", "sflow"),
+		zap.Uint64("socket_drops", s.SocketDrops()), zap.Uint64("read_errors", s.ReadErrors()),
+		zap.Uint64("datagrams", t.Datagrams), zap.Uint64("flow_samples", t.FlowSamples), zap.Uint64("records", t.Records),
+		zap.Uint64("counter_samples", t.CounterSamples), zap.Uint64("decode_errors", t.DecodeErrors),
+		zap.Uint64("sequence_lost", t.SequenceLost), zap.Uint64("unknown_samples", t.UnknownSamples),
+		zap.Uint64("unknown_records", t.UnknownRecords), zap.Uint64("interfaces_refused", s.InterfacesRefused())}
+}

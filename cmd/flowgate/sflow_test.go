@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/flowgate/flowgate/config"
 	"github.com/flowgate/flowgate/converters"
@@ -46,16 +47,22 @@ func TestSflowSourceInTheDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{log: zap.NewNop(), reload: func() (config.Configuration, error) { return loadConfig(o) }}
+	core, logs := observer.New(zap.InfoLevel)
+	d := &daemon{log: zap.New(core), reload: func() (config.Configuration, error) { return loadConfig(o) }}
 	sigs := make(chan os.Signal, 1)
 	done := make(chan error, 1)
 	go func() { done <- d.serve(context.Background(), cfg, sigs) }()
-	defer func() {
-		sigs <- syscall.SIGTERM
-		if err := <-done; err != nil {
-			t.Error(err)
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			sigs <- syscall.SIGTERM
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
 		}
-	}()
+	}
+	defer stop()
 	var addr string
 	for deadline := time.Now().Add(5 * time.Second); addr == "" && time.Now().Before(deadline); {
 		if in := d.current.Load(); in != nil {
@@ -105,5 +112,16 @@ func TestSflowSourceInTheDaemon(t *testing.T) {
 		if !strings.Contains(body, w) {
 			t.Errorf("metrics lack %s; got:\n%s", w, body)
 		}
+	}
+	// The stop log carries the source's counters.
+	stop()
+	var fields map[string]any
+	for _, e := range logs.FilterMessage("source stopped").All() {
+		if m := e.ContextMap(); m["source"] == "sf" {
+			fields = m
+		}
+	}
+	if fields == nil || fields["records"] != uint64(3) || fields["datagrams"] != uint64(3) || fields["sequence_lost"] != uint64(1) {
+		t.Errorf("stop log fields %v", fields)
 	}
 }
