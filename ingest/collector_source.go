@@ -85,7 +85,7 @@ type CollectorSource struct {
 	errLog *zap.Logger
 
 	mu   sync.Mutex
-	udp  []*net.UDPConn
+	udp  []*udpSocket
 	tcp  []*net.TCPListener
 	decs atomic.Pointer[decoderSet] // read per message; Retarget swaps it
 
@@ -145,15 +145,21 @@ func (c *CollectorSource) Listen(ctx context.Context) error {
 				return fmt.Errorf("collector %s: listen udp %s: %w", c.cfg.Name, addr, err)
 			}
 			conn := pc.(*net.UDPConn)
-			c.udp = append(c.udp, conn)
 			if c.cfg.ReceiveBuffer > 0 {
 				if err := conn.SetReadBuffer(c.cfg.ReceiveBuffer); err != nil {
+					conn.Close()
 					c.closeLocked()
 					return fmt.Errorf("collector %s: udp %s: receive buffer of %d bytes: %w", c.cfg.Name, addr, c.cfg.ReceiveBuffer, err)
 				}
 			}
+			sock, err := newUDPSocket(conn)
+			if err != nil {
+				c.closeLocked()
+				return fmt.Errorf("collector %s: udp %s: %w", c.cfg.Name, addr, err)
+			}
+			c.udp = append(c.udp, sock)
 			if i == 0 { // port 0: the other sockets join the port the first one got
-				bind = conn.LocalAddr().String()
+				bind = sock.LocalAddr().String()
 			}
 		}
 	}
@@ -186,7 +192,7 @@ func (c *CollectorSource) UDPAddrs() []netip.AddrPort {
 	defer c.mu.Unlock()
 	var out []netip.AddrPort
 	for _, u := range c.udp {
-		out = append(out, u.LocalAddr().(*net.UDPAddr).AddrPort())
+		out = append(out, u.LocalAddr())
 	}
 	return out
 }
@@ -424,8 +430,8 @@ func (c *CollectorSource) Close() {
 // readUDP decodes datagrams until the socket is closed or, once ctx ended,
 // its drain is over: drainEnd (Unix ns, 0 until the stop) bounds how far
 // each datagram read while draining may push the read deadline.
-func (c *CollectorSource) readUDP(ctx context.Context, conn *net.UDPConn, drops *atomic.Uint32, drainEnd *atomic.Int64) {
-	br, err := newBatchReader(conn)
+func (c *CollectorSource) readUDP(ctx context.Context, conn *udpSocket, drops *atomic.Uint32, drainEnd *atomic.Int64) {
+	br, err := conn.reader()
 	if err != nil {
 		c.readErrors.Add(1)
 		c.log.Error("udp socket cannot be read", zap.Error(err))

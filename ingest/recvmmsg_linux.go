@@ -30,7 +30,9 @@ type mmsghdr struct {
 // batchReader receives up to batchSize datagrams per system call with
 // recvmmsg(2) into buffers it reuses, so reading allocates nothing. It is
 // what golang.org/x/net/ipv4's ReadBatch does, without the net.Addr that
-// package allocates for every datagram.
+// package allocates for every datagram. It reads a net.UDPConn through the
+// runtime poller (newBatchReader) or a udpSocket with blocking calls
+// (udpSocket.reader).
 type batchReader struct {
 	rc    syscall.RawConn
 	hdrs  []mmsghdr
@@ -41,6 +43,7 @@ type batchReader struct {
 	n     int
 	errno syscall.Errno
 	read  func(fd uintptr) bool // the recvmmsg call, built once
+	sock  *udpSocket            // set: read with blocking calls (readSocket), not rc
 }
 
 const oobLen = 64
@@ -50,8 +53,22 @@ func newBatchReader(conn *net.UDPConn) (*batchReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("udp socket: %w", err)
 	}
+	b := newBatchBuffers()
+	b.rc = rc
+	b.read = func(fd uintptr) bool {
+		n, errno := b.recvmmsg(fd, unix.MSG_DONTWAIT)
+		if errno == unix.EAGAIN || errno == unix.EINTR {
+			return false // wait for the socket through the runtime poller
+		}
+		b.n, b.errno = n, errno
+		return true
+	}
+	return b, nil
+}
+
+// newBatchBuffers allocates the headers and buffers of a batch.
+func newBatchBuffers() *batchReader {
 	b := &batchReader{
-		rc:    rc,
 		hdrs:  make([]mmsghdr, batchSize),
 		iovs:  make([]unix.Iovec, batchSize),
 		names: make([]unix.RawSockaddrInet6, batchSize),
@@ -67,27 +84,31 @@ func newBatchReader(conn *net.UDPConn) (*batchReader, error) {
 		h.SetIovlen(1)
 		h.Control = &b.oob[i*oobLen]
 	}
-	b.read = func(fd uintptr) bool {
-		for i := range b.hdrs {
-			h := &b.hdrs[i].hdr
-			h.Namelen = unix.SizeofSockaddrInet6
-			h.SetControllen(oobLen)
-			h.Flags = 0
-		}
-		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(len(b.hdrs)), unix.MSG_DONTWAIT, 0, 0)
-		if errno == unix.EAGAIN || errno == unix.EINTR {
-			return false // wait for the socket through the runtime poller
-		}
-		b.n, b.errno = int(n), errno
-		return true
+	return b
+}
+
+// recvmmsg receives up to batchSize datagrams from fd.
+func (b *batchReader) recvmmsg(fd uintptr, flags int) (int, syscall.Errno) {
+	for i := range b.hdrs {
+		h := &b.hdrs[i].hdr
+		h.Namelen = unix.SizeofSockaddrInet6
+		h.SetControllen(oobLen)
+		h.Flags = 0
 	}
-	return b, nil
+	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(len(b.hdrs)), uintptr(flags), 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), 0
 }
 
 // Read waits for at least one datagram and returns how many were received.
 // Errors are the connection's (net.ErrClosed, os.ErrDeadlineExceeded) or
 // the system call's.
 func (b *batchReader) Read() (int, error) {
+	if b.sock != nil {
+		return b.readSocket()
+	}
 	if err := b.rc.Read(b.read); err != nil {
 		return 0, err
 	}

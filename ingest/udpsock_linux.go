@@ -1,0 +1,143 @@
+package ingest
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sockWait bounds one blocking wait for datagrams (SO_RCVTIMEO), so that a
+// reader looks at its deadline and at Close at least this often.
+const sockWait = 100 * time.Millisecond
+
+// udpSocket is a collector's UDP socket read with blocking recvmmsg(2)
+// calls outside the runtime's network poller. Under load the poller costs
+// more than decoding: every datagram arriving at a drained socket is an
+// edge that wakes an idle thread blocked in epoll_wait, and every wait
+// parks and reschedules the reader goroutine. A reader blocked in the
+// kernel, as nfcapd's is, is woken once per wait and nothing else is.
+type udpSocket struct {
+	addr netip.AddrPort
+	// mu is held for reading around each system call on fd; Close takes
+	// it for writing to release fd, so a number in use is never reused.
+	mu       sync.RWMutex
+	fd       int
+	closing  atomic.Bool
+	deadline atomic.Int64 // Unix ns after which reads fail; 0: none
+}
+
+// newUDPSocket takes the socket of conn over: it keeps a blocking
+// duplicate of the descriptor and closes conn, which takes it out of the
+// runtime poller. Options set on conn (buffer, SO_REUSEPORT, SO_RXQ_OVFL)
+// stay: they belong to the socket.
+func newUDPSocket(conn *net.UDPConn) (*udpSocket, error) {
+	s := &udpSocket{addr: conn.LocalAddr().(*net.UDPAddr).AddrPort(), fd: -1}
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("udp socket: %w", err)
+	}
+	var derr error
+	if err := rc.Control(func(fd uintptr) { s.fd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		derr = err
+	}
+	conn.Close()
+	if derr != nil {
+		return nil, fmt.Errorf("udp socket: duplicating the descriptor: %w", derr)
+	}
+	tv := unix.NsecToTimeval(int64(sockWait))
+	if err := unix.SetNonblock(s.fd, false); err != nil {
+		unix.Close(s.fd)
+		return nil, fmt.Errorf("udp socket: blocking mode: %w", err)
+	}
+	if err := unix.SetsockoptTimeval(s.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		unix.Close(s.fd)
+		return nil, fmt.Errorf("udp socket: SO_RCVTIMEO: %w", err)
+	}
+	return s, nil
+}
+
+// LocalAddr returns the bound address.
+func (s *udpSocket) LocalAddr() netip.AddrPort { return s.addr }
+
+// SetReadDeadline makes reads fail with os.ErrDeadlineExceeded from t on
+// (noticed within sockWait); the zero time removes the deadline.
+func (s *udpSocket) SetReadDeadline(t time.Time) {
+	if t.IsZero() {
+		s.deadline.Store(0)
+		return
+	}
+	s.deadline.Store(t.UnixNano())
+}
+
+// Close wakes a blocked reader and releases the socket once no system
+// call uses it. Reads fail with net.ErrClosed from then on.
+func (s *udpSocket) Close() error {
+	if s.closing.Swap(true) {
+		return nil
+	}
+	s.mu.RLock()
+	if s.fd >= 0 {
+		// An unconnected UDP socket answers ENOTCONN but does wake
+		// the waiting reader.
+		unix.Shutdown(s.fd, unix.SHUT_RD)
+	}
+	s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fd < 0 {
+		return nil
+	}
+	err := unix.Close(s.fd)
+	s.fd = -1
+	return err
+}
+
+// reader returns a batch reader of the socket.
+func (s *udpSocket) reader() (*batchReader, error) {
+	b := newBatchBuffers()
+	b.sock = s
+	return b, nil
+}
+
+// readSocket is batchReader.Read on a udpSocket: it blocks in the kernel
+// until at least one datagram is there, the deadline passes or the socket
+// is closed.
+func (b *batchReader) readSocket() (int, error) {
+	s := b.sock
+	for {
+		if s.closing.Load() {
+			return 0, net.ErrClosed
+		}
+		if d := s.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
+			return 0, os.ErrDeadlineExceeded
+		}
+		s.mu.RLock()
+		if s.fd < 0 {
+			s.mu.RUnlock()
+			return 0, net.ErrClosed
+		}
+		n, errno := b.recvmmsg(uintptr(s.fd), unix.MSG_WAITFORONE)
+		s.mu.RUnlock()
+		if s.closing.Load() {
+			// Woken by Close's shutdown, which also makes the call
+			// return an empty "datagram".
+			return 0, net.ErrClosed
+		}
+		switch errno {
+		case 0:
+			if n > 0 {
+				return n, nil
+			}
+		case unix.EAGAIN, unix.EINTR:
+		default:
+			return 0, fmt.Errorf("recvmmsg: %w", errno)
+		}
+	}
+}

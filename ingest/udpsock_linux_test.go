@@ -1,0 +1,90 @@
+package ingest
+
+import (
+	"errors"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/flowgate/flowgate/internal/testutil"
+)
+
+func newTestSocket(t *testing.T) *udpSocket {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newUDPSocket(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Close wakes a reader blocked in the kernel, which reports net.ErrClosed
+// (not the empty datagram the shutdown makes the call return).
+func TestUDPSocketCloseWakesReader(t *testing.T) {
+	s := newTestSocket(t)
+	br, err := s.reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := br.Read(); done <- err }()
+	time.Sleep(10 * time.Millisecond) // let it block (the outcome is the same if it has not)
+	s.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Read after Close: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(testutil.WaitTimeout):
+		t.Fatal("Read still blocked after Close")
+	}
+}
+
+// Datagrams are read in batches with their sender; a read deadline ends a
+// wait with os.ErrDeadlineExceeded.
+func TestUDPSocketReadsAndTimesOut(t *testing.T) {
+	s := newTestSocket(t)
+	br, err := s.reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("udp", s.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, m := range []string{"one", "two", "three"} {
+		c.Write([]byte(m))
+	}
+	var got []string
+	for len(got) < 3 {
+		n, err := br.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			msg, from, err := br.Message(i)
+			if err != nil || from.String() != c.LocalAddr().String() {
+				t.Fatalf("datagram %q from %v: %v", msg, from, err)
+			}
+			got = append(got, string(msg))
+		}
+	}
+	if got[0] != "one" || got[2] != "three" {
+		t.Errorf("got %q", got)
+	}
+	s.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, err := br.Read(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Read past the deadline: %v, want os.ErrDeadlineExceeded", err)
+	}
+	x := []byte("x")
+	if a := testing.AllocsPerRun(10, func() { c.Write(x); br.Read() }); a > 0 {
+		t.Errorf("%.1f allocations per read", a)
+	}
+}
