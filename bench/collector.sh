@@ -8,10 +8,19 @@
 #   SEARCH=0 CPU_RATE=1000000 CPU_REPS=5 bench/collector.sh   # CPU per flow only
 #
 # Then, at the fixed rate CPU_RATE, CPU_REPS alternating runs of each
-# collector measure the CPU seconds (user + system, from /proc/PID/stat)
-# it spent from just before the send until everything sent was stored,
-# per million flows; the medians of the loss-free runs and the ratio
-# nfcapd/flowgate are printed (above 1: flowgate needs less CPU per flow).
+# collector measure the CPU seconds (user + system) it spent from just
+# before the send until it had exited (after storing everything sent and
+# flushing its file at SIGTERM), per million flows: its lifetime CPU
+# (wait4 rusage) less what it had used before the send (/proc/PID/stat),
+# so start-up is not counted and the work done at exit is, for both. The
+# medians of the loss-free runs and the ratio nfcapd/flowgate are printed
+# (above 1: flowgate needs less CPU per flow), each run with the load
+# average at its end: on a shared machine, compare runs of similar load.
+#
+# What each stores: flowgate an f: trapcap of UniRec records in its default
+# biflow template (90 bytes + 2 of framing per flow, 92 B), nfcapd its
+# usual uncompressed nfcapd.* file (about 104 B per flow); both fsync-free
+# writes to the same file system.
 #
 # Each step starts the collector afresh, sends DUR seconds of synthetic
 # export at a fixed rate with bench/cmd/flowsend (30 IPv4 records of a
@@ -74,49 +83,76 @@ send() {
 # cpu_ticks PID -> user + system clock ticks of the process so far
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+# measured OUT CMD... runs CMD (in the background, with the caller's
+# redirections) and, once it has exited, writes its lifetime user + system
+# CPU in clock ticks to OUT; CMD's pid is in OUT.pid as soon as it runs.
+measured() {
+  rm -f "$1" "$1.pid"
+  python3 -c '
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(pid))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1] + ".pid")
+_, _, ru = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write("%d\n" % round((ru.ru_utime + ru.ru_stime) * os.sysconf("SC_CLK_TCK")))
+' "$@"
+}
+
+# child_pid OUT -> the pid measured wrote, once it is there
+child_pid() {
+  for _ in $(seq 200); do [ -s "$1.pid" ] && break; sleep 0.01; done
+  cat "$1.pid"
+}
+
+load() { cut -d' ' -f1 /proc/loadavg; }
+
 records_metric() {
   curl -s "http://127.0.0.1:$1/metrics" | awk '/^flowgate_output_records_total/ { n += $2 } END { printf "%.0f\n", n }'
 }
 
 # flowgate_step VERSION RATE -> "sent stored cputicks"
 flowgate_step() {
-  local port mport pid sent got prev t0 t1
+  local port mport pid wpid sent got prev t0
   port=$(free_port); mport=$(free_tcp)
   rm -f "$work"/fg.trapcap*
   FLOWGATE_METRICS_LISTEN=127.0.0.1:$mport TRAP_SOCKET_DIR=$work \
-    "$work/bin/flowgate" -l "udp://127.0.0.1:$port" -i "f:$work/fg.trapcap" 2>"$work/flowgate.log" &
-  pid=$!
+    measured "$work/cpu" "$work/bin/flowgate" -l "udp://127.0.0.1:$port" -i "f:$work/fg.trapcap" 2>"$work/flowgate.log" &
+  wpid=$!
+  pid=$(child_pid "$work/cpu")
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mport/metrics" >/dev/null && break; sleep 0.05; done
   t0=$(cpu_ticks "$pid")
   sent=$(send "$1" "$2" "$port")
   got=$(records_metric "$mport"); prev=-1
   while [ "$got" != "$prev" ]; do sleep 0.3; prev=$got; got=$(records_metric "$mport"); done
-  t1=$(cpu_ticks "$pid")
-  kill -TERM "$pid"; wait "$pid" || true
+  kill -TERM "$pid"; wait "$wpid" || true
   rm -f "$work"/fg.trapcap*
-  echo "$sent $got $((t1 - t0))"
+  echo "$sent $got $(($(cat "$work/cpu") - t0))"
 }
 
 # nfcapd_step VERSION RATE -> "sent stored cputicks"
 nfcapd_step() {
-  local port pid sent got t0 t1
+  local port pid wpid sent got t0
   port=$(free_port)
   rm -rf "$work/nf"; mkdir -p "$work/nf"
-  nfcapd -b 127.0.0.1 -p "$port" -w "$work/nf" -B "$BUF" >"$work/nfcapd.log" 2>&1 &
-  pid=$!
+  measured "$work/cpu" nfcapd -b 127.0.0.1 -p "$port" -w "$work/nf" -B "$BUF" >"$work/nfcapd.log" 2>&1 &
+  wpid=$!
+  pid=$(child_pid "$work/cpu")
   sleep 0.5
   t0=$(cpu_ticks "$pid")
   sent=$(send "$1" "$2" "$port")
   sleep 0.5
-  t1=$(cpu_ticks "$pid")
-  kill -TERM "$pid"; wait "$pid" || true
+  kill -TERM "$pid"; wait "$wpid" || true
   got=0
   for f in "$work"/nf/nfcapd.2*; do
     [ -e "$f" ] || continue
     got=$((got + $(nfdump -I -r "$f" | awk '/^Flows:/ { print $2 }')))
   done
   rm -rf "$work/nf"
-  echo "$sent $got $((t1 - t0))"
+  echo "$sent $got $(($(cat "$work/cpu") - t0))"
 }
 
 # search TOOL VERSION RATES... -> prints steps, sets $best
@@ -163,7 +199,7 @@ done
 fi
 
 # CPU seconds per million flows at CPU_RATE, medians of the loss-free runs.
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.4f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+median() { { grep . || true; } | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.4f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 declare -A cpu
 echo
 echo "CPU per flow at $CPU_RATE flows/s (${DUR}s runs, $CPU_REPS each, alternating):"
@@ -176,21 +212,21 @@ for v in 9 10; do
       read -r sent got ticks < <("${tool}_step" "$v" "$CPU_RATE")
       per=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$sent" 'BEGIN { printf "%.4f", t / hz / (n / 1e6) }')
       if [ "$got" -ge "$sent" ] && [ "$sent" -gt 0 ]; then
-        printf "  %-8s v%-2s run %d: sent %9d stored %9d  %s CPU s per million flows\n" "$tool" "$v" "$rep" "$sent" "$got" "$per"
+        printf "  %-8s v%-2s run %d: sent %9d stored %9d  %s CPU s per million flows  (load %s)\n" "$tool" "$v" "$rep" "$sent" "$got" "$per" "$(load)"
         cpu[$tool,$v]+="$per "
       else
-        printf "  %-8s v%-2s run %d: sent %9d stored %9d  LOSS %d (not counted)\n" "$tool" "$v" "$rep" "$sent" "$got" "$((sent - got))"
+        printf "  %-8s v%-2s run %d: sent %9d stored %9d  LOSS %d (not counted)  (load %s)\n" "$tool" "$v" "$rep" "$sent" "$got" "$((sent - got))" "$(load)"
       fi
     done
   done
 done
 echo
-echo "CPU seconds per million flows at $CPU_RATE flows/s (median of loss-free runs):"
+echo "CPU seconds per million flows at $CPU_RATE flows/s (median of loss-free runs; load average now $(load)):"
 for v in 9 10; do
   name=$([ "$v" = 9 ] && echo "NetFlow v9" || echo "IPFIX")
-  fg=$(tr ' ' '\n' <<<"${cpu[flowgate,$v]}" | grep . | median)
+  fg=$(tr ' ' '\n' <<<"${cpu[flowgate,$v]}" | median)
   if [ "$have_nfcapd" = 1 ]; then
-    nf=$(tr ' ' '\n' <<<"${cpu[nfcapd,$v]}" | grep . | median)
+    nf=$(tr ' ' '\n' <<<"${cpu[nfcapd,$v]}" | median)
     ratio=$(awk -v a="$fg" -v b="$nf" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", b / a; else print "n/a" }')
     printf "  %-10s flowgate %s  nfcapd %s  nfcapd/flowgate %s\n" "$name" "$fg" "$nf" "$ratio"
   else
