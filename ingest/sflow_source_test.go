@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -279,5 +281,42 @@ func TestSflowSourceRetarget(t *testing.T) {
 	}
 	if got := string(next.records()[0].AppendText(nil, ',')); got != "10.1.0.1,100,5" {
 		t.Errorf("record %q", got)
+	}
+}
+
+// The golden captures of pmacctd's sfprobe, replayed over loopback, yield
+// one record per flow sample with the declared rate applied, and the
+// agent's counters see every datagram and counter sample.
+func TestSflowSourceReplaysGoldenCaptures(t *testing.T) {
+	for _, tc := range []struct {
+		name                                string
+		flows, counters, datagrams, packets int
+	}{
+		// flow samples and counter samples from testdata/README.md; packets = samples × rate
+		{"mixed-r1", 153, 0, 24, 153},
+		{"mixed-r4", 35, 1, 7, 140},
+		{"counters-http-r2", 23, 2, 22, 46},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join("..", "collector", "sflow", "testdata", tc.name+".pcap")
+			if _, err := os.Stat(path); err != nil {
+				t.Skipf("no %s", path)
+			}
+			dgrams, _ := capturePayloads(t, path, false)
+			rs := startSflow(t, SflowConfig{ReceiveBuffer: 1 << 20})
+			sendUDP(t, rs.src.UDPAddrs()[0].String(), dgrams)
+			agent := netip.MustParseAddr("192.0.2.10")
+			waitFor(t, func() bool { a := rs.agent(agent, 0); return a != nil && a.Datagrams.Load() == uint64(len(dgrams)) })
+			waitFor(t, func() bool { return rs.out.count() == tc.flows })
+			a := rs.agent(agent, 0)
+			if len(dgrams) != tc.datagrams || a.FlowSamples.Load() != uint64(tc.flows) || a.CounterSamples.Load() != uint64(tc.counters) ||
+				a.DecodeErrors.Load() != 0 || a.SequenceErrors.Load() != 0 || a.UnknownRecords.Load() != 0 {
+				t.Errorf("%d datagrams, agent counters: flow samples %d, counter samples %d, errors %d, sequence errors %d, unknown records %d",
+					len(dgrams), a.FlowSamples.Load(), a.CounterSamples.Load(), a.DecodeErrors.Load(), a.SequenceErrors.Load(), a.UnknownRecords.Load())
+			}
+			if got := totals(t, rs.out.records(), "PACKETS"); got != uint64(tc.packets) {
+				t.Errorf("PACKETS sum %d, want %d", got, tc.packets)
+			}
+		})
 	}
 }
