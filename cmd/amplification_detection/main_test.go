@@ -55,10 +55,5 @@ func TestSameAlertsAsC(t *testing.T) {
 // A sender template without a field the detector reads fails at
 // negotiation, naming the field (vportscan's input has no BYTES).
 func TestMissingFieldNamed(t *testing.T) {
-	s := dettest.Scenarios(t, "vportscan_detector")[0]
-	s.Params = nil
-	code, stderr, _ := s.Run(t, run, module.Name)
-	if code == 0 || !strings.Contains(stderr, "missing field(s) uint64 BYTES") {
-		t.Fatalf("exit %d, stderr %q", code, stderr)
-	}
+	dettest.CheckMissingField(t, run, module.Name, "vportscan_detector", "", "missing field(s) uint64 BYTES")
 }

@@ -71,18 +71,7 @@ func TestExitCodes(t *testing.T) {
 // A sender template without a field the detector reads fails at
 // negotiation, naming it (ddos's input has no ports).
 func TestMissingFieldNamed(t *testing.T) {
-	for _, s := range dettest.Scenarios(t, "ddos_detector") {
-		if s.Name != "flood_basic" {
-			continue
-		}
-		s.Params = []string{"-S"}
-		code, stderr, _ := s.Run(t, run, module.Name)
-		if code == 0 || !strings.Contains(stderr, "uint16 SRC_PORT") {
-			t.Fatalf("exit %d, stderr %q", code, stderr)
-		}
-		return
-	}
-	t.Fatal("ddos flood_basic scenario not found")
+	dettest.CheckMissingField(t, run, module.Name, "ddos_detector", "flood_basic", "uint16 SRC_PORT", "-S")
 }
 
 type syncBuf struct {

@@ -58,18 +58,7 @@ func TestGoldenScenarios(t *testing.T) {
 // A sender template without a field the detector reads fails at
 // negotiation, naming it (haddrscan's input has no BYTES).
 func TestMissingFieldNamed(t *testing.T) {
-	for _, s := range dettest.Scenarios(t, "haddrscan_detector") {
-		if s.Name != "sweep_basic" {
-			continue
-		}
-		s.Params = nil
-		code, stderr, _ := s.Run(t, run, module.Name)
-		if code == 0 || !strings.Contains(stderr, "uint64 BYTES") {
-			t.Fatalf("exit %d, stderr %q", code, stderr)
-		}
-		return
-	}
-	t.Fatal("haddrscan sweep_basic scenario not found")
+	dettest.CheckMissingField(t, run, module.Name, "haddrscan_detector", "sweep_basic", "uint64 BYTES")
 }
 
 func TestInvalidArguments(t *testing.T) {

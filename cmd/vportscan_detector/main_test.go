@@ -1,11 +1,11 @@
 package main
 
 import (
-	"github.com/flowgate/flowgate/internal/flowgen"
 	"strings"
 	"testing"
 
 	"github.com/flowgate/flowgate/cmd/internal/dettest"
+	"github.com/flowgate/flowgate/internal/flowgen"
 )
 
 // Every golden scenario, run as the C module was: the scenario's options
@@ -15,18 +15,7 @@ func TestGoldenScenarios(t *testing.T) { dettest.Check(t, run, module.Name) }
 // A sender template without a field the detector reads fails at
 // negotiation, naming the field (haddrscan's input has no SRC_PORT).
 func TestMissingFieldNamed(t *testing.T) {
-	for _, s := range dettest.Scenarios(t, "haddrscan_detector") {
-		if s.Name != "sweep_basic" {
-			continue
-		}
-		s.Params = nil
-		code, stderr, _ := s.Run(t, run, module.Name)
-		if code == 0 || !strings.Contains(stderr, "missing field(s) uint16 SRC_PORT") {
-			t.Fatalf("exit %d, stderr %q", code, stderr)
-		}
-		return
-	}
-	t.Fatal("haddrscan sweep_basic scenario not found")
+	dettest.CheckMissingField(t, run, module.Name, "haddrscan_detector", "sweep_basic", "missing field(s) uint16 SRC_PORT")
 }
 
 // Differential test against the C module on generated traffic: scanners

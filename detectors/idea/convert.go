@@ -83,23 +83,17 @@ func convertVportscan(msg []byte, o *Options) (*Object, error) {
 		return nil, err
 	}
 	obj := head(o)
-	obj.Set("EventTime", ideaTime(jsonSecs(in.TsFirst)))
-	obj.Set("CeaseTime", ideaTime(jsonSecs(in.TsLast)))
-	obj.Set("DetectTime", ideaTime(jsonSecs(in.TsLast)))
+	setSpan(obj, jsonSecs(in.TsFirst), jsonSecs(in.TsLast))
 	obj.Set("Category", []any{"Recon.Scanning"})
 	if n > 1 {
 		obj.Set("Description", "Block portscan using TCP SYN")
 	} else {
 		obj.Set("Description", "Vertical scan using TCP SYN")
 	}
-	s := &Object{}
-	s.Set("Proto", []any{"tcp"})
-	addAddr(s, src)
+	s := endpoint([]any{"tcp"}, src)
 	obj.Set("Source", []any{s})
 	obj.Set("Target", []any{tgt})
-	nd := node("vportscan_detector")
-	nd.Set("AggrWin", o.aggrWin())
-	obj.Set("Node", []any{nd})
+	obj.Set("Node", []any{aggrNode("vportscan_detector", o)})
 	obj.Set("FlowCount", flows)
 	return obj, nil
 }
@@ -117,22 +111,14 @@ func vportscanDetectorReporter() *Reporter {
 			}
 			return func(r unirec.Record, o *Options) (*Object, error) {
 				obj := head(o)
-				obj.Set("EventTime", ideaTime(secs(r.Time(tf))))
-				obj.Set("CeaseTime", ideaTime(secs(r.Time(tl))))
-				obj.Set("DetectTime", ideaTime(secs(r.Time(tl))))
+				setSpan(obj, secs(r.Time(tf)), secs(r.Time(tl)))
 				obj.Set("Category", []any{"Recon.Scanning"})
 				obj.Set("Description", "Vertical scan using TCP SYN")
-				s := &Object{}
-				s.Set("Proto", []any{"tcp"})
-				addAddr(s, r.IP(src))
+				s := endpoint([]any{"tcp"}, r.IP(src))
 				obj.Set("Source", []any{s})
-				tg := &Object{}
-				tg.Set("Proto", []any{"tcp"})
-				addAddr(tg, r.IP(dst))
+				tg := endpoint([]any{"tcp"}, r.IP(dst))
 				obj.Set("Target", []any{tg})
-				nd := node("vportscan_detector")
-				nd.Set("AggrWin", o.aggrWin())
-				obj.Set("Node", []any{nd})
+				obj.Set("Node", []any{aggrNode("vportscan_detector", o)})
 				obj.Set("FlowCount", r.Uint32(cnt))
 				return obj, nil
 			}, nil
@@ -158,15 +144,11 @@ func haddrscanReporter() *Reporter {
 			}
 			return func(r unirec.Record, o *Options) (*Object, error) {
 				obj := head(o)
-				obj.Set("EventTime", ideaTime(secs(r.Time(tf))))
-				obj.Set("CeaseTime", ideaTime(secs(r.Time(tl))))
-				obj.Set("DetectTime", ideaTime(secs(r.Time(tl))))
+				setSpan(obj, secs(r.Time(tf)), secs(r.Time(tl)))
 				obj.Set("Category", []any{"Recon.Scanning"})
 				obj.Set("FlowCount", r.Uint32(cnt))
 				obj.Set("Description", "Horizontal scan using TCP SYN")
-				s := &Object{}
-				s.Set("Proto", []any{"tcp"})
-				addAddr(s, r.IP(src))
+				s := endpoint([]any{"tcp"}, r.IP(src))
 				obj.Set("Source", []any{s})
 				tg := &Object{}
 				tg.Set("Proto", []any{"tcp"})
@@ -178,9 +160,7 @@ func haddrscanReporter() *Reporter {
 					}
 				}
 				obj.Set("Target", []any{tg})
-				nd := node("haddrscan_detector")
-				nd.Set("AggrWin", o.aggrWin())
-				obj.Set("Node", []any{nd})
+				obj.Set("Node", []any{aggrNode("haddrscan_detector", o)})
 				return obj, nil
 			}, nil
 		}}
@@ -203,9 +183,7 @@ func amplificationReporter() *Reporter {
 			}
 			return func(r unirec.Record, o *Options) (*Object, error) {
 				obj := head(o)
-				obj.Set("EventTime", ideaTime(secs(r.Time(tf))))
-				obj.Set("CeaseTime", ideaTime(secs(r.Time(tl))))
-				obj.Set("DetectTime", ideaTime(secs(r.Time(tl))))
+				setSpan(obj, secs(r.Time(tf)), secs(r.Time(tl)))
 				obj.Set("Category", []any{"Availability.DDoS"})
 				s := &Object{}
 				s.Set("Type", []any{"Backscatter"})
@@ -298,9 +276,7 @@ func bruteforceReporter() *Reporter {
 				}
 				obj.Set("Description", desc)
 				obj.Set("FlowCount", r.Uint32(scale))
-				s := &Object{}
-				s.Set("Proto", protos)
-				addAddr(s, r.IP(src))
+				s := endpoint(protos, r.IP(src))
 				obj.Set("Source", []any{s})
 				tg := &Object{}
 				tg.Set("Port", []any{r.Uint16(port)})

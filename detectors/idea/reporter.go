@@ -93,6 +93,30 @@ func head(o *Options) *Object {
 	return obj
 }
 
+// setSpan sets EventTime to first, then CeaseTime and DetectTime to last
+// (seconds), in this order: the scan and amplification reporters' order.
+func setSpan(obj *Object, first, last int64) {
+	obj.Set("EventTime", ideaTime(first))
+	obj.Set("CeaseTime", ideaTime(last))
+	obj.Set("DetectTime", ideaTime(last))
+}
+
+// endpoint is a Source or Target with Proto, then ip in IP4 or IP6.
+func endpoint(proto []any, ip unirec.IP) *Object {
+	e := &Object{}
+	e.Set("Proto", proto)
+	addAddr(e, ip)
+	return e
+}
+
+// aggrNode is node(detector) with the aggregation window of o (AggrWin
+// after Type).
+func aggrNode(detector string, o *Options) *Object {
+	n := node(detector)
+	n.Set("AggrWin", o.aggrWin())
+	return n
+}
+
 func node(detector string, typ ...any) *Object {
 	n := &Object{}
 	n.Set("Name", "undefined")

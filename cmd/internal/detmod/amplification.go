@@ -55,58 +55,51 @@ func Amplification() Spec {
 
 func setupAmplification(opts []trap.Opt, clock detectors.Clock) (detectors.Detector, error) {
 	cfg := amplification.DefaultConfig()
+	var p optValues
 	for _, o := range opts {
-		var err error
-		u := func(bits int) uint64 {
-			v, e := Uint(o, bits)
-			if err == nil {
-				err = e
-			}
-			return v
-		}
 		switch o.Short {
 		case 'p':
-			cfg.Port = uint16(u(16))
+			cfg.Port = uint16(p.uint(o, 16))
 		case 'n':
-			cfg.TopN = int(u(31))
+			cfg.TopN = int(p.uint(o, 31))
 		case 'q':
-			cfg.Step = uint32(u(32))
+			cfg.Step = uint32(p.uint(o, 32))
 		case 'a':
-			cfg.MinAmpf = uint32(u(32))
+			cfg.MinAmpf = uint32(p.uint(o, 32))
 		case 't':
-			cfg.MinFlows = uint32(u(32))
+			cfg.MinFlows = uint32(p.uint(o, 32))
 		case 'y':
-			cfg.MinRespPkts = uint32(u(32))
+			cfg.MinRespPkts = uint32(p.uint(o, 32))
 		case 'l':
-			cfg.MinRespBytes = uint32(u(32))
+			cfg.MinRespBytes = uint32(p.uint(o, 32))
 		case 'm':
-			cfg.MaxQueryB = uint32(u(32))
+			cfg.MaxQueryB = uint32(p.uint(o, 32))
 		case 'w':
-			cfg.Window = int64(u(31))
+			cfg.Window = int64(p.uint(o, 31))
 		case 's':
-			cfg.Period = int64(u(31))
+			cfg.Period = int64(p.uint(o, 31))
 		case 'S':
-			cfg.RecordCount = int(u(31))
+			cfg.RecordCount = int(p.uint(o, 31))
 		case 'd':
-			err = errors.New("-d: per-pair log files are not supported")
+			p.fail(errors.New("-d: per-pair log files are not supported"))
 		case 0:
 			switch o.Long {
 			case "min-count":
 				f, e := strconv.ParseFloat(o.Value, 32)
 				if e != nil {
-					err = errors.New("--min-count: " + strconv.Quote(o.Value) + " is not a number")
+					p.fail(errors.New("--min-count: " + strconv.Quote(o.Value) + " is not a number"))
 				}
 				cfg.MinCount = float32(f)
 			case "fix-histogram":
 				cfg.FixHistogram = true
 			case "max-pairs":
-				cfg.MaxPairs = int(u(31))
+				cfg.MaxPairs = int(p.uint(o, 31))
 			case "max-items":
-				cfg.MaxItems = int(u(31))
+				cfg.MaxItems = int(p.uint(o, 31))
 			}
 		}
-		if err != nil {
-			return nil, err
+		if p.err != nil {
+			return nil, p.err
 		}
 	}
 	return amplification.New(cfg, clock)

@@ -47,35 +47,28 @@ func Ddos() Spec {
 
 func setupDdos(opts []trap.Opt, _ detectors.Clock) (detectors.Detector, error) {
 	cfg := ddos.DefaultConfig()
+	var p optValues
 	for _, o := range opts {
-		var err error
-		u := func(bits int) uint64 {
-			v, e := Uint(o, bits)
-			if err == nil {
-				err = e
-			}
-			return v
-		}
 		switch {
 		case o.Short == 'm':
-			cfg.MinAttackSize = u(64)
+			cfg.MinAttackSize = p.uint(o, 64)
 		case o.Short == 'b':
-			cfg.MinTrafficBefore = u(64)
+			cfg.MinTrafficBefore = p.uint(o, 64)
 		case o.Short == 't':
-			cfg.FlowRate = uint16(u(16))
+			cfg.FlowRate = uint16(p.uint(o, 16))
 		case o.Short == 'c':
-			cfg.IPCountRate = uint16(u(16))
+			cfg.IPCountRate = uint16(p.uint(o, 16))
 		case o.Short == 's':
-			cfg.SrcMask = uint8(u(8))
+			cfg.SrcMask = uint8(p.uint(o, 8))
 		case o.Short == 'd':
-			cfg.DstMask = uint8(u(8))
+			cfg.DstMask = uint8(p.uint(o, 8))
 		case o.Short == 'p':
-			cfg.PruneThreshold = u(64)
+			cfg.PruneThreshold = p.uint(o, 64)
 		case o.Long == "max-records":
-			cfg.MaxRecords = int(u(31))
+			cfg.MaxRecords = int(p.uint(o, 31))
 		}
-		if err != nil {
-			return nil, err
+		if p.err != nil {
+			return nil, p.err
 		}
 	}
 	return ddos.New(cfg)

@@ -161,6 +161,24 @@ func Uint(o trap.Opt, bits int) (uint64, error) {
 	return v, nil
 }
 
+// optValues parses option values in a loop over the options, keeping
+// the first error: a setup parses each option, then stops at p.err.
+type optValues struct{ err error }
+
+// uint is Uint, the error kept in p.
+func (p *optValues) uint(o trap.Opt, bits int) uint64 {
+	v, err := Uint(o, bits)
+	p.fail(err)
+	return v
+}
+
+// fail keeps err unless an error is kept already.
+func (p *optValues) fail(err error) {
+	if p.err == nil {
+		p.err = err
+	}
+}
+
 func optName(o trap.Opt) string {
 	if o.Short != 0 {
 		return "-" + string(rune(o.Short))

@@ -38,27 +38,22 @@ func Haddrscan() Spec {
 
 func setupHaddrscan(opts []trap.Opt, clock detectors.Clock) (detectors.Detector, error) {
 	cfg := haddrscan.DefaultConfig()
+	var p optValues
 	for _, o := range opts {
-		var v uint64
-		var err error
 		switch {
 		case o.Short == 'n':
-			v, err = Uint(o, 32)
-			cfg.Threshold = int(min(v, haddrscan.MaxThreshold+1))
+			cfg.Threshold = int(min(p.uint(o, 32), haddrscan.MaxThreshold+1))
 		case o.Short == 'd':
-			v, err = Uint(o, 16)
-			cfg.Idle = int64(v)
+			cfg.Idle = int64(p.uint(o, 16))
 		case o.Short == 'p':
-			v, err = Uint(o, 16)
-			cfg.PruneInterval = int64(v)
+			cfg.PruneInterval = int64(p.uint(o, 16))
 		case o.Long == "max-keys":
-			v, err = Uint(o, 31)
-			cfg.MaxKeys = int(v)
+			cfg.MaxKeys = int(p.uint(o, 31))
 		case o.Long == "empty-trailing":
 			cfg.EmptyTrailing = true
 		}
-		if err != nil {
-			return nil, err
+		if p.err != nil {
+			return nil, p.err
 		}
 	}
 	return haddrscan.New(cfg, clock)

@@ -134,3 +134,23 @@ func Check(t *testing.T, run RunFunc, module string, extra ...string) {
 		})
 	}
 }
+
+// CheckMissingField runs module on the input of another module's golden
+// scenario (from's scenario name, or its first with name ""), with params
+// instead of the scenario's, and expects it to fail at negotiation with
+// stderr naming the field it lacks (e.g. "uint64 BYTES").
+func CheckMissingField(t *testing.T, run RunFunc, module, from, name, field string, params ...string) {
+	t.Helper()
+	for _, s := range Scenarios(t, from) {
+		if name != "" && s.Name != name {
+			continue
+		}
+		s.Params = params
+		code, stderr, _ := s.Run(t, run, module)
+		if code == 0 || !strings.Contains(stderr, field) {
+			t.Fatalf("%s on %s/%s: exit %d, stderr %q; want a failure naming %s", module, from, s.Name, code, stderr, field)
+		}
+		return
+	}
+	t.Fatalf("%s scenario %s not found", from, name)
+}
