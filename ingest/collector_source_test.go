@@ -210,7 +210,10 @@ func TestCollectorSourceSurvivesMalformedInput(t *testing.T) {
 func TestCollectorSourceDrainsQueuedDatagramsOnStop(t *testing.T) {
 	dir := sharedTestdata(t, "netflow")
 	dgrams, _ := capturePayloads(t, filepath.Join(dir, "softflowd_v9.pcap"), false)
-	rc := startCollector(t, CollectorConfig{ReceiveBuffer: 4 << 20}, nil, biflowSpec)
+	// A generous Drain: each read while draining allows Drain for the
+	// next, and decoding a batch on a loaded machine (or under -race) can
+	// take longer than the 200 ms default, which ends the drain early.
+	rc := startCollector(t, CollectorConfig{ReceiveBuffer: 4 << 20, Drain: 3 * time.Second}, nil, biflowSpec)
 	var many [][]byte
 	for i := 0; i < 50; i++ {
 		many = append(many, dgrams...)

@@ -195,6 +195,9 @@ func (e *env) writeConfig(profiles string) {
 	e.t.Helper()
 	abs, _ := filepath.Abs(os.Args[0])
 	profiles = strings.ReplaceAll(profiles, os.Args[0], abs)
+	// stop_timeout is generous: a module that stops on SIGINT must never
+	// be killed because a loaded machine made it slow (a test of the
+	// timeout sets a short one on its module).
 	cfg := fmt.Sprintf(`version: 1
 supervisor:
   socket: %s
@@ -202,7 +205,7 @@ supervisor:
   trap_socket_dir: %s
   stats_interval: 100ms
   stats_timeout: 300ms
-  stop_timeout: 500ms
+  stop_timeout: 30s
 profiles:
 %s`, filepath.Join(e.dir, "ctl.sock"), filepath.Join(e.dir, "logs"), e.dir, profiles)
 	if err := os.WriteFile(filepath.Join(e.dir, "sup.yaml"), []byte(cfg), 0o644); err != nil {

@@ -88,7 +88,7 @@ func TestRestartLimitZeroRunsOnce(t *testing.T) {
 func TestModuleIgnoringSIGINTIsKilled(t *testing.T) {
 	e := startEnv(t, `  - name: p
     modules:
-`+fakeYAML("stubborn", "ignore", "", ""))
+`+fakeYAML("stubborn", "ignore", "", "        stop_timeout: 500ms\n"))
 	var pid int
 	e.waitFor("stubborn running", func() bool { pid = e.module("stubborn").PID; return pid != 0 })
 	e.waitFor("stubborn ignoring SIGINT", func() bool {

@@ -69,18 +69,20 @@ func TestWebPageInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-module="spare"]`))); err != nil {
 		t.Fatalf("loading the page: %v", err)
 	}
+	// The page re-renders its rows on every refresh: a row is read in one
+	// script run, and until it shows what the API says (it may lag a
+	// refresh behind).
 	for _, m := range e.sup.Modules() {
-		sel := `tr[data-module="` + m.Name + `"]`
-		name, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel+` td.name`)))
+		row := `document.querySelector('tr[data-module="` + m.Name + `"]')`
+		read := `(() => { const r = ` + row + `; if (!r) return ["", ""]; ` +
+			`const n = r.querySelector("td.name"), s = r.querySelector("span.state"); ` +
+			`return [n ? n.textContent : "", s ? s.textContent : ""]; })()`
+		want := strconv.Quote(m.Name) + `, ` + strconv.Quote(m.Status)
+		err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`JSON.stringify(`+read+`) == JSON.stringify([`+want+`])`,
+			chromedp.WithPollingTimeout(testutil.WaitTimeout)))
 		if err != nil {
-			t.Fatalf("module %s row: %v", m.Name, err)
-		}
-		state, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel+` span.state`)))
-		if err != nil {
-			t.Fatalf("module %s row: %v", m.Name, err)
-		}
-		if name != m.Name || state != m.Status {
-			t.Errorf("row of %s shows name %q state %q; the API says %q", m.Name, name, state, m.Status)
+			got, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](read))
+			t.Errorf("row of %s shows name and state %q; the API says %q: %v", m.Name, got, m.Status, err)
 		}
 	}
 	reason, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr[data-module="crashy"] .reason`)))
