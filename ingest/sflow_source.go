@@ -70,6 +70,7 @@ type SflowSource struct {
 
 	agents     sflowAgents
 	ifs        sflowInterfaces
+	agentDrops sflowDrops
 	readErrors atomic.Uint64
 }
 
@@ -104,6 +105,7 @@ func NewSflow(cfg SflowConfig, log *zap.Logger) (*SflowSource, error) {
 	s.agents.m = map[sflowAgentKey]*SflowAgentCounters{}
 	s.agents.max = cfg.MaxAgents
 	s.ifs.m = map[SflowInterfaceKey]*sflow.CounterSample{}
+	s.agentDrops.m = map[SflowSourceKey]uint32{}
 	return s, nil
 }
 
@@ -367,6 +369,9 @@ func (h *sflowHandler) FlowSample(d *sflow.Datagram, fs *sflow.FlowSample) {
 		h.set.targets[i].Emit(h.ctx, h.recs[i].Data)
 	}
 	h.recN++
+	if fs.Drops != 0 { // the agent lost packets it should have sampled
+		h.src.agentDrops.put(SflowSourceKey{d.Agent.Unmap(), d.SubAgentID, fs.SourceIDType, fs.SourceIDIndex}, fs.Drops)
+	}
 }
 
 // CounterSample stores the interface counters for the metrics.
@@ -548,4 +553,38 @@ func (s *SflowSource) Totals() SflowTotals {
 		t.SequenceLost += c.SequenceLost.Load()
 	})
 	return t
+}
+
+// SflowSourceKey identifies a data source (sampler) of an agent.
+type SflowSourceKey struct {
+	Agent         netip.Addr
+	SubAgent      uint32
+	SourceIDType  uint32
+	SourceIDIndex uint32
+}
+
+// sflowDrops keeps the last drops count (packets the agent could not
+// sample for lack of resources, cumulative) each data source reported.
+type sflowDrops struct {
+	mu sync.Mutex
+	m  map[SflowSourceKey]uint32
+}
+
+func (t *sflowDrops) put(k SflowSourceKey, v uint32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.m[k]; ok || len(t.m) < maxSflowInterfaces {
+		t.m[k] = v
+	}
+}
+
+// AgentDrops calls fn with the drops count each data source of an agent
+// last reported in its flow samples (sources that never reported a drop
+// are absent).
+func (s *SflowSource) AgentDrops(fn func(k SflowSourceKey, drops uint32)) {
+	s.agentDrops.mu.Lock()
+	defer s.agentDrops.mu.Unlock()
+	for k, v := range s.agentDrops.m {
+		fn(k, v)
+	}
 }

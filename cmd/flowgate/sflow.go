@@ -81,12 +81,13 @@ var (
 	descSfIfOutErrors = prometheus.NewDesc("flowgate_sflow_if_out_errors_total", "ifOutErrors of the last counter sample.", sflowIfLabels, nil)
 	descSfIfInDisc    = prometheus.NewDesc("flowgate_sflow_if_in_discards_total", "ifInDiscards of the last counter sample.", sflowIfLabels, nil)
 	descSfIfOutDisc   = prometheus.NewDesc("flowgate_sflow_if_out_discards_total", "ifOutDiscards of the last counter sample.", sflowIfLabels, nil)
+	descSfAgentDrops  = prometheus.NewDesc("flowgate_sflow_agent_drops_total", "Packets an agent's data source could not sample for lack of resources (the flow samples' drops field, as last reported).", []string{"source", "agent", "sub_agent", "source_id_type", "source_id_index"}, nil)
 	descSfIfRefused   = prometheus.NewDesc("flowgate_sflow_interfaces_refused_total", "Counter samples dropped because the interface table was full.", []string{"source"}, nil)
 )
 
 var sflowDescs = []*prometheus.Desc{descSfDatagrams, descSfFlowSamples, descSfCtrSamples, descSfRecords, descSfErrors,
 	descSfUnknownS, descSfUnknownR, descSfHeaderErrs, descSfSeqErrors, descSfSeqLost, descSfIfInOctets, descSfIfOutOctets,
-	descSfIfInPkts, descSfIfOutPkts, descSfIfInErrors, descSfIfOutErrors, descSfIfInDisc, descSfIfOutDisc, descSfIfRefused}
+	descSfIfInPkts, descSfIfOutPkts, descSfIfInErrors, descSfIfOutErrors, descSfIfInDisc, descSfIfOutDisc, descSfIfRefused, descSfAgentDrops}
 
 // collectSflow exports an sflow source's per-agent and per-interface
 // counters (the interface counters are the agent's own, as last sampled).
@@ -126,6 +127,10 @@ func collectSflow(ch chan<- prometheus.Metric, s *ingest.SflowSource) {
 		counter(descSfIfOutErrors, uint64(f.OutErrors), l...)
 		counter(descSfIfInDisc, uint64(f.InDiscards), l...)
 		counter(descSfIfOutDisc, uint64(f.OutDiscards), l...)
+	})
+	s.AgentDrops(func(k ingest.SflowSourceKey, drops uint32) {
+		counter(descSfAgentDrops, uint64(drops), name, k.Agent.String(), strconv.FormatUint(uint64(k.SubAgent), 10),
+			strconv.FormatUint(uint64(k.SourceIDType), 10), strconv.FormatUint(uint64(k.SourceIDIndex), 10))
 	})
 	counter(descSockDrops, s.SocketDrops(), name)
 	counter(descReadErrors, s.ReadErrors(), name)

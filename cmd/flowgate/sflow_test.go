@@ -80,7 +80,7 @@ func TestSflowSourceInTheDaemon(t *testing.T) {
 	fr := sflowgen.Frame(sflowgen.Packet{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), Proto: 6, SrcPort: 1, DstPort: 2})
 	for _, seq := range []uint32{1, 2, 4} {
 		dg := sflowgen.Datagram{Agent: agent, Sequence: seq, Samples: []sflowgen.Sample{
-			sflowgen.FlowSample{SamplingRate: 64}.Flow(sflowgen.RawHeader(1, uint32(len(fr)+4), 4, fr)),
+			sflowgen.FlowSample{SamplingRate: 64, SourceIDIndex: 7, Drops: 10 * seq}.Flow(sflowgen.RawHeader(1, uint32(len(fr)+4), 4, fr)),
 			sflowgen.Counters(seq, 0, 7, sflowgen.IfCounters{Index: 7, InOctets: 1000 * uint64(seq), InUcast: 5, InMulticast: 2, OutErrors: 9}.Record()),
 		}}
 		c.Write(dg.Bytes())
@@ -94,6 +94,7 @@ func TestSflowSourceInTheDaemon(t *testing.T) {
 		`flowgate_sflow_if_out_errors_total{agent="198.51.100.1",ifindex="7",source="sf"} 9`,
 		`flowgate_output_records_total{output="` + out + `"} 3`,
 		`flowgate_socket_drops_total{source="sf"} 0`,
+		`flowgate_sflow_agent_drops_total{agent="198.51.100.1",source="sf",source_id_index="7",source_id_type="0",sub_agent="0"} 40`,
 	}
 	var body string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
