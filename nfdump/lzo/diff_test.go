@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -125,6 +126,12 @@ func FuzzDecompressMatchesReference(f *testing.F) {
 				break
 			}
 		}
+	}
+	// Valid streams with every instruction kind, for the fast loop.
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 8 {
+		src, want := genStream(r, 100+r.IntN(3000))
+		f.Add(src, len(want)+r.IntN(64))
 	}
 	f.Fuzz(func(t *testing.T, src []byte, dstLen int) {
 		if dstLen < 0 || dstLen > 1<<20 {

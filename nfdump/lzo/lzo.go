@@ -48,42 +48,39 @@ const (
 	stMatch          // t holds a match instruction
 )
 
-// The fast paths work on windows of the buffers: the next inSlack input
+// The fast loop works on windows of the buffers: the next inSlack input
 // bytes and the next outSlack output bytes, taken once per instruction, in
 // which fixed offsets need no bounds checks of their own. An instruction
 // without an extended length reads at most 1+18 input bytes and writes at
-// most 32 output bytes (a match moved 8 bytes at a time); 0-3 trailing
-// literals are moved as 4 bytes after a check with 3 bytes more slack.
+// most 32 output bytes; 0-3 trailing literals are moved as 4 bytes after a
+// check with 3 bytes more slack.
 const (
 	inSlack  = 40
 	outSlack = 40
 )
 
+// What an instruction byte below 16 means, by what came before it.
+const (
+	lowLiterals = iota // a literal run (after a match without trailing literals)
+	lowNearM1          // a 2-byte match at distance 1-1024 (after trailing literals)
+	lowFarM1           // a 3-byte match at 2049+ (after a literal run)
+)
+
 // decompress decodes with fixed-size block moves while both buffers have
-// slack. The last bytes of each buffer, extended lengths and matches that
-// are short-distance or long take the checked paths (decompressTail,
-// copyLiterals, copyMatch). Bytes past the final output length may be
-// overwritten.
-//
-// It is a state machine over the instruction boundaries, as LZO1X defines
-// them: what an instruction byte below 16 means depends on what came before
-// it (instr: a literal run; afterLiterals: a 3-byte match at 2049+;
-// matchNext, after trailing literals: a 2-byte match). The number of
-// trailing literals is branched on rather than added, so the address of the
-// next instruction byte does not wait for the load of the current one.
+// slack; the last bytes of each buffer and extended literal runs take the
+// checked paths (decompressTail, copyLiterals), as do, inline, matches
+// closer than 8 bytes or longer than 32. Bytes past the final output length
+// may be overwritten.
 func decompress(dst, src []byte) (ip, op int, err error) {
 	if len(src) == 0 {
 		return 0, 0, ErrInputOverrun
 	}
-	var (
-		t, n, dist, low, from int
-		in                    *[inSlack]byte
-		out                   *[outSlack]byte
-	)
+	// Capacity equal to length: one register less for each buffer.
+	src, dst = src[:len(src):len(src)], dst[:len(dst):len(dst)]
+	mode := lowLiterals // what an instruction byte below 16 means
 	if src[0] > 17 {
-		// The first byte encodes an initial literal run of t-17 bytes;
-		// after fewer than 4 the next byte is a match.
-		n = int(src[0]) - 17
+		// The first byte encodes an initial literal run of t-17 bytes.
+		n := int(src[0]) - 17
 		ip = 1
 		if ip+n > len(src) {
 			return ip, op, ErrInputOverrun
@@ -93,199 +90,200 @@ func decompress(dst, src []byte) (ip, op int, err error) {
 		}
 		copy(dst, src[ip:ip+n])
 		ip, op = ip+n, n
-		if n >= 4 {
-			goto afterLiterals
+		// After 4 or more the next byte is an instruction as after any
+		// literal run; after fewer it is a match.
+		mode = lowFarM1
+		if n < 4 {
+			mode = lowNearM1
 		}
-		goto matchNext
 	}
+	for {
+		// Unsigned compares, as the window conversions make: the
+		// compiler drops those bounds checks.
+		if uint(ip+inSlack) > uint(len(src)) || uint(op+outSlack) > uint(len(dst)) {
+			return tail(dst, src, ip, op, mode)
+		}
+		in := (*[inSlack]byte)(src[ip : ip+inSlack])
+		out := (*[outSlack]byte)(dst[op : op+outSlack])
+		t := int(in[0])
+		var low int // trailing literals after this instruction
+		if t < 16 {
+			switch mode {
+			case lowLiterals:
+				// A literal run of t+3 bytes: 4-18 in one 16-byte
+				// move and rarely a 2-byte one; t = 0: an extended
+				// length, copied checked.
+				if t == 0 {
+					var n int
+					if n, ip, err = extLength(src, ip+1, 15, len(dst)); err != nil {
+						return ip, op, err
+					}
+					if ip, op, err = copyLiterals(dst, src, ip, op, n+3); err != nil {
+						return ip, op, err
+					}
+				} else {
+					n := t + 3
+					*(*[16]byte)(out[0:16]) = *(*[16]byte)(in[1:17])
+					if n > 16 {
+						*(*[2]byte)(out[16:18]) = *(*[2]byte)(in[17:19])
+					}
+					ip += n + 1
+					op += n
+				}
+				mode = lowFarM1
+				continue
+			case lowNearM1: // a 2-byte match at distance 1-1024
+				dist := 1 + t>>2 + int(in[1])<<2
+				ip += 2
+				from := op - dist
+				if from < 0 {
+					return ip, op, ErrLookBehind
+				}
+				out[0] = dst[from] // byte by byte: at distance 1 the second byte is the first
+				out[1] = dst[from+1]
+				op += 2
+			default: // lowFarM1: a 3-byte match at 2049+, one 4-byte move
+				dist := 1 + 0x0800 + t>>2 + int(in[1])<<2
+				ip += 2
+				from := op - dist
+				if from < 0 {
+					return ip, op, ErrLookBehind
+				}
+				*(*[4]byte)(out[0:4]) = *(*[4]byte)(dst[from : from+4])
+				op += 3
+			}
+			low = t & 3
+		} else {
+			var n, dist int
+			switch {
+			case t >= 64: // M2: length 3-8, distance up to 2 KiB
+				dist = 1 + (t>>2)&7 + int(in[1])<<3
+				n = t>>5 + 1
+				low = t & 3
+				ip += 2
+			case t >= 32: // M3: distance up to 16 KiB
+				n = t & 31
+				if n == 0 {
+					if n, ip, err = extLength(src, ip+1, 31, len(dst)); err != nil {
+						return ip, op, err
+					}
+					if ip+2 > len(src) {
+						return ip, op, ErrInputOverrun
+					}
+					dist = 1 + int(src[ip])>>2 + int(src[ip+1])<<6
+					low = int(src[ip]) & 3
+					ip += 2
+				} else {
+					dist = 1 + int(in[1])>>2 + int(in[2])<<6
+					low = int(in[1]) & 3
+					ip += 3
+				}
+				n += 2
+			default: // M4: distance 16-48 KiB, or end of stream
+				n = t & 7
+				var b0, b1 int
+				if n == 0 {
+					if n, ip, err = extLength(src, ip+1, 7, len(dst)); err != nil {
+						return ip, op, err
+					}
+					if ip+2 > len(src) {
+						return ip, op, ErrInputOverrun
+					}
+					b0, b1 = int(src[ip]), int(src[ip+1])
+					ip += 2
+				} else {
+					b0, b1 = int(in[1]), int(in[2])
+					ip += 3
+				}
+				n += 2
+				dist = (t&8)<<11 + b0>>2 + b1<<6
+				low = b0 & 3
+				if dist == 0 {
+					if ip != len(src) {
+						return ip, op, ErrTrailing
+					}
+					return ip, op, nil
+				}
+				dist += 0x4000
+			}
+			from := op - dist
+			if from < 0 {
+				return ip, op, ErrLookBehind
+			}
+			// 8 bytes at a time, each load at least 8 (32) bytes behind
+			// the stores, so it reads bytes already written; bytes past
+			// n are overwritten later.
+			if dist >= 8 && n <= 8 {
+				*(*[8]byte)(out[0:8]) = *(*[8]byte)(dst[from : from+8])
+			} else if dist >= 32 && n <= 32 {
+				m := (*[32]byte)(dst[from : from+32])
+				*(*[8]byte)(out[0:8]) = *(*[8]byte)(m[:8])
+				*(*[8]byte)(out[8:16]) = *(*[8]byte)(m[8:16])
+				if n > 16 {
+					*(*[8]byte)(out[16:24]) = *(*[8]byte)(m[16:24])
+					*(*[8]byte)(out[24:32]) = *(*[8]byte)(m[24:])
+				}
+			} else {
+				// Short distances and long matches, checked.
+				if n > len(dst)-op {
+					return ip, op, ErrOutputOverrun
+				}
+				if dist >= 8 && n+8 <= len(dst)-op {
+					for i := 0; i < n; i += 8 {
+						*(*[8]byte)(dst[op+i : op+i+8]) = *(*[8]byte)(dst[from+i : from+i+8])
+					}
+				} else {
+					for i := 0; i < n; i++ {
+						dst[op+i] = dst[from+i]
+					}
+				}
+			}
+			op += n
+		}
+		// 0-3 literals follow a match: after none the next byte is an
+		// instruction, after some a match. Their count is branched on
+		// rather than added, so that the address of the next
+		// instruction byte does not wait for the load of this one.
+		if low == 0 {
+			mode = lowLiterals
+			continue
+		}
+		if uint(ip+inSlack+3) > uint(len(src)) || uint(op+outSlack+3) > uint(len(dst)) {
+			ip, op, state, t, err := trailing(dst, src, ip, op, low)
+			if err != nil {
+				return ip, op, err
+			}
+			return decompressTail(dst, src, ip, op, state, t)
+		}
+		*(*[4]byte)(dst[op : op+4]) = *(*[4]byte)(src[ip : ip+4])
+		switch low {
+		case 1:
+			ip++
+			op++
+		case 2:
+			ip += 2
+			op += 2
+		default:
+			ip += 3
+			op += 3
+		}
+		mode = lowNearM1
+	}
+}
 
-instr:
-	// An instruction: t < 16 is a literal run.
-	if len(src)-ip < inSlack || len(dst)-op < outSlack {
+// tail hands the last bytes of a stream to decompressTail, in the state
+// mode describes.
+func tail(dst, src []byte, ip, op, mode int) (int, int, error) {
+	switch mode {
+	case lowLiterals:
 		return decompressTail(dst, src, ip, op, stInstr, 0)
-	}
-	in = (*[inSlack]byte)(src[ip : ip+inSlack])
-	out = (*[outSlack]byte)(dst[op : op+outSlack])
-	t = int(in[0])
-	if t >= 16 {
-		goto match
-	}
-	if t == 0 {
-		if n, ip, err = extLength(src, ip+1, 15, len(dst)); err != nil {
-			return ip, op, err
-		}
-		if ip, op, err = copyLiterals(dst, src, ip, op, n+3); err != nil {
-			return ip, op, err
-		}
-		goto afterLiterals
-	}
-	n = t + 3
-	*(*[16]byte)(out[0:16]) = *(*[16]byte)(in[1:17])
-	if n > 16 {
-		*(*[2]byte)(out[16:18]) = *(*[2]byte)(in[17:19])
-	}
-	ip += n + 1
-	op += n
-
-afterLiterals:
-	if len(src)-ip < inSlack || len(dst)-op < outSlack {
+	case lowFarM1:
 		return decompressTail(dst, src, ip, op, stAfterLR, 0)
 	}
-	in = (*[inSlack]byte)(src[ip : ip+inSlack])
-	out = (*[outSlack]byte)(dst[op : op+outSlack])
-	t = int(in[0])
-	if t >= 16 {
-		goto match
+	if ip >= len(src) {
+		return ip, op, ErrInputOverrun
 	}
-	// A 3-byte match at distance 2049 and beyond (a 4-byte move).
-	dist = 1 + 0x0800 + t>>2 + int(in[1])<<2
-	ip += 2
-	if from = op - dist; from < 0 {
-		return ip, op, ErrLookBehind
-	}
-	*(*[4]byte)(out[0:4]) = *(*[4]byte)(dst[from : from+4])
-	op += 3
-	low = t & 3
-	goto trailing
-
-matchNext:
-	// After trailing literals: t < 16 is a 2-byte match.
-	if len(src)-ip < inSlack || len(dst)-op < outSlack {
-		if ip >= len(src) {
-			return ip, op, ErrInputOverrun
-		}
-		return decompressTail(dst, src, ip+1, op, stMatch, int(src[ip]))
-	}
-matchNextInSlack:
-	in = (*[inSlack]byte)(src[ip : ip+inSlack])
-	out = (*[outSlack]byte)(dst[op : op+outSlack])
-	t = int(in[0])
-	if t >= 16 {
-		goto match
-	}
-	dist = 1 + t>>2 + int(in[1])<<2
-	ip += 2
-	if from = op - dist; from < 0 {
-		return ip, op, ErrLookBehind
-	}
-	out[0] = dst[from] // byte by byte: at distance 1 the second byte is the first
-	out[1] = dst[from+1]
-	op += 2
-	low = t & 3
-	goto trailing
-
-match:
-	// in[0] = t >= 16: a match.
-	switch {
-	case t >= 64: // M2: length 3-8, distance up to 2 KiB
-		dist = 1 + (t>>2)&7 + int(in[1])<<3
-		n = t>>5 + 1
-		low = t & 3
-		ip += 2
-		if from = op - dist; from < 0 {
-			return ip, op, ErrLookBehind
-		}
-		if dist >= 8 {
-			// One 8-byte move; bytes past n are overwritten later.
-			*(*[8]byte)(out[0:8]) = *(*[8]byte)(dst[from : from+8])
-			op += n
-			goto trailing
-		}
-	case t >= 32: // M3: distance up to 16 KiB
-		n = t & 31
-		if n == 0 {
-			if n, ip, err = extLength(src, ip+1, 31, len(dst)); err != nil {
-				return ip, op, err
-			}
-			if ip+2 > len(src) {
-				return ip, op, ErrInputOverrun
-			}
-			dist = 1 + int(src[ip])>>2 + int(src[ip+1])<<6
-			low = int(src[ip]) & 3
-			ip += 2
-		} else {
-			dist = 1 + int(in[1])>>2 + int(in[2])<<6
-			low = int(in[1]) & 3
-			ip += 3
-		}
-		n += 2
-	default: // M4: distance 16-48 KiB, or end of stream
-		n = t & 7
-		var b0, b1 int
-		if n == 0 {
-			if n, ip, err = extLength(src, ip+1, 7, len(dst)); err != nil {
-				return ip, op, err
-			}
-			if ip+2 > len(src) {
-				return ip, op, ErrInputOverrun
-			}
-			b0, b1 = int(src[ip]), int(src[ip+1])
-			ip += 2
-		} else {
-			b0, b1 = int(in[1]), int(in[2])
-			ip += 3
-		}
-		n += 2
-		dist = (t&8)<<11 + b0>>2 + b1<<6
-		low = b0 & 3
-		if dist == 0 {
-			if ip != len(src) {
-				return ip, op, ErrTrailing
-			}
-			return ip, op, nil
-		}
-		dist += 0x4000
-	}
-	if from = op - dist; from < 0 {
-		return ip, op, ErrLookBehind
-	}
-	if dist < 32 || n > 32 {
-		if op, err = copyMatch(dst, op, dist, n); err != nil {
-			return ip, op, err
-		}
-		goto trailing
-	}
-	{
-		// 8 bytes at a time, each load at least 32 bytes behind the
-		// stores; bytes past n are overwritten later.
-		m := (*[32]byte)(dst[from : from+32])
-		*(*[8]byte)(out[0:8]) = *(*[8]byte)(m[:8])
-		if n > 8 {
-			*(*[8]byte)(out[8:16]) = *(*[8]byte)(m[8:16])
-			if n > 16 {
-				*(*[8]byte)(out[16:24]) = *(*[8]byte)(m[16:24])
-				*(*[8]byte)(out[24:32]) = *(*[8]byte)(m[24:])
-			}
-		}
-	}
-	op += n
-
-trailing:
-	// low (0-3) literals follow a match; after none the next byte is an
-	// instruction, after some a match.
-	if low == 0 {
-		goto instr
-	}
-	if len(src)-ip < inSlack+3 || len(dst)-op < outSlack+3 {
-		var state int
-		if ip, op, state, t, err = trailing(dst, src, ip, op, low); err != nil {
-			return ip, op, err
-		}
-		return decompressTail(dst, src, ip, op, state, t)
-	}
-	*(*[4]byte)(dst[op : op+4]) = *(*[4]byte)(src[ip : ip+4])
-	switch low {
-	case 1:
-		ip++
-		op++
-	case 2:
-		ip += 2
-		op += 2
-	default:
-		ip += 3
-		op += 3
-	}
-	goto matchNextInSlack
+	return decompressTail(dst, src, ip+1, op, stMatch, int(src[ip]))
 }
 
 // decompressTail decodes the rest of a stream with a check before every
