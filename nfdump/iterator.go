@@ -21,9 +21,12 @@ const (
 // decode) data blocks in iterations started after the call. 0, the
 // default, is GOMAXPROCS but at most 4. 1 is serial: the goroutine calling
 // Next reads, decompresses and decodes each block itself and the iteration
-// starts no goroutines. n > 1 starts a reader goroutine and n workers (at
-// most MaxWorkers) with at most n+2 blocks in flight; records still come
-// in file order. Records, errors and their positions do not depend on n.
+// starts no goroutines. n > 1 starts n workers (at most MaxWorkers) that
+// take turns reading the next block and then decompress it, with at most
+// n+2 blocks in flight; records still come in file order (an uncompressed
+// file read with Records needs no decompression: one worker reads ahead
+// of the consumer). Records, errors and their positions do not depend on
+// n.
 func (f *File) SetWorkers(n int) { f.workers = n }
 
 // workerCount resolves SetWorkers' value.
@@ -48,9 +51,9 @@ func getJob() *blockJob {
 	return job
 }
 
-// blockJob is one data block travelling through the pipeline. The reader
-// fills raw, a worker fills data/err and signals ready, the consumer walks
-// the records and hands the job back to the free list.
+// blockJob is one data block travelling through the pipeline. A worker
+// reads it into raw, queues it, fills data/err and signals ready; the
+// consumer walks the records and hands the job back to the free list.
 type blockJob struct {
 	index  int
 	offset int64
@@ -130,7 +133,7 @@ type Iterator struct {
 	wg     sync.WaitGroup
 
 	// serial (SetWorkers(1)): job is the only block, read and processed
-	// by Next with dec, mw and mapper.
+	// by Next with dec, mw and mapper. Workers read src under readMu.
 	serial bool
 	src    blockSource
 	job    *blockJob
@@ -140,6 +143,8 @@ type Iterator struct {
 
 	results chan *blockJob // blocks in file order
 	free    chan *blockJob // recycled jobs and their buffers
+	readMu  sync.Mutex     // src and srcDone, and the order of results
+	srcDone bool           // results is closed
 
 	cur  *blockJob
 	pos  int    // next record offset in cur.data
@@ -173,22 +178,20 @@ func newIterator(ctx context.Context, f *File, newMapper func() Mapper) *Iterato
 		}
 		return it
 	}
-	depth := workers + 2
 	if f.h.compression == CompressNone && newMapper == nil {
-		// The reader hands uncompressed blocks straight to the consumer:
-		// a worker would only add a wake-up per block.
-		workers, depth = 0, 3
+		// Nothing to decompress or map: one worker reads ahead while the
+		// consumer decodes.
+		workers = 1
 	}
+	depth := workers + 2
 	it.results = make(chan *blockJob, depth)
 	it.free = make(chan *blockJob, depth)
 	for i := 0; i < depth; i++ {
 		it.free <- getJob()
 	}
-	jobs := make(chan *blockJob, depth)
-	it.wg.Add(1 + workers)
-	go it.produce(jobs)
+	it.wg.Add(workers)
 	for i := 0; i < workers; i++ {
-		go it.work(jobs)
+		go it.work()
 	}
 	return it
 }
@@ -222,44 +225,13 @@ func (it *Iterator) process(job *blockJob, d *decompressor, w *mapWorker, m Mapp
 	}
 }
 
-// produce reads blocks sequentially and queues them both for a worker and,
-// in order, for the consumer.
-func (it *Iterator) produce(jobs chan<- *blockJob) {
-	defer it.wg.Done()
-	defer close(jobs)
-	defer close(it.results)
-	for {
-		var job *blockJob
-		select {
-		case job = <-it.free:
-		case <-it.ctx.Done():
-			return
-		}
-		if !it.src.next(job) {
-			it.free <- job // room: it came from there
-			return
-		}
-		queued := job.err == nil && !it.direct(job)
-		if !queued {
-			job.ready <- struct{}{}
-		}
-		select {
-		case it.results <- job:
-		case <-it.ctx.Done():
-			return
-		}
-		if queued {
-			select {
-			case jobs <- job:
-			case <-it.ctx.Done():
-				return
-			}
-		}
-	}
-}
-
-// work decompresses queued blocks and, for MapRecords, maps their records.
-func (it *Iterator) work(jobs <-chan *blockJob) {
+// work is a pipeline worker: it takes a free job, reads the next block
+// into it and queues it for the consumer (both under readMu, so blocks are
+// read and queued in file order), then decompresses it and, for
+// MapRecords, maps its records. Reading in the worker keeps the block in
+// the cache of the core that decompresses it. No send blocks: results and
+// each job's ready hold as many entries as there are jobs.
+func (it *Iterator) work() {
 	defer it.wg.Done()
 	d := decompressor{method: it.f.h.compression}
 	defer d.close()
@@ -268,8 +240,28 @@ func (it *Iterator) work(jobs <-chan *blockJob) {
 	if it.newMapper != nil {
 		m = it.newMapper()
 	}
-	for job := range jobs {
-		it.process(job, &d, &w, m)
+	for {
+		var job *blockJob
+		select {
+		case job = <-it.free:
+		case <-it.ctx.Done():
+			return
+		}
+		it.readMu.Lock()
+		if it.srcDone || !it.src.next(job) {
+			if !it.srcDone {
+				it.srcDone = true
+				close(it.results)
+			}
+			it.readMu.Unlock()
+			it.free <- job // room: it came from there
+			return
+		}
+		it.results <- job
+		it.readMu.Unlock()
+		if job.err == nil && !it.direct(job) {
+			it.process(job, &d, &w, m)
+		}
 		job.ready <- struct{}{}
 	}
 }
@@ -500,15 +492,18 @@ func (it *Iterator) finish() {
 		}
 		return
 	}
-	// Drain so the producer never blocks on a full results channel, then
-	// hand every job's buffers back to the pool for the next iteration.
-	// Workers may still hold drained jobs until wg.Wait returns. The
-	// current job is in neither channel: the consumer holds it.
+	// The workers end at the cancellation (no send of theirs blocks);
+	// then every job is in results, in free or the current one: hand
+	// their buffers back to the pool for the next iteration.
+	it.wg.Wait()
+	if !it.srcDone {
+		it.srcDone = true
+		close(it.results)
+	}
 	var drained []*blockJob
 	for job := range it.results {
 		drained = append(drained, job)
 	}
-	it.wg.Wait()
 	if cur != nil {
 		drained = append(drained, cur)
 	}

@@ -255,6 +255,10 @@ func (s *sender) flush(ctx context.Context) error {
 
 // counted adds n sent records, printing a dot every -p records.
 func (s *sender) counted(n int) {
+	if s.dotEvery == 0 {
+		s.sent += int64(n)
+		return
+	}
 	for i := 0; i < n; i++ {
 		s.sent++
 		if s.dotEvery > 0 && s.sent%s.dotEvery == 0 {
