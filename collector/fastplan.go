@@ -2,6 +2,7 @@ package collector
 
 import (
 	"encoding/binary"
+	"unsafe"
 
 	"github.com/flowgate/flowgate/converters"
 	"github.com/flowgate/flowgate/unirec"
@@ -87,7 +88,7 @@ func (p *plan) compileFast() {
 				k = fUptime32
 			}
 		}
-		if k == fGeneric || o.dstOff > 1<<16-1 {
+		if k == fGeneric || o.off+o.n > p.tmpl.MinLen || o.dstOff+fastDstSize(k, o.dstSize) > p.out.StaticSize() {
 			fp.post = append(fp.post, i)
 			continue
 		}
@@ -130,61 +131,76 @@ func uintKind(conv converters.Conv, n, size int) fastKind {
 	return fGeneric
 }
 
-// applyFast is apply's field work for a fast plan: data holds at least
-// the record's MinLen bytes.
-func (p *plan) applyFast(c *msgCtx, data []byte, rec *unirec.Record) {
+// applyFast is apply's field work for a fast plan. compileFast checked
+// that every op reads within the wire template's MinLen bytes and writes
+// within the output's static size, so with data and rec.Data at least that
+// long (checked here once) the fields are accessed without a bounds check
+// each: unsafe.Add on the two base pointers, as fixed-size arrays.
+//
+// It reports false, having done nothing, when data or rec.Data is too
+// short for that (apply then runs the general loop, which checks each field).
+func (p *plan) applyFast(c *msgCtx, data []byte, rec *unirec.Record) bool {
 	fp := p.fast
+	if len(data) < p.tmpl.MinLen || len(rec.Data) < p.out.StaticSize() {
+		return false
+	}
 	for _, i := range fp.pre {
 		o := &p.ops[i]
 		runOp(o, c, data[o.off:o.off+o.n], rec)
 	}
-	d := rec.Data
+	sp := unsafe.Pointer(unsafe.SliceData(data))
+	dp := unsafe.Pointer(unsafe.SliceData(rec.Data))
+	src2 := func(off uint16) []byte { return (*[2]byte)(unsafe.Add(sp, off))[:] }
+	src4 := func(off uint16) []byte { return (*[4]byte)(unsafe.Add(sp, off))[:] }
+	src8 := func(off uint16) []byte { return (*[8]byte)(unsafe.Add(sp, off))[:] }
+	dst2 := func(off uint16) []byte { return (*[2]byte)(unsafe.Add(dp, off))[:] }
+	dst4 := func(off uint16) []byte { return (*[4]byte)(unsafe.Add(dp, off))[:] }
+	dst8 := func(off uint16) []byte { return (*[8]byte)(unsafe.Add(dp, off))[:] }
 	for _, f := range fp.kinds[fU8] {
-		d[f.dst] = data[f.src]
+		*(*byte)(unsafe.Add(dp, f.dst)) = *(*byte)(unsafe.Add(sp, f.src))
 	}
 	for _, f := range fp.kinds[fU16] {
-		binary.LittleEndian.PutUint16(d[f.dst:], binary.BigEndian.Uint16(data[f.src:]))
+		binary.LittleEndian.PutUint16(dst2(f.dst), binary.BigEndian.Uint16(src2(f.src)))
 	}
 	for _, f := range fp.kinds[fU32] {
-		binary.LittleEndian.PutUint32(d[f.dst:], binary.BigEndian.Uint32(data[f.src:]))
+		binary.LittleEndian.PutUint32(dst4(f.dst), binary.BigEndian.Uint32(src4(f.src)))
 	}
 	for _, f := range fp.kinds[fU64] {
-		binary.LittleEndian.PutUint64(d[f.dst:], binary.BigEndian.Uint64(data[f.src:]))
+		binary.LittleEndian.PutUint64(dst8(f.dst), binary.BigEndian.Uint64(src8(f.src)))
 	}
 	for _, f := range fp.kinds[fU16to32] {
-		binary.LittleEndian.PutUint32(d[f.dst:], uint32(binary.BigEndian.Uint16(data[f.src:])))
+		binary.LittleEndian.PutUint32(dst4(f.dst), uint32(binary.BigEndian.Uint16(src2(f.src))))
 	}
 	for _, f := range fp.kinds[fU32to64] {
-		binary.LittleEndian.PutUint64(d[f.dst:], uint64(binary.BigEndian.Uint32(data[f.src:])))
+		binary.LittleEndian.PutUint64(dst8(f.dst), uint64(binary.BigEndian.Uint32(src4(f.src))))
 	}
 	m := c.sampling
 	for _, f := range fp.kinds[fScaled32] {
-		binary.LittleEndian.PutUint32(d[f.dst:], uint32(uint64(binary.BigEndian.Uint32(data[f.src:]))*m))
+		binary.LittleEndian.PutUint32(dst4(f.dst), uint32(uint64(binary.BigEndian.Uint32(src4(f.src)))*m))
 	}
 	for _, f := range fp.kinds[fScaled32to64] {
-		binary.LittleEndian.PutUint64(d[f.dst:], uint64(binary.BigEndian.Uint32(data[f.src:]))*m)
+		binary.LittleEndian.PutUint64(dst8(f.dst), uint64(binary.BigEndian.Uint32(src4(f.src)))*m)
 	}
 	for _, f := range fp.kinds[fScaled64] {
-		binary.LittleEndian.PutUint64(d[f.dst:], binary.BigEndian.Uint64(data[f.src:])*m)
+		binary.LittleEndian.PutUint64(dst8(f.dst), binary.BigEndian.Uint64(src8(f.src))*m)
 	}
 	for _, f := range fp.kinds[fScaled64to32] {
-		binary.LittleEndian.PutUint32(d[f.dst:], uint32(binary.BigEndian.Uint64(data[f.src:])*m))
+		binary.LittleEndian.PutUint32(dst4(f.dst), uint32(binary.BigEndian.Uint64(src8(f.src))*m))
 	}
 	for _, f := range fp.kinds[fIPv4] {
 		// UniRec IPv4 layout: 8 zero bytes, the address, ff ff ff ff.
-		a := d[f.dst : f.dst+16]
-		binary.LittleEndian.PutUint64(a, 0)
-		binary.LittleEndian.PutUint32(a[8:], binary.LittleEndian.Uint32(data[f.src:]))
-		binary.LittleEndian.PutUint32(a[12:], 0xFFFFFFFF)
+		binary.LittleEndian.PutUint64(dst8(f.dst), 0)
+		binary.LittleEndian.PutUint32(dst4(f.dst+8), binary.LittleEndian.Uint32(src4(f.src)))
+		binary.LittleEndian.PutUint32(dst4(f.dst+12), 0xFFFFFFFF)
 	}
 	for _, f := range fp.kinds[fIPv6] {
-		copy(d[f.dst:f.dst+16], data[f.src:f.src+16])
+		*(*[16]byte)(unsafe.Add(dp, f.dst)) = *(*[16]byte)(unsafe.Add(sp, f.src))
 	}
 	for _, f := range fp.kinds[fTimeMilli64] {
-		binary.LittleEndian.PutUint64(d[f.dst:], uint64(unirec.TimeFromUnixMilli(binary.BigEndian.Uint64(data[f.src:]))))
+		binary.LittleEndian.PutUint64(dst8(f.dst), uint64(unirec.TimeFromUnixMilli(binary.BigEndian.Uint64(src8(f.src)))))
 	}
 	for _, f := range fp.kinds[fUptime32] {
-		v := int64(binary.BigEndian.Uint32(data[f.src:]))
+		v := int64(binary.BigEndian.Uint32(src4(f.src)))
 		var abs int64
 		if c.recInit != 0 {
 			abs = int64(c.recInit) + v
@@ -197,10 +213,22 @@ func (p *plan) applyFast(c *msgCtx, data []byte, rec *unirec.Record) {
 				abs += c.lastAdj
 			}
 		}
-		binary.LittleEndian.PutUint64(d[f.dst:], uint64(unirec.TimeFromUnixMilli(uint64(max(abs, 0)))))
+		binary.LittleEndian.PutUint64(dst8(f.dst), uint64(unirec.TimeFromUnixMilli(uint64(max(abs, 0)))))
 	}
 	for _, i := range fp.post {
 		o := &p.ops[i]
 		runOp(o, c, data[o.off:o.off+o.n], rec)
 	}
+	return true
+}
+
+// fastDstSize is how many bytes of the UniRec record op kind k writes.
+func fastDstSize(k fastKind, size int) int {
+	switch k {
+	case fIPv4, fIPv6:
+		return 16
+	case fTimeMilli64, fUptime32:
+		return 8
+	}
+	return size
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/flowgate/flowgate/converters"
 	"github.com/flowgate/flowgate/unirec"
 )
 
@@ -78,6 +79,17 @@ func fuzzDecode(t *testing.T, data []byte) {
 	}
 	if got := d.Totals().Records.Load(); got != uint64(n) {
 		t.Fatalf("records counter %d, sink saw %d", got, n)
+	}
+	// The general op loop, the fast plans and batches decode alike.
+	fixed, err := unirec.ParseTemplate(converters.BiflowTemplate + ",uint32 ODID,ipaddr EXPORTER_IP,macaddr SRC_MAC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []packet{{from, data}, {from, data}}
+	general := decodeAll(t, fixed, true, true, false, msgs)
+	batched := decodeAll(t, fixed, true, false, true, msgs)
+	if !bytes.Equal(general.data, batched.data) {
+		t.Fatalf("fast plans and batches decode differently from the general loop")
 	}
 }
 

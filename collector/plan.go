@@ -329,8 +329,7 @@ func (p *plan) apply(c *msgCtx, data []byte, rec *unirec.Record) (int, error) {
 	if c.netflowTime && p.upFirst >= 0 && p.upLast >= 0 {
 		p.uptimeWrap(c, data)
 	}
-	if p.fast != nil {
-		p.applyFast(c, data, rec)
+	if p.fast != nil && p.applyFast(c, data, rec) {
 		p.finish(c, rec)
 		return size, nil
 	}
