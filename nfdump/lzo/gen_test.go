@@ -27,6 +27,16 @@ func genStream(r *rand.Rand, size int) (src, want []byte) {
 		}
 		src = append(src, byte(v))
 	}
+	// length writes a match instruction byte op with the length n-2 in
+	// its low bits, or an extended length where it exceeds max.
+	length := func(op byte, n, max int) {
+		if n-2 <= max {
+			src = append(src, op|byte(n-2))
+			return
+		}
+		src = append(src, op)
+		ext(n - 2 - max)
+	}
 	match := func(dist, n int) {
 		for range n {
 			want = append(want, want[len(want)-dist])
@@ -75,22 +85,20 @@ func genStream(r *rand.Rand, size int) (src, want []byte) {
 			lit(n)
 			mode = lowFarM1
 			continue
-		case k == 1 && mode == lowNearM1: // M1: 2 bytes at 1-1024
-			d, ok := dist(1, 1024)
+		case k == 1 && mode != lowLiterals:
+			// M1: 2 bytes at 1-1024 after trailing literals, 3 bytes
+			// at 2049-3072 after a literal run.
+			base, n := 1, 2
+			if mode == lowFarM1 {
+				base, n = 2049, 3
+			}
+			d, ok := dist(base, base+1023)
 			if !ok {
 				continue
 			}
 			low = r.IntN(4)
-			src = append(src, byte((d-1)&3<<2|low), byte((d-1)>>2))
-			match(d, 2)
-		case k == 1 && mode == lowFarM1: // M1 after a literal run: 3 bytes at 2049-3072
-			d, ok := dist(2049, 3072)
-			if !ok {
-				continue
-			}
-			low = r.IntN(4)
-			src = append(src, byte((d-2049)&3<<2|low), byte((d-2049)>>2))
-			match(d, 3)
+			src = append(src, byte((d-base)&3<<2|low), byte((d-base)>>2))
+			match(d, n)
 		case k < 6: // M2: 3-8 bytes at 1-2048
 			d, ok := dist(1, 2048)
 			if !ok {
@@ -99,40 +107,21 @@ func genStream(r *rand.Rand, size int) (src, want []byte) {
 			n, low = 3+r.IntN(6), r.IntN(4)
 			src = append(src, byte((n-1)<<5|(d-1)&7<<2|low), byte((d-1)>>3))
 			match(d, n)
-		case k < 9: // M3: at 1-16384
-			d, ok := dist(1, 16384)
+		default: // M3 (k 6-8) at 1-16384, M4 (k 9) at 16385-49151
+			op, lo, hi, off, max := byte(32), 1, 16384, 1, 31
+			if k == 9 {
+				op, lo, hi, off, max = 16, 16385, 49151, 16384, 7
+			}
+			d, ok := dist(lo, hi)
 			if !ok {
 				continue
 			}
-			n, low = 3+r.IntN(31), r.IntN(4)
-			if r.IntN(6) == 0 {
-				n = 34 + r.IntN(700)
+			n, low = 3+r.IntN(max), r.IntN(4)
+			if r.IntN(5) == 0 {
+				n = max + 3 + r.IntN(600)
 			}
-			if n-2 <= 31 {
-				src = append(src, byte(32|(n-2)))
-			} else {
-				src = append(src, 32)
-				ext(n - 2 - 31)
-			}
-			src = append(src, byte((d-1)&63<<2|low), byte((d-1)>>6))
-			match(d, n)
-		default: // M4: at 16385-49151
-			d, ok := dist(16385, 49151)
-			if !ok {
-				continue
-			}
-			n, low = 3+r.IntN(7), r.IntN(4)
-			if r.IntN(3) == 0 {
-				n = 10 + r.IntN(300)
-			}
-			e := d - 16384
-			hi := byte(e >> 14 & 1 << 3)
-			if n-2 <= 7 {
-				src = append(src, 16|hi|byte(n-2))
-			} else {
-				src = append(src, 16|hi)
-				ext(n - 2 - 7)
-			}
+			e := d - off
+			length(op|byte(e>>14&1<<3), n, max)
 			src = append(src, byte(e&63<<2|low), byte(e>>6))
 			match(d, n)
 		}
