@@ -61,7 +61,7 @@ type SflowSource struct {
 	errLog *zap.Logger
 
 	mu    sync.Mutex
-	udp   []*net.UDPConn
+	udp   []*udpSocket
 	drops []atomic.Uint32
 
 	set        atomic.Pointer[sflowSet]
@@ -130,15 +130,16 @@ func (s *SflowSource) Listen(ctx context.Context) error {
 }
 
 // listenUDP binds sockets UDP sockets per address (SO_REUSEPORT when more
-// than one) with the given receive buffer.
-func listenUDP(ctx context.Context, addrs []string, sockets, rcvbuf int) ([]*net.UDPConn, error) {
+// than one) with the given receive buffer, read with blocking calls outside
+// the runtime poller as the collector's are (udpSocket).
+func listenUDP(ctx context.Context, addrs []string, sockets, rcvbuf int) ([]*udpSocket, error) {
 	n := max(sockets, 1)
 	if !reusePortSupported {
 		n = 1
 	}
 	lc := net.ListenConfig{Control: controlUDP(n > 1)}
-	var conns []*net.UDPConn
-	fail := func(err error) ([]*net.UDPConn, error) {
+	var conns []*udpSocket
+	fail := func(err error) ([]*udpSocket, error) {
 		for _, c := range conns {
 			c.Close()
 		}
@@ -152,14 +153,19 @@ func listenUDP(ctx context.Context, addrs []string, sockets, rcvbuf int) ([]*net
 				return fail(fmt.Errorf("listen udp %s: %w", addr, err))
 			}
 			conn := pc.(*net.UDPConn)
-			conns = append(conns, conn)
 			if rcvbuf > 0 {
 				if err := conn.SetReadBuffer(rcvbuf); err != nil {
+					conn.Close()
 					return fail(fmt.Errorf("udp %s: receive buffer of %d bytes: %w", addr, rcvbuf, err))
 				}
 			}
+			sock, err := newUDPSocket(conn)
+			if err != nil {
+				return fail(fmt.Errorf("udp %s: %w", addr, err))
+			}
+			conns = append(conns, sock)
 			if i == 0 {
-				bind = conn.LocalAddr().String()
+				bind = sock.LocalAddr().String()
 			}
 		}
 	}
@@ -172,7 +178,7 @@ func (s *SflowSource) UDPAddrs() []netip.AddrPort {
 	defer s.mu.Unlock()
 	var out []netip.AddrPort
 	for _, u := range s.udp {
-		out = append(out, u.LocalAddr().(*net.UDPAddr).AddrPort())
+		out = append(out, u.LocalAddr())
 	}
 	return out
 }
@@ -271,8 +277,8 @@ func (s *SflowSource) Run(ctx context.Context, targets []*Target) error {
 
 // read decodes datagrams from one socket until it is closed or, once ctx
 // ended, its drain is over (see CollectorSource.readUDP).
-func (s *SflowSource) read(ctx, emitCtx context.Context, conn *net.UDPConn, drops *atomic.Uint32, drainEnd *atomic.Int64) {
-	br, err := newBatchReader(conn)
+func (s *SflowSource) read(ctx, emitCtx context.Context, conn *udpSocket, drops *atomic.Uint32, drainEnd *atomic.Int64) {
+	br, err := conn.reader()
 	if err != nil {
 		s.readErrors.Add(1)
 		s.log.Error("udp socket cannot be read", zap.Error(err))
