@@ -19,7 +19,7 @@
 //     restarts through the decoder's state file (StateFile).
 //   - sflow_source.go: the sFlow v5 source (sflow://) on package
 //     collector/sflow's decoder and converters.SflowConverter, reading
-//     with the collector's recvmmsg batches; per-agent and per-interface
+//     with the collector's blocking recvmmsg batches (udpSocket); per-agent and per-interface
 //     counters for the metrics.
 //   - nfdump_source.go, pcap_source.go, csv_source.go: file replays of nfdump
 //     files, pcap captures (through the flow meter in ingest/meter) and
