@@ -96,6 +96,9 @@ type SourceConfig struct {
 	Paths []string `mapstructure:"paths"`
 	// nfdump: keep watching the paths for files nfcapd rotates in
 	Follow bool `mapstructure:"follow"`
+	// nfdump: goroutines decompressing blocks (0 = GOMAXPROCS, at most 4;
+	// 1 = serial)
+	DecodeWorkers int `mapstructure:"decode_workers"`
 	// pcap
 	Plugins []string `mapstructure:"plugins"`
 

@@ -271,6 +271,34 @@ func TestNfdumpSourceFollowsWithStateFile(t *testing.T) {
 	}
 }
 
+func TestNfdumpSourceDecodeWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		val  string
+		want int
+		bad  bool
+	}{{"", 0, false}, {"1", 1, false}, {"4", 4, false}, {"-1", 0, true}, {"33", 0, true}} {
+		text := "sources:\n  - type: nfdump\n    paths: [/var/cache/nfdump]\n"
+		if tc.val != "" {
+			text += "    decode_workers: " + tc.val + "\n"
+		}
+		path := filepath.Join(t.TempDir(), "f.yaml")
+		os.WriteFile(path, []byte(text), 0o644)
+		cfg, err := Load(path)
+		if tc.bad {
+			if err == nil || !strings.Contains(err.Error(), "decode_workers") {
+				t.Errorf("decode_workers %s: error %v, want one naming decode_workers", tc.val, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("decode_workers %q: %v", tc.val, err)
+		}
+		if got := cfg.Sources[0].DecodeWorkers; got != tc.want {
+			t.Errorf("decode_workers %q: %d, want %d", tc.val, got, tc.want)
+		}
+	}
+}
+
 func TestDetectorsSection(t *testing.T) {
 	c, err := Load(writeFile(t, `
 detectors:

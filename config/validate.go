@@ -32,7 +32,7 @@ var (
 	commonKeys   = []string{"type", "name"}
 	sourceKeys   = map[string][]string{
 		TypeCollector: {"listen", "sockets", "receive_buffer", "template_lifetime", "max_exporters", "apply_sampling", "element_table", "state_file", "sampling"},
-		TypeNfdump:    {"paths", "follow", "state_file"},
+		TypeNfdump:    {"paths", "follow", "state_file", "decode_workers"},
 		TypePcap:      {"paths", "plugins"},
 		TypeCSV:       {"paths"},
 		TypeTrap:      {"ifc"},
@@ -42,6 +42,9 @@ var (
 
 // MaxReceiveBuffer caps receive_buffer (1 GiB).
 const MaxReceiveBuffer = 1 << 30
+
+// MaxDecodeWorkers caps an nfdump source's decode_workers (nfdump.MaxWorkers).
+const MaxDecodeWorkers = 32
 
 // MaxSockets caps sockets per UDP address.
 const MaxSockets = 256
@@ -197,6 +200,9 @@ func (c *Configuration) Validate() error {
 		case TypeNfdump, TypePcap, TypeCSV:
 			if len(s.Paths) == 0 {
 				add(fmt.Errorf("%s.paths: a %s source needs at least one file, directory or glob", key, s.Type))
+			}
+			if s.DecodeWorkers < 0 || s.DecodeWorkers > MaxDecodeWorkers {
+				add(fmt.Errorf("%s.decode_workers: %d is not from 0 (default) to %d", key, s.DecodeWorkers, MaxDecodeWorkers))
 			}
 			if s.Type == TypePcap {
 				for j, p := range s.Plugins {

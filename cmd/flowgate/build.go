@@ -99,7 +99,7 @@ func buildSource(cfg config.Configuration, i int, log *zap.Logger) (ingest.Sourc
 	case config.TypeSflow:
 		src, err = newSflow(context.Background(), s, log)
 	case config.TypeNfdump:
-		src, err = ingest.NewNfdump(ingest.NfdumpConfig{Name: s.Name, Paths: s.Paths, Follow: s.Follow, StateFile: s.StateFile,
+		src, err = ingest.NewNfdump(ingest.NfdumpConfig{Name: s.Name, Paths: s.Paths, Follow: s.Follow, StateFile: s.StateFile, Workers: s.DecodeWorkers,
 			Options: converters.DefaultNfdumpOptions(), Log: log})
 	case config.TypePcap:
 		src, err = ingest.NewPcap(ingest.PcapConfig{Name: s.Name, Paths: s.Paths, Meter: meter.Config{Plugins: s.Plugins}})
