@@ -2,7 +2,7 @@
 // TRAP output, as NEMEA's nfreader (binary nfdump_reader) does
 // (spec/nemea-modules.md §2.3):
 //
-//	nfreader -i IFC [-f FILTER] [-n] [-c NUM] [-r NUM] [-R] [-T] [-l MASK] [-D] [-p N] [-F basic|rich] FILE [FILE...]
+//	nfreader -i IFC [-f FILTER] [-n] [-c NUM] [-r NUM] [-R] [-T] [-l MASK] [-D] [-p N] [-F basic|rich] [-w N] FILE [FILE...]
 //
 // Files are read one after another, in the order given, with package nfdump
 // (1.6 and 1.7+ layouts, every compression). -f takes an nfdump filter
@@ -10,7 +10,8 @@
 // basic flow; -F rich, our addition (the C module has no -F), selects
 // converters.NfdumpRichTemplate instead, which carries every field an nfdump
 // record has (AS numbers, interfaces, next hops, exporter, sampling, biflow
-// counters).
+// counters). -w N, also ours, sets how many goroutines decompress and
+// convert blocks (1: serial); the output does not depend on it.
 //
 // A file that cannot be opened or that is corrupt is reported on stderr with
 // its name and the byte offset of the fault; the records before the fault
@@ -33,6 +34,7 @@ import (
 	"strings"
 
 	"github.com/flowgate/flowgate/converters"
+	"github.com/flowgate/flowgate/nfdump"
 	"github.com/flowgate/flowgate/nfdump/filter"
 	"github.com/flowgate/flowgate/trap"
 	"github.com/flowgate/flowgate/unirec"
@@ -53,6 +55,7 @@ var module = trap.Module{
 		{Short: 'p', Long: "print_progress", Description: "Show progress - print a dot every N flows.", HasArg: true, ArgType: "uint64"},
 		{Short: 'r', Long: "rate", Description: "Rate limiting. Limiting sending flow rate to N records/sec (at least 100).", HasArg: true, ArgType: "uint64"},
 		{Short: 'R', Long: "real_time", Description: "Real time re-sending: records are sent at the pace of their original start times (TIME_FIRST). Cannot be combined with -r.", ArgType: "none"},
+		{Short: 'w', Long: "workers", Description: "Blocks decompressed (and converted) in parallel by N goroutines, records still in file order: 0 = GOMAXPROCS up to 4 (default), 1 = serial.", HasArg: true, ArgType: "uint64"},
 		{Short: 'F', Long: "template", Description: "Output template: basic (the 14-field basic flow, default) or rich (every field of the nfdump record).", HasArg: true, ArgType: "string"},
 	},
 }
@@ -93,6 +96,7 @@ type options struct {
 	realTime  bool   // -R
 	files     []string
 	templText string
+	workers   int // -w, nfdump.File.SetWorkers
 }
 
 // parseOptions reads the module's options and positional files.
@@ -139,6 +143,12 @@ func parseOptions(args []string) (options, error) {
 			o.rate, rateSet = int64(n), true
 		case 'R':
 			o.realTime = true
+		case 'w':
+			n, err := strconv.ParseUint(op.Value, 10, 8)
+			if err != nil || n > nfdump.MaxWorkers {
+				return o, fmt.Errorf("invalid -w %q: want a number of workers from 0 (default) to %d", op.Value, nfdump.MaxWorkers)
+			}
+			o.workers = int(n)
 		case 'F':
 			switch op.Value {
 			case "basic":

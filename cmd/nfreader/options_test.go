@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -168,6 +169,39 @@ func TestNfreaderOptions(t *testing.T) {
 	})
 }
 
+// -w changes how many goroutines decode, not what is sent: the records,
+// their order and the count are the same for 1, 2 and 4 workers, with and
+// without a filter (filtering and converting run in the workers).
+func TestNfreaderWorkersSendTheSame(t *testing.T) {
+	dir := testutil.SharedTestdata(t, "nfdump")
+	files := []string{filepath.Join(dir, "gen_ipfix_multiblock_lz4.nf"), filepath.Join(dir, "recomp_v9_lzo.nf")}
+	for _, args := range [][]string{nil, {"-f", "proto tcp"}, {"-F", "rich"}} {
+		var want capture
+		var wantOut string
+		for _, w := range []string{"1", "2", "4"} {
+			got, code, stdout, stderr := sendAndRead(t, append([]string{"-w", w}, args...), files...)
+			if code != exitOK {
+				t.Fatalf("%v -w %s: exit %d: %s", args, w, code, stderr)
+			}
+			if w == "1" {
+				want, wantOut = got, stdout
+				if len(want.Records) == 0 {
+					t.Fatalf("%v: nothing sent", args)
+				}
+				continue
+			}
+			if stdout != wantOut || len(got.Records) != len(want.Records) {
+				t.Fatalf("%v -w %s: %q, %d records; -w 1: %q, %d", args, w, stdout, len(got.Records), wantOut, len(want.Records))
+			}
+			for i := range got.Records {
+				if !bytes.Equal(got.Records[i].Data, want.Records[i].Data) {
+					t.Fatalf("%v -w %s: record %d differs from -w 1", args, w, i)
+				}
+			}
+		}
+	}
+}
+
 func TestNfreaderBadParameters(t *testing.T) {
 	dir := testutil.SharedTestdata(t, "nfdump")
 	v9 := filepath.Join(dir, "gen_v9_v4v6_none.nf")
@@ -186,6 +220,8 @@ func TestNfreaderBadParameters(t *testing.T) {
 		{"link mask not hex", []string{"-i", out, "-l", "zz", v9}, exitBadParams},
 		{"progress zero", []string{"-i", out, "-p", "0", v9}, exitBadParams},
 		{"unknown template", []string{"-i", out, "-F", "full", v9}, exitBadParams},
+		{"workers above 32", []string{"-i", out, "-w", "33", v9}, exitBadParams},
+		{"workers not a number", []string{"-i", out, "-w", "many", v9}, exitBadParams},
 		{"unknown option", []string{"-i", out, "-x", v9}, exitBadParams},
 		{"missing interface", []string{v9}, exitTrapInit},
 		{"bad interface", []string{"-i", "x:nothing", v9}, exitTrapInit},

@@ -59,6 +59,8 @@ type sender struct {
 	// workers (MapRecords), which needs no per-record state here: no
 	// pacing, no -T, no exporter fields.
 	mapped bool
+	// workers is -w: nfdump.File.SetWorkers for every file.
+	workers int
 }
 
 // sendBatch is how many records nfreader hands to the output at once.
@@ -74,7 +76,7 @@ func newSender(out *trap.Output, conv *converters.NfdumpConverter, flt *filter.F
 		limit: o.limit, nowTimes: o.nowTimes, now: time.Now,
 		dotEvery: o.dotEvery, stdout: stdout,
 		pace: newPacer(o.rate, o.realTime),
-		size: t.StaticSize(), batchMax: sendBatch,
+		size: t.StaticSize(), batchMax: sendBatch, workers: o.workers,
 	}
 	if o.rate != 0 || o.realTime {
 		s.batchMax = 1
@@ -96,6 +98,7 @@ func (s *sender) sendFile(ctx context.Context, name string) (done bool, err erro
 		return false, err
 	}
 	defer f.Close()
+	f.SetWorkers(s.workers)
 	if s.mapped {
 		return s.sendMapped(ctx, f)
 	}
