@@ -5,17 +5,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/internal/testutil/trapcap"
-)
-
-var (
-	detBuildOnce sync.Once
-	detBinDir    string
-	detBuildErr  error
 )
 
 // detectorModules are the detectors the daemon runs in-process.
@@ -24,31 +17,8 @@ var detectorModules = []string{"vportscan_detector", "haddrscan_detector", "ampl
 
 func detectorBinaries(t *testing.T) string {
 	t.Helper()
-	detBuildOnce.Do(func() {
-		detBinDir, detBuildErr = os.MkdirTemp("", "flowgate-e2e-detectors")
-		if detBuildErr != nil {
-			return
-		}
-		args := []string{"build", "-o", detBinDir + "/", "github.com/flowgate/flowgate/cmd/flowgate"}
-		for _, m := range detectorModules {
-			args = append(args, "github.com/flowgate/flowgate/cmd/"+m)
-		}
-		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-			detBuildErr = &buildError{err, string(out)}
-		}
-	})
-	if detBuildErr != nil {
-		t.Fatalf("building flowgate and the detectors: %v", detBuildErr)
-	}
-	return detBinDir
+	return commands(t, append([]string{"flowgate"}, detectorModules...)...)
 }
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
 
 // alertText renders a module's alert capture as logger -t does; no
 // records is "".

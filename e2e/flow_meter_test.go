@@ -8,39 +8,16 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/flowgate/flowgate/internal/testutil"
 )
 
-var (
-	meterBuildOnce sync.Once
-	meterBinDir    string
-	meterBuildErr  error
-)
-
 // meterBinaries builds flow_meter and logger once per test run.
 func meterBinaries(t *testing.T) string {
 	t.Helper()
-	meterBuildOnce.Do(func() {
-		meterBinDir, meterBuildErr = os.MkdirTemp("", "flowgate-e2e-meter")
-		if meterBuildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", meterBinDir+"/",
-			"github.com/flowgate/flowgate/cmd/flow_meter",
-			"github.com/flowgate/flowgate/cmd/logger")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			meterBuildErr = err
-			t.Logf("go build: %s", out)
-		}
-	})
-	if meterBuildErr != nil {
-		t.Fatalf("building flow_meter and logger: %v", meterBuildErr)
-	}
-	return meterBinDir
+	return commands(t, "flow_meter", "logger")
 }
 
 // flow_meter -> f: IFC -> logger -t, sorted, against ipfixprobe's expected

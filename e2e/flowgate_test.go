@@ -22,30 +22,10 @@ import (
 	"github.com/flowgate/flowgate/internal/testutil"
 )
 
-var (
-	fgBuildOnce sync.Once
-	fgBinDir    string
-	fgBuildErr  error
-)
-
 // flowgateBinaries builds cmd/flowgate and cmd/logger once per run.
 func flowgateBinaries(t *testing.T) string {
 	t.Helper()
-	fgBuildOnce.Do(func() {
-		fgBinDir, fgBuildErr = os.MkdirTemp("", "flowgate-e2e-daemon")
-		if fgBuildErr != nil {
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", fgBinDir+"/",
-			"github.com/flowgate/flowgate/cmd/flowgate", "github.com/flowgate/flowgate/cmd/logger").CombinedOutput()
-		if err != nil {
-			fgBuildErr = errors.New(err.Error() + ": " + string(out))
-		}
-	})
-	if fgBuildErr != nil {
-		t.Fatalf("building flowgate and logger: %v", fgBuildErr)
-	}
-	return fgBinDir
+	return commands(t, "flowgate", "logger")
 }
 
 type lockedBuffer struct {

@@ -6,41 +6,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/flowgate/flowgate/internal/testutil"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
 // binaries builds the module commands once per test run.
 func binaries(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "flowgate-e2e-bin")
-		if buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/",
-			"github.com/flowgate/flowgate/cmd/logger",
-			"github.com/flowgate/flowgate/cmd/logreplay",
-			"github.com/flowgate/flowgate/cmd/traffic_repeater")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = err
-			t.Logf("go build: %s", out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building modules: %v", buildErr)
-	}
-	return binDir
+	return commands(t, "logger", "logreplay", "traffic_repeater")
 }
 
 // logreplay -> u: -> traffic_repeater -> t: -> logger -t, three processes:

@@ -8,15 +8,14 @@ import (
 )
 
 // Every test of the package gets its own TRAP_SOCKET_DIR (a temporary
-// directory): none depends on /var/run/libtrap. The binaries the tests
-// build once (their temporary folders) are removed at the end, so a run
-// leaves nothing behind in the temporary directory.
+// directory): none depends on /var/run/libtrap. The commands the tests
+// run are built once (before the first test, see prebuild) and removed
+// at the end, so a run leaves nothing behind in the temporary directory.
 func TestMain(m *testing.M) {
+	prebuild()
 	code := testutil.SocketDirMain(m)
-	for _, d := range []string{binDir, detBinDir, fgBinDir, meterBinDir, supBinDir} {
-		if d != "" {
-			os.RemoveAll(d)
-		}
+	if cmdDir != "" {
+		os.RemoveAll(cmdDir)
 	}
 	os.Exit(code)
 }

@@ -2,14 +2,12 @@ package e2e
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,32 +16,10 @@ import (
 	"github.com/flowgate/flowgate/supervisor"
 )
 
-var (
-	supBuildOnce sync.Once
-	supBinDir    string
-	supBuildErr  error
-)
-
 // supervisorBinaries builds the supervisor, supcli and the modules it runs.
 func supervisorBinaries(t *testing.T) string {
 	t.Helper()
-	supBuildOnce.Do(func() {
-		supBinDir, supBuildErr = os.MkdirTemp("", "flowgate-e2e-sup")
-		if supBuildErr != nil {
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", supBinDir+"/",
-			"github.com/flowgate/flowgate/cmd/supervisor", "github.com/flowgate/flowgate/cmd/supcli",
-			"github.com/flowgate/flowgate/cmd/flowgate", "github.com/flowgate/flowgate/cmd/traffic_repeater",
-			"github.com/flowgate/flowgate/cmd/logger").CombinedOutput()
-		if err != nil {
-			supBuildErr = errors.New(err.Error() + ": " + string(out))
-		}
-	})
-	if supBuildErr != nil {
-		t.Fatalf("building the supervisor and modules: %v", supBuildErr)
-	}
-	return supBinDir
+	return commands(t, "supervisor", "supcli", "flowgate", "traffic_repeater", "logger")
 }
 
 // nemeaBin is the folder of the C NEMEA modules: $NEMEA_BIN, else
