@@ -39,7 +39,10 @@ func seedFiles(f *testing.F) [][]byte {
 	return out
 }
 
-// FuzzFile feeds whole files (header, appendix, blocks, records) to the reader.
+// FuzzFile feeds whole files (header, appendix, blocks, records) to the
+// reader: read serially, then with three workers through Records and
+// MapRecords, which must deliver the same records and end with the same
+// error.
 func FuzzFile(f *testing.F) {
 	for _, b := range seedFiles(f) {
 		f.Add(b)
@@ -50,25 +53,36 @@ func FuzzFile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		it := file.Records(context.Background())
-		defer it.Close()
-		var want []byte
-		n := 0
-		for ; n < 100000 && it.Next(); n++ {
-			want = textMapper{}.Map(want, it.Record())
+		read := func(workers int) ([]byte, bool, error) {
+			file.SetWorkers(workers)
+			it := file.Records(context.Background())
+			defer it.Close()
+			var out []byte
+			n := 0
+			for ; n < 100000 && it.Next(); n++ {
+				out = textMapper{}.Map(out, it.Record())
+			}
+			return out, n == 100000, it.Err()
 		}
-		if n == 100000 {
+		want, tooMany, wantErr := read(1)
+		if tooMany {
 			return
 		}
-		// MapRecords delivers the same records and ends the same way.
-		bi := file.MapRecords(context.Background(), func() Mapper { return textMapper{} })
-		defer bi.Close()
-		var got []byte
-		for bi.Next() {
-			got = append(got, bi.Output()...)
+		if got, _, err := read(3); !bytes.Equal(got, want) || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Fatalf("3 workers: %d bytes, %v; serial: %d bytes, %v", len(got), err, len(want), wantErr)
 		}
-		if !bytes.Equal(got, want) || fmt.Sprint(bi.Err()) != fmt.Sprint(it.Err()) {
-			t.Fatalf("MapRecords: %d bytes, %v; Records: %d bytes, %v", len(got), bi.Err(), len(want), it.Err())
+		// MapRecords delivers the same records and ends the same way.
+		for _, w := range []int{1, 3} {
+			file.SetWorkers(w)
+			bi := file.MapRecords(context.Background(), func() Mapper { return textMapper{} })
+			var got []byte
+			for bi.Next() {
+				got = append(got, bi.Output()...)
+			}
+			bi.Close()
+			if !bytes.Equal(got, want) || fmt.Sprint(bi.Err()) != fmt.Sprint(wantErr) {
+				t.Fatalf("MapRecords, %d workers: %d bytes, %v; Records: %d bytes, %v", w, len(got), bi.Err(), len(want), wantErr)
+			}
 		}
 	})
 }
