@@ -67,10 +67,10 @@ const (
 )
 
 // decompress decodes with fixed-size block moves while both buffers have
-// slack; the last bytes of each buffer and extended literal runs take the
-// checked paths (decompressTail, copyLiterals), as do, inline, matches
-// closer than 8 bytes or longer than 32. Bytes past the final output length
-// may be overwritten.
+// slack. The last bytes of each buffer take the checked decompressTail;
+// extended lengths, M1, M4 and short-distance matches take checked steps
+// (copyLiterals, copyMatch) within the loop. Bytes past the final output
+// length may be overwritten.
 func decompress(dst, src []byte) (ip, op int, err error) {
 	if len(src) == 0 {
 		return 0, 0, ErrInputOverrun
@@ -106,6 +106,38 @@ func decompress(dst, src []byte) (ip, op int, err error) {
 		in := (*[inSlack]byte)(src[ip : ip+inSlack])
 		out := (*[outSlack]byte)(dst[op : op+outSlack])
 		t := int(in[0])
+		// The two forms nfcapd's blocks are mostly made of, M2 and M3
+		// of at most 32 bytes, at distance 8+:
+		// 8-byte moves (each load at least 8 bytes behind its store,
+		// bytes past n are overwritten later), then the trailing
+		// literals as 4 bytes, all within the windows. The rest, and
+		// these at shorter distances, below.
+		if t >= 64 {
+			dist := 1 + (t>>2)&7 + int(in[1])<<3
+			n := t>>5 + 1 // 3-8
+			if from := op - dist; from >= 0 && dist >= 8 {
+				*(*[8]byte)(out[0:8]) = *(*[8]byte)(dst[from : from+8])
+				*(*[4]byte)(out[n : n+4]) = *(*[4]byte)(in[2:6])
+				ip, op, mode = advance(ip+2, op+n, t&3)
+				continue
+			}
+		} else if t >= 32 && t&31 != 0 {
+			b0 := int(in[1])
+			dist := 1 + b0>>2 + int(in[2])<<6
+			n := t&31 + 2 // 3-33
+			if from := op - dist; from >= 0 && dist >= 8 && n <= 32 {
+				m := (*[32]byte)(dst[from : from+32])
+				*(*[8]byte)(out[0:8]) = *(*[8]byte)(m[:8])
+				*(*[8]byte)(out[8:16]) = *(*[8]byte)(m[8:16])
+				if n > 16 {
+					*(*[8]byte)(out[16:24]) = *(*[8]byte)(m[16:24])
+					*(*[8]byte)(out[24:32]) = *(*[8]byte)(m[24:])
+				}
+				*(*[4]byte)(out[n : n+4]) = *(*[4]byte)(in[3:7])
+				ip, op, mode = advance(ip+3, op+n, b0&3)
+				continue
+			}
+		}
 		var low int // trailing literals after this instruction
 		if t < 16 {
 			switch mode {
@@ -206,44 +238,12 @@ func decompress(dst, src []byte) (ip, op int, err error) {
 				}
 				dist += 0x4000
 			}
-			from := op - dist
-			if from < 0 {
-				return ip, op, ErrLookBehind
+			if op, err = copyMatch(dst, op, dist, n); err != nil {
+				return ip, op, err
 			}
-			// 8 bytes at a time, each load at least 8 (32) bytes behind
-			// the stores, so it reads bytes already written; bytes past
-			// n are overwritten later.
-			if dist >= 8 && n <= 8 {
-				*(*[8]byte)(out[0:8]) = *(*[8]byte)(dst[from : from+8])
-			} else if dist >= 32 && n <= 32 {
-				m := (*[32]byte)(dst[from : from+32])
-				*(*[8]byte)(out[0:8]) = *(*[8]byte)(m[:8])
-				*(*[8]byte)(out[8:16]) = *(*[8]byte)(m[8:16])
-				if n > 16 {
-					*(*[8]byte)(out[16:24]) = *(*[8]byte)(m[16:24])
-					*(*[8]byte)(out[24:32]) = *(*[8]byte)(m[24:])
-				}
-			} else {
-				// Short distances and long matches, checked.
-				if n > len(dst)-op {
-					return ip, op, ErrOutputOverrun
-				}
-				if dist >= 8 && n+8 <= len(dst)-op {
-					for i := 0; i < n; i += 8 {
-						*(*[8]byte)(dst[op+i : op+i+8]) = *(*[8]byte)(dst[from+i : from+i+8])
-					}
-				} else {
-					for i := 0; i < n; i++ {
-						dst[op+i] = dst[from+i]
-					}
-				}
-			}
-			op += n
 		}
 		// 0-3 literals follow a match: after none the next byte is an
-		// instruction, after some a match. Their count is branched on
-		// rather than added, so that the address of the next
-		// instruction byte does not wait for the load of this one.
+		// instruction, after some a match.
 		if low == 0 {
 			mode = lowLiterals
 			continue
@@ -256,19 +256,24 @@ func decompress(dst, src []byte) (ip, op int, err error) {
 			return decompressTail(dst, src, ip, op, state, t)
 		}
 		*(*[4]byte)(dst[op : op+4]) = *(*[4]byte)(src[ip : ip+4])
-		switch low {
-		case 1:
-			ip++
-			op++
-		case 2:
-			ip += 2
-			op += 2
-		default:
-			ip += 3
-			op += 3
-		}
-		mode = lowNearM1
+		ip, op, mode = advance(ip, op, low)
 	}
+}
+
+// advance moves ip and op past low trailing literals (0-3) that have been
+// copied, and returns the mode that follows. The count is branched on
+// rather than added, so that the address of the next instruction byte does
+// not wait for the load of this one.
+func advance(ip, op, low int) (int, int, int) {
+	switch low {
+	case 0:
+		return ip, op, lowLiterals
+	case 1:
+		return ip + 1, op + 1, lowNearM1
+	case 2:
+		return ip + 2, op + 2, lowNearM1
+	}
+	return ip + 3, op + 3, lowNearM1
 }
 
 // tail hands the last bytes of a stream to decompressTail, in the state
