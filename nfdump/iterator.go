@@ -11,7 +11,7 @@ import (
 const (
 	// defaultMaxWorkers bounds the default pool: GOMAXPROCS, at most this.
 	defaultMaxWorkers = 4
-	// MaxWorkers bounds SetWorkers. At most workers+2 blocks are in flight
+	// MaxWorkers bounds SetWorkers. At most workers+1 blocks are in flight
 	// (each up to 5 MiB stored and 5 MiB decompressed), so it also bounds
 	// the memory an iteration holds.
 	MaxWorkers = 32
@@ -23,7 +23,7 @@ const (
 // Next reads, decompresses and decodes each block itself and the iteration
 // starts no goroutines. n > 1 starts n workers (at most MaxWorkers) that
 // take turns reading the next block and then decompress it, with at most
-// n+2 blocks in flight; records still come in file order (an uncompressed
+// n+1 blocks in flight; records still come in file order (an uncompressed
 // file read with Records needs no decompression: one worker reads ahead
 // of the consumer). Records, errors and their positions do not depend on
 // n.
@@ -183,7 +183,7 @@ func newIterator(ctx context.Context, f *File, newMapper func() Mapper) *Iterato
 		// consumer decodes.
 		workers = 1
 	}
-	depth := workers + 2
+	depth := workers + 1
 	it.results = make(chan *blockJob, depth)
 	it.free = make(chan *blockJob, depth)
 	for i := 0; i < depth; i++ {
