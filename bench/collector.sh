@@ -86,8 +86,8 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # measured OUT CMD... runs CMD (in the background, with the caller's
 # redirections) and, once it has exited, writes its lifetime user + system
 # CPU in clock ticks to OUT; CMD's pid is in OUT.pid as soon as it runs.
+# The caller removes OUT and OUT.pid before (child_pid waits for OUT.pid).
 measured() {
-  rm -f "$1" "$1.pid"
   python3 -c '
 import os, sys
 pid = os.fork()
@@ -118,7 +118,7 @@ records_metric() {
 flowgate_step() {
   local port mport pid wpid sent got prev t0
   port=$(free_port); mport=$(free_tcp)
-  rm -f "$work"/fg.trapcap*
+  rm -f "$work"/fg.trapcap* "$work/cpu" "$work/cpu.pid"
   FLOWGATE_METRICS_LISTEN=127.0.0.1:$mport TRAP_SOCKET_DIR=$work \
     measured "$work/cpu" "$work/bin/flowgate" -l "udp://127.0.0.1:$port" -i "f:$work/fg.trapcap" 2>"$work/flowgate.log" &
   wpid=$!
@@ -137,7 +137,7 @@ flowgate_step() {
 nfcapd_step() {
   local port pid wpid sent got t0
   port=$(free_port)
-  rm -rf "$work/nf"; mkdir -p "$work/nf"
+  rm -rf "$work/nf" "$work/cpu" "$work/cpu.pid"; mkdir -p "$work/nf"
   measured "$work/cpu" nfcapd -b 127.0.0.1 -p "$port" -w "$work/nf" -B "$BUF" >"$work/nfcapd.log" 2>&1 &
   wpid=$!
   pid=$(child_pid "$work/cpu")
