@@ -21,6 +21,8 @@ const (
 	fU64                          // BE 8 -> LE 8
 	fU16to32                      // BE 2 -> LE 4
 	fU32to64                      // BE 4 -> LE 8
+	fU16to8                       // BE 2 -> its low byte (interface -> DIR_BIT_FIELD)
+	fU32to8                       // BE 4 -> its low byte
 	fScaled32                     // BE 4 * sampling -> LE 4
 	fScaled32to64                 // BE 4 * sampling -> LE 8
 	fScaled64                     // BE 8 * sampling -> LE 8
@@ -115,6 +117,10 @@ func uintKind(conv converters.Conv, n, size int) fastKind {
 			return fU16to32
 		case n == 4 && size == 8:
 			return fU32to64
+		case n == 2 && size == 1:
+			return fU16to8
+		case n == 4 && size == 1:
+			return fU32to8
 		}
 	case converters.ConvScaled:
 		switch {
@@ -173,6 +179,12 @@ func (p *plan) applyFast(c *msgCtx, data []byte, rec *unirec.Record) bool {
 	}
 	for _, f := range fp.kinds[fU32to64] {
 		binary.LittleEndian.PutUint64(dst8(f.dst), uint64(binary.BigEndian.Uint32(src4(f.src))))
+	}
+	for _, f := range fp.kinds[fU16to8] {
+		*(*byte)(unsafe.Add(dp, f.dst)) = *(*byte)(unsafe.Add(sp, f.src+1))
+	}
+	for _, f := range fp.kinds[fU32to8] {
+		*(*byte)(unsafe.Add(dp, f.dst)) = *(*byte)(unsafe.Add(sp, f.src+3))
 	}
 	m := c.sampling
 	for _, f := range fp.kinds[fScaled32] {

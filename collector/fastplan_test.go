@@ -80,6 +80,8 @@ func TestFastPlansDecodeLikeGeneralOnes(t *testing.T) {
 		converters.BasicFlowTemplate,
 		// Widths the fast kinds do not cover go through runOp.
 		"uint8 PACKETS,uint16 BYTES,uint64 SRC_PORT,uint32 DST_PORT,uint16 PROTOCOL,time TIME_FIRST,time TIME_LAST,ipaddr SRC_IP,ipaddr DST_IP",
+		// Truncations to one byte (ports, interfaces -> DIR_BIT_FIELD).
+		"uint8 SRC_PORT,uint8 DST_PORT,uint8 DIR_BIT_FIELD,uint8 PROTOCOL,ipaddr SRC_IP",
 		// Variable-length fields: no batches, records one by one.
 		converters.BasicFlowTemplate + ",string IF_NAME",
 	}
