@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -44,6 +45,10 @@ type batchReader struct {
 	errno syscall.Errno
 	read  func(fd uintptr) bool // the recvmmsg call, built once
 	sock  *udpSocket            // set: read with blocking calls (readSocket), not rc
+	// Pacing of a udpSocket reader (see maxPause).
+	pause  time.Duration
+	paused bool // the calls since the last pause are a run after a pause
+	runMem int  // buffer bytes the datagrams of that run held (estimate)
 }
 
 const oobLen = 64
@@ -53,7 +58,7 @@ func newBatchReader(conn *net.UDPConn) (*batchReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("udp socket: %w", err)
 	}
-	b := newBatchBuffers()
+	b := newBatchBuffers(batchSize)
 	b.rc = rc
 	b.read = func(fd uintptr) bool {
 		n, errno := b.recvmmsg(fd, unix.MSG_DONTWAIT)
@@ -66,14 +71,15 @@ func newBatchReader(conn *net.UDPConn) (*batchReader, error) {
 	return b, nil
 }
 
-// newBatchBuffers allocates the headers and buffers of a batch.
-func newBatchBuffers() *batchReader {
+// newBatchBuffers allocates the headers and buffers of a batch of n
+// datagrams.
+func newBatchBuffers(n int) *batchReader {
 	b := &batchReader{
-		hdrs:  make([]mmsghdr, batchSize),
-		iovs:  make([]unix.Iovec, batchSize),
-		names: make([]unix.RawSockaddrInet6, batchSize),
-		data:  make([]byte, batchSize*batchBufLen),
-		oob:   make([]byte, batchSize*oobLen),
+		hdrs:  make([]mmsghdr, n),
+		iovs:  make([]unix.Iovec, n),
+		names: make([]unix.RawSockaddrInet6, n),
+		data:  make([]byte, n*batchBufLen),
+		oob:   make([]byte, n*oobLen),
 	}
 	for i := range b.hdrs {
 		b.iovs[i].Base = &b.data[i*batchBufLen]

@@ -88,3 +88,45 @@ func TestUDPSocketReadsAndTimesOut(t *testing.T) {
 		t.Errorf("%.1f allocations per read", a)
 	}
 }
+
+// Pacing halves the pause when the datagrams that came during one filled
+// more than a quarter of the receive buffer, doubles it back when they
+// took little, and leaves it alone while batches come full.
+func TestUDPSocketPaceAdapts(t *testing.T) {
+	s := &udpSocket{rcvbuf: 64 * (1000 + skbOverhead)} // 64 datagrams of 1000 bytes fill it
+	b := newBatchBuffers(sockBatch)
+	b.sock, b.pause = s, maxPause
+	fill := func(n, size int) {
+		for i := range n {
+			b.hdrs[i].n = uint32(size)
+		}
+	}
+	b.pace(3) // a partial batch: sleeps, and the next run is measured
+	if !b.paused || b.pause != maxPause {
+		t.Fatalf("after a drained socket: paused %v, pause %v", b.paused, b.pause)
+	}
+	fill(sockBatch, 1000)
+	b.pace(sockBatch) // full: read on, nothing decided yet
+	if b.pause != maxPause || b.runMem != sockBatch*(1000+skbOverhead) {
+		t.Fatalf("after a full batch: pause %v, run %d bytes", b.pause, b.runMem)
+	}
+	b.pace(2) // the run held more than the whole buffer: halve
+	if b.pause != maxPause/2 {
+		t.Fatalf("pause %v after a run of a buffer's worth, want %v", b.pause, maxPause/2)
+	}
+	for range 20 {
+		fill(sockBatch, 1000)
+		b.pace(sockBatch)
+		b.pace(1)
+	}
+	if b.pause != minPause {
+		t.Fatalf("pause %v under a flood, want the minimum %v", b.pause, minPause)
+	}
+	fill(1, 10)
+	for range 20 {
+		b.pace(1) // trickle: back up
+	}
+	if b.pause != maxPause {
+		t.Fatalf("pause %v for a trickle, want %v", b.pause, maxPause)
+	}
+}
