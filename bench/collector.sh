@@ -227,7 +227,7 @@ for v in 9 10; do
   fg=$(tr ' ' '\n' <<<"${cpu[flowgate,$v]}" | median)
   if [ "$have_nfcapd" = 1 ]; then
     nf=$(tr ' ' '\n' <<<"${cpu[nfcapd,$v]}" | median)
-    ratio=$(awk -v a="$fg" -v b="$nf" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", b / a; else print "n/a" }')
+    ratio=$(awk -v a="$fg" -v b="$nf" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", b / a; else print "n/a" }')
     printf "  %-10s flowgate %s  nfcapd %s  nfcapd/flowgate %s\n" "$name" "$fg" "$nf" "$ratio"
   else
     printf "  %-10s flowgate %s  (nfcapd not installed)\n" "$name" "$fg"
