@@ -27,17 +27,17 @@ func (o *countOutput) SendFixed(_ context.Context, data []byte, size int) (int, 
 func (o *countOutput) Flush(context.Context) error { return nil }
 func (o *countOutput) Close(context.Context) error { return nil }
 
-// decode path of the collector source: decode, convert into the default
-// biflow template, emit to an output.
-func BenchmarkCollectorSourceDecode(b *testing.B) {
-	dir := sharedTestdata(b, "netflow")
-	dgrams, _ := capturePayloads(b, filepath.Join(dir, "flowgen_ipfix_v4v6_sampled.pcap"), false)
+// decodePath sets up the decode-and-emit path of a collector source in
+// the default biflow template, emitting to the output newOut makes, with
+// the capture's templates learnt: it returns the source, its target, the
+// exporter and the capture's data-only datagrams.
+func decodePath(b *testing.B, pcap string, newOut func(*unirec.Template) Output) (*CollectorSource, *Target, netip.AddrPort, [][]byte) {
+	dgrams, _ := capturePayloads(b, filepath.Join(sharedTestdata(b, "netflow"), pcap), false)
 	tmpl, err := unirec.ParseTemplate(biflowSpec)
 	if err != nil {
 		b.Fatal(err)
 	}
-	out := &countOutput{tmpl: tmpl}
-	tg := NewTarget(tmpl, []Output{out}, nil)
+	tg := NewTarget(tmpl, []Output{newOut(tmpl)}, nil)
 	src, err := NewCollector(CollectorConfig{Name: "bench", UDP: []string{"127.0.0.1:0"}}, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -52,8 +52,18 @@ func BenchmarkCollectorSourceDecode(b *testing.B) {
 	for _, d := range dgrams {
 		src.decode(from, d, false)
 	}
+	return src, tg, from, dataOnly(dgrams)
+}
+
+// decode path of the collector source: decode, convert into the default
+// biflow template, emit to an output.
+func BenchmarkCollectorSourceDecode(b *testing.B) {
+	var out *countOutput
+	src, _, from, dgrams := decodePath(b, "flowgen_ipfix_v4v6_sampled.pcap", func(t *unirec.Template) Output {
+		out = &countOutput{tmpl: t}
+		return out
+	})
 	out.n = 0
-	dgrams = dataOnly(dgrams)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -97,33 +107,16 @@ func BenchmarkCollectorSourceUDP(b *testing.B) {
 // it: datagrams decoded into batches, each batch written to the file
 // output's buffer in one call. The file lives in a temp dir.
 func BenchmarkCollectorSourceToFile(b *testing.B) {
-	dir := sharedTestdata(b, "netflow")
-	dgrams, _ := capturePayloads(b, filepath.Join(dir, "flowgen_v9_v4v6_sampled.pcap"), false)
-	tmpl, err := unirec.ParseTemplate(biflowSpec)
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := NewTrapOutput(TrapOutputConfig{Spec: "f:" + filepath.Join(b.TempDir(), "out.trapcap"), Template: tmpl}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	var out *TrapOutput
+	src, tg, from, dgrams := decodePath(b, "flowgen_v9_v4v6_sampled.pcap", func(t *unirec.Template) Output {
+		o, err := NewTrapOutput(TrapOutputConfig{Spec: "f:" + filepath.Join(b.TempDir(), "out.trapcap"), Template: t}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = o
+		return o
+	})
 	defer out.Close(context.Background())
-	tg := NewTarget(tmpl, []Output{out}, nil)
-	src, err := NewCollector(CollectorConfig{Name: "bench", UDP: []string{"127.0.0.1:0"}}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dec, err := collector.NewDecoder(collector.Config{Output: tmpl, TemplateLifetime: -1},
-		&targetSink{ctx: context.Background(), tg: tg})
-	if err != nil {
-		b.Fatal(err)
-	}
-	src.decs.Store(&decoderSet{targets: []*Target{tg}, decs: []*collector.Decoder{dec}})
-	from := netip.MustParseAddrPort("127.0.0.1:9999")
-	for _, d := range dgrams {
-		src.decode(from, d, false)
-	}
-	dgrams = dataOnly(dgrams)
 	r0 := tg.Records()
 	b.ReportAllocs()
 	b.ResetTimer()
