@@ -127,12 +127,15 @@ func sfacctdKey(o ours) (before, after string) {
 const sfacctdHeader = "SRC_MAC,DST_MAC,VLAN,ETYPE,PEER_SRC_IP,IN_IFACE,OUT_IFACE,SRC_IP,DST_IP,SRC_PORT,DST_PORT,TCP_FLAGS,PROTOCOL,TOS,SAMPLING_RATE,EXPORT_PROTO_SEQNO,PACKETS,BYTES"
 
 // sfacctdLines aggregates our records as sfacctd's print plugin does and
-// renders them, counters divided by the declared sampling rate: sfacctd
-// without sfacctd_renormalize does not scale, and our scaled counters are
-// its PACKETS and BYTES times the declared rate. (sfacctd_renormalize
-// scales by a rate it estimates from sample pools instead, so the
-// *.sfacctd-renorm.csv files are not a target: see testdata/README.md.)
-func sfacctdLines(recs []ours) []string {
+// renders them. Without renorm the counters are divided by the declared
+// sampling rate: sfacctd without sfacctd_renormalize does not scale, and
+// our scaled counters are its PACKETS and BYTES times the declared rate.
+// With renorm they stand as they are and the rate column says 1, as in
+// sfacctd's output renormalised by a sampling_map of the announced rate
+// (*.sfacctd-renorm.csv). (sfacctd_renormalize alone scales by a rate it
+// estimates from sample pools, so *.sfacctd-renorm-estimated.csv is not a
+// target: see testdata/README.md.)
+func sfacctdLines(recs []ours, renorm bool) []string {
 	type sums struct {
 		before, after string
 		flags, p, b   uint64
@@ -140,15 +143,22 @@ func sfacctdLines(recs []ours) []string {
 	agg := map[string]*sums{}
 	for _, o := range recs {
 		before, after := sfacctdKey(o)
+		p, b := o.packets, o.bytes
+		if renorm {
+			f := strings.Split(after, ",") // protocol, TOS, rate, datagram sequence
+			f[2] = "1"
+			after = strings.Join(f, ",")
+		} else {
+			p, b = o.packets/o.rate, o.bytes/o.rate
+			if p*o.rate != o.packets || b*o.rate != o.bytes {
+				panic(fmt.Sprintf("counters %d/%d not a multiple of the rate %d", o.packets, o.bytes, o.rate))
+			}
+		}
 		k := before + "|" + after
 		s := agg[k]
 		if s == nil {
 			s = &sums{before: before, after: after}
 			agg[k] = s
-		}
-		p, b := o.packets/o.rate, o.bytes/o.rate
-		if p*o.rate != o.packets || b*o.rate != o.bytes {
-			panic(fmt.Sprintf("counters %d/%d not a multiple of the rate %d", o.packets, o.bytes, o.rate))
 		}
 		f, _ := strconv.ParseUint(o.rec["TCP_FLAGS"], 10, 8)
 		s.flags |= f
@@ -174,7 +184,8 @@ func readLines(t *testing.T, path string) []string {
 
 // Our records, aggregated on sfacctd's primitives, equal sfacctd's print
 // output for every capture: the same rows, and our PACKETS and BYTES are
-// sfacctd's times the declared sampling rate.
+// sfacctd's times the declared sampling rate, and equal its output
+// renormalised by the announced rate.
 func TestGoldenSfacctd(t *testing.T) {
 	for _, name := range goldenCaptures(t) {
 		t.Run(name, func(t *testing.T) {
@@ -182,15 +193,17 @@ func TestGoldenSfacctd(t *testing.T) {
 			if len(recs) == 0 {
 				t.Fatal("no flow samples decoded")
 			}
-			file := name + ".sfacctd.csv"
-			want := readLines(t, filepath.Join(sflow.GoldenDir(), file))
-			if want[0] != sfacctdHeader {
-				t.Fatalf("%s: header %q, want %q", file, want[0], sfacctdHeader)
-			}
-			want = want[1:]
-			slices.Sort(want)
-			if got := sfacctdLines(recs); !slices.Equal(got, want) {
-				t.Errorf("%s: %d rows, sfacctd %d\n%s", file, len(got), len(want), diffLines(got, want))
+			for _, renorm := range []bool{false, true} {
+				file := name + map[bool]string{false: ".sfacctd.csv", true: ".sfacctd-renorm.csv"}[renorm]
+				want := readLines(t, filepath.Join(sflow.GoldenDir(), file))
+				if want[0] != sfacctdHeader {
+					t.Fatalf("%s: header %q, want %q", file, want[0], sfacctdHeader)
+				}
+				want = want[1:]
+				slices.Sort(want)
+				if got := sfacctdLines(recs, renorm); !slices.Equal(got, want) {
+					t.Errorf("%s: %d rows, sfacctd %d\n%s", file, len(got), len(want), diffLines(got, want))
+				}
 			}
 		})
 	}
