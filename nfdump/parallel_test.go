@@ -517,6 +517,9 @@ func TestWorkerCount(t *testing.T) {
 // channels, a wake-up channel per block in the pipeline) must not grow
 // with the records, and the serial path's not with the blocks either.
 func TestSteadyStateAllocatesNothingPerBlock(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts under -race: sync.Pool drops pooled zstd decoders and buffers at random")
+	}
 	multi := readGoldenFile(t, "gen_ipfix_multiblock_lz4.nf")
 	for _, m := range []Compression{CompressNone, CompressLZ4, CompressZSTD} {
 		b := reblock(t, multi, 105, 1, m) // 200 blocks

@@ -1,0 +1,5 @@
+//go:build !race
+
+package nfdump
+
+const raceEnabled = false
