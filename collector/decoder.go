@@ -225,7 +225,8 @@ func (d *Decoder) decode(from netip.AddrPort, msg []byte, lifetime time.Duration
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	addr := from.Addr().Unmap()
-	now := d.cfg.Now().UnixNano()
+	nowT := d.cfg.Now() // one clock read per message
+	now := nowT.UnixNano()
 	stats, ok := d.perExp[addr]
 	if !ok {
 		if len(d.perExp) >= d.cfg.MaxExporters && !d.evictIdleLocked(now) {
@@ -247,7 +248,7 @@ func (d *Decoder) decode(from netip.AddrPort, msg []byte, lifetime time.Duration
 	if stream {
 		port = from.Port()
 	}
-	err := d.decodeLocked(&p, from, sessionKey{addr: addr, port: port}, msg, lifetime)
+	err := d.decodeLocked(&p, from, sessionKey{addr: addr, port: port}, msg, lifetime, nowT)
 	if err != nil {
 		if p.ser == nil {
 			// No header to tell version and domain: the address's series
@@ -311,7 +312,7 @@ func (d *Decoder) session(k sessionKey, stats *Counters) *session {
 	return s
 }
 
-func (d *Decoder) decodeLocked(pp *pair, from netip.AddrPort, key sessionKey, msg []byte, lifetime time.Duration) error {
+func (d *Decoder) decodeLocked(pp *pair, from netip.AddrPort, key sessionKey, msg []byte, lifetime time.Duration, now time.Time) error {
 	h, err := parseHeader(msg)
 	if err != nil {
 		return err
@@ -337,21 +338,20 @@ func (d *Decoder) decodeLocked(pp *pair, from netip.AddrPort, key sessionKey, ms
 		ctx.uptimeBase = int64(h.exportSecs)*1000 - int64(h.sysUptime)
 		ctx.netflowTime, ctx.sysUptime = true, h.sysUptime
 		s.checkSequence(p, h.sequence, h.sequence+1)
-		return d.decodeSets(p, s, msg[v9HeaderLen:], &ctx, exp, lifetime)
+		return d.decodeSets(p, s, msg[v9HeaderLen:], &ctx, exp, lifetime, now)
 	default:
 		// The IPFIX sequence number counts data records. Exporters (softflowd,
 		// flowgen, as captured) do not count options data records, so
 		// neither do we.
 		start := p.exp.Records.Load()
-		err := d.decodeSets(p, s, msg[ipfixHeaderLen:h.length], &ctx, exp, lifetime)
+		err := d.decodeSets(p, s, msg[ipfixHeaderLen:h.length], &ctx, exp, lifetime, now)
 		n := p.exp.Records.Load() - start
 		s.checkSequence(p, h.sequence, h.sequence+uint32(n))
 		return err
 	}
 }
 
-func (d *Decoder) decodeSets(p pair, s *session, body []byte, ctx *msgCtx, exp Exporter, lifetime time.Duration) error {
-	now := d.cfg.Now()
+func (d *Decoder) decodeSets(p pair, s *session, body []byte, ctx *msgCtx, exp Exporter, lifetime time.Duration, now time.Time) error {
 	v9 := s.key.version == 9
 	for len(body) > 0 {
 		id, set, rest, err := nextSet(body)
