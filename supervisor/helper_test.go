@@ -131,15 +131,7 @@ type env struct {
 	client  *Client
 }
 
-func shortDir(t testing.TB) string {
-	t.Helper()
-	d, err := os.MkdirTemp("", "sup")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
-}
+func shortDir(t testing.TB) string { return testutil.ShortDir(t) }
 
 // selfPath is the test binary, run as the fake modules.
 func selfPath(t testing.TB) string {

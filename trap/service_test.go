@@ -21,15 +21,7 @@ import (
 // same 8 bytes when the golden file is present.
 var serviceRequest = []byte{10, 0, 0, 0, 0, 0, 0, 0}
 
-func shortTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "svc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
+func shortTempDir(t *testing.T) string { return testutil.ShortDir(t) }
 
 // askService sends req and reads one reply: it returns the JSON body
 // without its NUL.

@@ -92,12 +92,7 @@ func decodeStream(t testing.TB, raw []byte) (Hello, [][]byte, []uint64) {
 // path must stay below 108 bytes, which t.TempDir names can exceed).
 func testEnv(t testing.TB) env {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "tsock")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return env{socketDir: dir, log: zap.NewNop()}
+	return env{socketDir: testutil.ShortDir(t), log: zap.NewNop()}
 }
 
 func mustSpec(t testing.TB, s string) IfcSpec {

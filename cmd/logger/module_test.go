@@ -19,15 +19,7 @@ import (
 )
 
 // shortDir is a socket directory short enough for sun_path.
-func shortDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "lg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
+func shortDir(t *testing.T) string { return testutil.ShortDir(t) }
 
 // The module info the real logger binary prints must be the C logger's,
 // byte for byte, in both forms (this catches drift of our module table).

@@ -31,11 +31,7 @@ func TestMain(m *testing.M) {
 // A real SIGTERM ends a logreplay process whose only client stopped
 // reading, where the C logreplay has to be killed with SIGKILL.
 func TestLogreplayProcessEndsOnSIGTERM(t *testing.T) {
-	dir, err := os.MkdirTemp("", "lrp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
+	dir := testutil.ShortDir(t)
 	csv := filepath.Join(dir, "many.csv")
 	var b strings.Builder
 	b.WriteString("uint32 PACKETS\n")
@@ -54,15 +50,11 @@ func TestLogreplayProcessEndsOnSIGTERM(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 	defer cmd.Process.Kill()
 
-	var conn net.Conn
-	for try := 0; conn == nil; try++ {
-		if conn, err = net.Dial("unix", filepath.Join(dir, "trap-sig.sock")); err != nil {
-			if try == 1000 {
-				t.Fatalf("output socket never appeared: %v", err)
-			}
-			conn = nil
-			time.Sleep(10 * time.Millisecond)
-		}
+	sock := filepath.Join(dir, "trap-sig.sock")
+	testutil.WaitFor(t, "logreplay's output socket", func() bool { return testutil.UnixListening(sock) })
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer conn.Close()
 	var hello [8]byte

@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/trap"
 	"github.com/flowgate/flowgate/unirec"
 )
@@ -53,11 +53,7 @@ func writeTrapcap(t *testing.T, path, spec string, vals []uint16, eos bool) {
 // UNIX output, which disconnects its client; the client reconnects and
 // gets FORMAT_CHANGED with the first record of the new template.
 func TestRepeaterForwardsFormatChange(t *testing.T) {
-	dir, err := os.MkdirTemp("", "rp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
+	dir := testutil.ShortDir(t)
 	t.Setenv("TRAP_SOCKET_DIR", dir)
 	const specA = "ipaddr SRC_IP,uint16 SRC_PORT"
 	const specB = "ipaddr SRC_IP,uint16 SRC_PORT,uint8 PROTOCOL"

@@ -80,3 +80,16 @@ func HeapMiB() float64 {
 	runtime.ReadMemStats(&m)
 	return float64(m.HeapAlloc) / (1 << 20)
 }
+
+// ShortDir returns a temporary directory of the test with a short path,
+// removed when the test ends, for UNIX sockets: a socket path must stay
+// below 108 bytes (sun_path), which t.TempDir names can exceed.
+func ShortDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "fg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
