@@ -439,10 +439,8 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *udpSocket, drops *a
 	}
 	for {
 		n, err := br.Read()
-		if err == nil && ctx.Err() != nil {
-			if end := drainEnd.Load(); end != 0 {
-				conn.SetReadDeadline(time.Unix(0, min(time.Now().Add(c.cfg.Drain).UnixNano(), end)))
-			}
+		if err == nil && drainOver(ctx, conn, c.cfg.Drain, drainEnd) {
+			err = os.ErrDeadlineExceeded // datagrams still arriving after the longest drain
 		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
@@ -467,6 +465,27 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *udpSocket, drops *a
 			}
 		}
 	}
+}
+
+// drainOver is called after each successful read. During a drain (ctx
+// done and the stop has set drainEnd) it moves the socket's deadline to
+// Drain from now, capped at drainEnd, so a socket that keeps yielding data
+// is read on; it reports whether drainEnd has passed, which ends the drain
+// even when datagrams keep arriving.
+func drainOver(ctx context.Context, conn *udpSocket, drain time.Duration, drainEnd *atomic.Int64) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	end := drainEnd.Load()
+	if end == 0 {
+		return false
+	}
+	now := time.Now()
+	if now.UnixNano() >= end {
+		return true
+	}
+	conn.SetReadDeadline(time.Unix(0, min(now.Add(drain).UnixNano(), end)))
+	return false
 }
 
 func (c *CollectorSource) decode(from netip.AddrPort, msg []byte, stream bool) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -287,10 +288,8 @@ func (s *SflowSource) read(ctx, emitCtx context.Context, conn *udpSocket, drops 
 	h := &sflowHandler{src: s, ctx: emitCtx}
 	for {
 		n, err := br.Read()
-		if err == nil && ctx.Err() != nil {
-			if end := drainEnd.Load(); end != 0 {
-				conn.SetReadDeadline(time.Unix(0, min(time.Now().Add(s.cfg.Drain).UnixNano(), end)))
-			}
+		if err == nil && drainOver(ctx, conn, s.cfg.Drain, drainEnd) {
+			err = os.ErrDeadlineExceeded // datagrams still arriving after the longest drain
 		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {

@@ -164,22 +164,27 @@ func (b *batchReader) pace(n int) {
 
 // readSocket is batchReader.Read on a udpSocket: it blocks in the kernel
 // until at least one datagram is there, the deadline passes or the socket
-// is closed.
+// is closed. Past the deadline it still hands out datagrams already
+// queued, without waiting: a reader that first runs after the deadline (a
+// stop right after the datagrams arrived, on a busy machine) must not
+// leave them unread. Callers bound such a drain themselves (drainOver).
 func (b *batchReader) readSocket() (int, error) {
 	s := b.sock
 	for {
 		if s.closing.Load() {
 			return 0, net.ErrClosed
 		}
+		flags := unix.MSG_WAITFORONE
+		expired := false
 		if d := s.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
-			return 0, os.ErrDeadlineExceeded
+			flags, expired = unix.MSG_DONTWAIT, true
 		}
 		s.mu.RLock()
 		if s.fd < 0 {
 			s.mu.RUnlock()
 			return 0, net.ErrClosed
 		}
-		n, errno := b.recvmmsg(uintptr(s.fd), unix.MSG_WAITFORONE)
+		n, errno := b.recvmmsg(uintptr(s.fd), flags)
 		s.mu.RUnlock()
 		if s.closing.Load() {
 			// Woken by Close's shutdown, which also makes the call
@@ -196,6 +201,9 @@ func (b *batchReader) readSocket() (int, error) {
 			b.paused = false // idle: the next datagram is not a run after a pause
 		default:
 			return 0, fmt.Errorf("recvmmsg: %w", errno)
+		}
+		if expired {
+			return 0, os.ErrDeadlineExceeded
 		}
 	}
 }

@@ -130,3 +130,39 @@ func TestUDPSocketPaceAdapts(t *testing.T) {
 		t.Fatalf("pause %v for a trickle, want %v", b.pause, maxPause)
 	}
 }
+
+// A reader that first runs after its deadline has passed still gets the
+// datagrams already queued (a stop right after they arrived must not leave
+// them unread), and only then os.ErrDeadlineExceeded, without waiting.
+func TestUDPSocketPastDeadlineReadsWhatIsQueued(t *testing.T) {
+	s := newTestSocket(t)
+	br, err := s.reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("udp", s.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, m := range []string{"one", "two", "three"} {
+		if _, err := c.Write([]byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.SetReadDeadline(time.Unix(1, 0)) // long past
+	got := 0
+	for {
+		n, err := br.Read()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += n
+	}
+	if got != 3 {
+		t.Errorf("read %d queued datagrams past the deadline, want 3", got)
+	}
+}
