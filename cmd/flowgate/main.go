@@ -102,7 +102,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("flowgate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.configFile, "c", "", "YAML configuration `FILE` (default: the embedded configuration)")
-	fs.Var(listFlag{&o.listen}, "l", "collector listen `ADDRESS` udp://HOST:PORT or tcp://HOST:PORT, sFlow on sflow://HOST:PORT (repeatable); replaces the configured sources")
+	fs.Var(listFlag{&o.listen}, "l", "collector listen `ADDRESS` udp://HOST:PORT or tcp://HOST:PORT, sFlow on sflow://HOST:PORT (port 6343 when omitted; repeatable); replaces the configured sources")
 	fs.StringVar(&o.ifc, "i", "", "output `IFC_SPEC` (comma-separated TRAP output interfaces); replaces the configured outputs")
 	fs.StringVar(&o.fields, "t", "", "UniRec `FIELDS` of the -i outputs (default: "+config.DefaultTemplate+")")
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (host:port; empty turns them off); overrides metrics.listen")

@@ -292,7 +292,7 @@ func TestHelpTexts(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"-h"}, []string{"FLOWGATE_", "TRAP_SOCKET_DIR", "--metrics ADDR", "/metrics", "SIGHUP", "-h trap"}},
+		{[]string{"-h"}, []string{"FLOWGATE_", "TRAP_SOCKET_DIR", "--metrics ADDR", "/metrics", "SIGHUP", "-h trap", "sflow://HOST:PORT (port 6343 when omitted"}},
 		{[]string{"-h", "trap"}, []string{"IFC_SPEC", "u:", "autoflush"}},
 	} {
 		var stderr strings.Builder
