@@ -14,8 +14,8 @@ import (
 // (about 130 MiB at the default caps) and every pair pushed out is
 // counted.
 func TestMillionSourcesStayWithinCap(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
+	if testing.Short() || testutil.RaceEnabled {
+		t.Skip("a heap bound: not under -short or -race (the race detector multiplies memory and time)")
 	}
 	before := testutil.HeapMiB()
 	h := newHarness(t, DefaultConfig())

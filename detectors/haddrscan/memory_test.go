@@ -13,8 +13,8 @@ import (
 // heap stays within the documented worst case (about 85 MiB at the
 // default cap and threshold) and every key pushed out is counted.
 func TestMillionSourcesStayWithinCap(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
+	if testing.Short() || testutil.RaceEnabled {
+		t.Skip("a heap bound: not under -short or -race (the race detector multiplies memory and time)")
 	}
 	before := testutil.HeapMiB()
 	h := newHarness(t, DefaultConfig())

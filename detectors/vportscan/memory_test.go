@@ -12,8 +12,8 @@ import (
 // further: the heap stays within the documented bound (MaxPairs pairs,
 // about 60 MiB at the default cap) and every pair pushed out is counted.
 func TestMillionSourcesStayWithinCap(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
+	if testing.Short() || testutil.RaceEnabled {
+		t.Skip("a heap bound: not under -short or -race (the race detector multiplies memory and time)")
 	}
 	before := testutil.HeapMiB()
 	h := newHarness(t, DefaultConfig())
