@@ -344,7 +344,9 @@ func (h *sflowHandler) datagram(from netip.AddrPort, msg []byte) {
 	var a *SflowAgentCounters
 	if d, ok := h.dec.Header(); ok {
 		a = s.agents.get(d.Agent, d.SubAgentID)
-		a.sequence(d.Sequence)
+		if a != &s.agents.overflow { // agents sharing it interleave their sequences
+			a.sequence(d.Sequence)
+		}
 	} else { // not even the header decoded: count under the sender's address
 		a = s.agents.get(from.Addr(), 0)
 	}
@@ -399,6 +401,7 @@ type SflowAgentCounters struct {
 	// SequenceErrors counts datagrams whose sequence number was not the
 	// previous one plus one; SequenceLost the datagrams missed by forward
 	// gaps (a backward jump, an agent restart, only counts as an error).
+	// The overflow series (agents beyond MaxAgents) tracks no sequence.
 	SequenceErrors atomic.Uint64
 	SequenceLost   atomic.Uint64
 

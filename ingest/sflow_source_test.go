@@ -320,3 +320,30 @@ func TestSflowSourceReplaysGoldenCaptures(t *testing.T) {
 		})
 	}
 }
+
+// Agents beyond MaxAgents share the overflow series, whose datagrams come
+// from several agents with sequences of their own: it counts them but no
+// sequence errors or losses from their interleaving.
+func TestSflowOverflowSeriesTracksNoSequence(t *testing.T) {
+	src, err := NewSflow(SflowConfig{Name: "sf", UDP: []string{"127.0.0.1:0"}, MaxAgents: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.set.Store(&sflowSet{})
+	h := &sflowHandler{src: src, ctx: context.Background()}
+	from := netip.MustParseAddrPort("127.0.0.1:6343")
+	for _, dg := range []struct {
+		agent string
+		seq   uint32
+	}{{"192.0.2.1", 1}, {"192.0.2.2", 1000}, {"192.0.2.3", 5}, {"192.0.2.2", 1001}, {"192.0.2.1", 3}} {
+		d := sflowgen.Datagram{Agent: netip.MustParseAddr(dg.agent), Sequence: dg.seq}
+		h.datagram(from, d.Bytes())
+	}
+	tot := src.Totals()
+	if tot.Datagrams != 5 || tot.SequenceErrors != 1 || tot.SequenceLost != 1 {
+		t.Errorf("totals %+v: want 5 datagrams and the first agent's one gap (1 lost)", tot)
+	}
+	if o := &src.agents.overflow; o.Datagrams.Load() != 3 || o.SequenceErrors.Load() != 0 {
+		t.Errorf("overflow series: %d datagrams, %d sequence errors", o.Datagrams.Load(), o.SequenceErrors.Load())
+	}
+}
