@@ -17,6 +17,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
+
+	"github.com/flowgate/flowgate/internal/testutil"
 )
 
 // workerCounts are the pool sizes every equivalence test runs with: 1 is
@@ -517,7 +519,7 @@ func TestWorkerCount(t *testing.T) {
 // goroutines, channels), nothing per block or record, as buffers, zstd
 // decoders and each job's ready channel are reused.
 func TestSteadyStateAllocatesNothingPerBlock(t *testing.T) {
-	if raceEnabled {
+	if testutil.RaceEnabled {
 		t.Skip("allocation counts under -race: sync.Pool drops pooled zstd decoders and buffers at random")
 	}
 	multi := readGoldenFile(t, "gen_ipfix_multiblock_lz4.nf")

@@ -1,5 +1,0 @@
-//go:build !race
-
-package nfdump
-
-const raceEnabled = false
