@@ -151,32 +151,25 @@ var nfFields = map[string]nfField{
 	"MPLS_LABEL_1":      {unirec.Uint32, opMPLS1},
 }
 
-// nfIP converts an nfdump address to UniRec. Like nfreader, an
-// IPv4-compatible IPv6 address (::a.b.c.d, glibc IN6_IS_ADDR_V4COMPAT: upper
-// 96 bits zero and the last 32 bits above 1) becomes IPv4; an absent address
-// is the all-zero UniRec address.
-func nfIP(a netip.Addr) unirec.IP {
-	if a.Is4() {
-		return unirec.IPv4(a.As4())
-	}
-	if !a.IsValid() {
-		return unirec.IP{}
-	}
-	b := a.As16()
-	if binary.BigEndian.Uint64(b[:8]) == 0 && binary.BigEndian.Uint32(b[8:12]) == 0 && binary.BigEndian.Uint32(b[12:]) > 1 {
-		return unirec.IPv4([4]byte{b[12], b[13], b[14], b[15]})
-	}
-	return unirec.IPv6(b)
-}
-
 // msTime converts Unix milliseconds to UniRec time (millisecond precision,
 // as nfreader sends it).
+//
+// It is unirec.TimeFromUnixMilli with the milliseconds' fraction taken in
+// one multiplication: TimeFromSecNsec computes (msec*10^6*0x44B82FA0A)>>32
+// in 64-bit arithmetic, and msec*msecToFrac is the same product modulo
+// 2^64, so the result is bit-identical (TestMsTimeMatchesUnirec).
 func msTime(ms int64) unirec.Time {
 	if ms < 0 {
 		return 0
 	}
-	return unirec.TimeFromUnixMilli(uint64(ms))
+	u := uint64(ms)
+	sec := u / 1000
+	return unirec.Time(uint64(uint32(sec))<<32 | ((u-sec*1000)*msecToFrac)>>32)
 }
+
+// msecToFrac is 10^6 times unirec's nanosecond-to-fraction factor
+// (ur_time.h's 0x44B82FA0A).
+const msecToFrac = 1e6 * 0x44B82FA0A
 
 // boundNfField is one step of a compiled plan: where to write what.
 type boundNfField struct {
@@ -233,13 +226,26 @@ func (c *NfdumpConverter) NeedsExporter() bool { return c.exporter }
 
 // Convert resets dst (a record of the converter's template) and fills it
 // from r; e is the record's exporter (Iterator.Exporter), or nil.
+//
+// The common case, nfreader's template into a record of its static size,
+// is small enough to inline into the caller's per-record loop.
 func (c *NfdumpConverter) Convert(dst *unirec.Record, r *nfdump.Record, e *nfdump.Exporter) {
+	if c.basic && len(dst.Data) == basicSize {
+		c.convertBasic((*[basicSize]byte)(dst.Data), r)
+		return
+	}
+	c.convertPlan(dst, r, e)
+}
+
+// convertPlan is Convert for any template: it resets dst when needed and
+// runs the compiled plan.
+func (c *NfdumpConverter) convertPlan(dst *unirec.Record, r *nfdump.Record, e *nfdump.Exporter) {
 	if len(c.unmapped) > 0 || len(dst.Data) != c.staticLen {
 		*dst = dst.Reset() // every mapped field is written below
 	}
 	d := dst.Data[:c.staticLen]
 	if c.basic {
-		c.convertBasic(d, r)
+		c.convertBasic((*[basicSize]byte)(d), r)
 		return
 	}
 	le := binary.LittleEndian
@@ -360,19 +366,36 @@ func (c *NfdumpConverter) Convert(dst *unirec.Record, r *nfdump.Record, e *nfdum
 	}
 }
 
-// putIP writes an nfdump address as a UniRec ipaddr (16 bytes), as nfIP
-// converts it; IPv4 is written in place, the common case on the hot path.
+// putIP writes an nfdump address as a UniRec ipaddr (16 bytes). Like
+// nfreader, an IPv4-compatible IPv6 address (::a.b.c.d, glibc
+// IN6_IS_ADDR_V4COMPAT: upper 96 bits zero and the last 32 bits above 1)
+// becomes IPv4; an absent address is the all-zero UniRec address.
+// The IPv4 case is small; the others take putIP6.
 func putIP(b []byte, a netip.Addr) {
-	b = b[:16]
+	d := (*[16]byte)(b)
 	if a.Is4() {
 		v := a.As4()
-		binary.LittleEndian.PutUint64(b, 0)
-		copy(b[8:12], v[:])
-		binary.LittleEndian.PutUint32(b[12:], 0xffffffff)
+		binary.LittleEndian.PutUint64(d[0:8], 0)
+		copy(d[8:12], v[:])
+		binary.LittleEndian.PutUint32(d[12:16], 0xffffffff)
 		return
 	}
-	ip := nfIP(a)
-	copy(b, ip[:])
+	putIP6(d, a)
+}
+
+// putIP6 is putIP for an IPv6 or absent address.
+func putIP6(d *[16]byte, a netip.Addr) {
+	if !a.IsValid() {
+		*d = [16]byte{}
+		return
+	}
+	*d = a.As16()
+	be := binary.BigEndian
+	if be.Uint64(d[0:8]) == 0 && be.Uint32(d[8:12]) == 0 && be.Uint32(d[12:16]) > 1 {
+		// IPv4-compatible: UniRec's IPv4 form.
+		copy(d[8:12], d[12:16])
+		binary.LittleEndian.PutUint32(d[12:16], 0xffffffff)
+	}
 }
 
 // The layout of nfreader's 14-field template (NfreaderTemplate) in UniRec's
@@ -426,11 +449,22 @@ func isBasicLayout(t *unirec.Template) bool {
 }
 
 // convertBasic is Convert for the nfreader template.
-func (c *NfdumpConverter) convertBasic(data []byte, r *nfdump.Record) {
-	d := (*[basicSize]byte)(data)
+func (c *NfdumpConverter) convertBasic(d *[basicSize]byte, r *nfdump.Record) {
 	le := binary.LittleEndian
-	putIP(d[bDstIP:bDstIP+16], r.DstIP)
-	putIP(d[bSrcIP:bSrcIP+16], r.SrcIP)
+	if r.DstIP.Is4() && r.SrcIP.Is4() {
+		// putIP's IPv4 case for both, written here: putIP is too big to
+		// inline, and most flows are IPv4.
+		dst, src := r.DstIP.As4(), r.SrcIP.As4()
+		le.PutUint64(d[bDstIP:bDstIP+8], 0)
+		copy(d[bDstIP+8:bDstIP+12], dst[:])
+		le.PutUint32(d[bDstIP+12:bDstIP+16], 0xffffffff)
+		le.PutUint64(d[bSrcIP:bSrcIP+8], 0)
+		copy(d[bSrcIP+8:bSrcIP+12], src[:])
+		le.PutUint32(d[bSrcIP+12:bSrcIP+16], 0xffffffff)
+	} else {
+		putIP(d[bDstIP:bDstIP+16], r.DstIP)
+		putIP(d[bSrcIP:bSrcIP+16], r.SrcIP)
+	}
 	le.PutUint64(d[bBytes:bBytes+8], r.Bytes)
 	le.PutUint64(d[bLink:bLink+8], c.opts.LinkBitField)
 	le.PutUint64(d[bFirst:bFirst+8], uint64(msTime(r.FirstMs)))

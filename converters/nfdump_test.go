@@ -363,3 +363,49 @@ func TestNfdumpBasicPathEqualsGeneric(t *testing.T) {
 		}
 	}
 }
+
+func TestNfdumpPutIP(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want unirec.IP
+	}{
+		{"", unirec.IP{}},
+		{"10.1.2.3", unirec.IPv4([4]byte{10, 1, 2, 3})},
+		{"0.0.0.0", unirec.IPv4([4]byte{})},
+		{"::1.2.3.4", unirec.IPv4([4]byte{1, 2, 3, 4})}, // IPv4-compatible
+		{"::2", unirec.IPv4([4]byte{0, 0, 0, 2})},
+		{"::1", unirec.IPv6(netip.MustParseAddr("::1").As16())}, // loopback, not compatible
+		{"::", unirec.IPv6([16]byte{})},
+		{"::ffff:1.2.3.4", unirec.IPv6(netip.MustParseAddr("::ffff:1.2.3.4").As16())},
+		{"2001:db8::1", unirec.IPv6(netip.MustParseAddr("2001:db8::1").As16())},
+		{"0:0:0:1::1.2.3.4", unirec.IPv6(netip.MustParseAddr("0:0:0:1::1.2.3.4").As16())},
+	} {
+		var a netip.Addr
+		if tc.in != "" {
+			a = netip.MustParseAddr(tc.in)
+		}
+		b := make([]byte, 16)
+		for i := range b {
+			b[i] = 0xaa // every byte is written
+		}
+		putIP(b, a)
+		if unirec.IP(b) != tc.want {
+			t.Errorf("putIP(%q) = %x, want %x", tc.in, b, tc.want)
+		}
+	}
+}
+
+func TestMsTimeMatchesUnirec(t *testing.T) {
+	vals := []int64{0, 1, 999, 1000, 1001, 1700000000123, 1<<32*1000 - 1, 1 << 32 * 1000, 1<<42 + 7, 1<<63 - 1}
+	for ms := int64(1700000000000); ms < 1700000002000; ms++ {
+		vals = append(vals, ms)
+	}
+	for _, ms := range vals {
+		if got, want := msTime(ms), unirec.TimeFromUnixMilli(uint64(ms)); got != want {
+			t.Errorf("msTime(%d) = %#x, want %#x", ms, got, want)
+		}
+	}
+	if msTime(-1) != 0 {
+		t.Error("a negative time is not 0")
+	}
+}
