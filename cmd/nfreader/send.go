@@ -160,27 +160,37 @@ func (s *sender) fileEnd(ctx context.Context, f *nfdump.File, err error) (bool, 
 type recordMapper struct {
 	conv   *converters.NfdumpConverter
 	filter *filter.Filter
-	rec    unirec.Record
+	t      *unirec.Template
 	size   int
 }
 
 // Map appends r converted to a UniRec record of the template's static
-// size, unless the filter rejects it.
+// size, unless the filter rejects it. The record it converts into is a
+// local value: storing the slot in the mapper would cost a GC write
+// barrier per record.
 func (m *recordMapper) Map(out []byte, r *nfdump.Record) []byte {
 	if m.filter != nil && !m.filter.Match(r) {
 		return out
 	}
-	i := len(out)
+	i, size := len(out), m.size
+	if cap(out)-i < size {
+		out = m.grow(out)
+	}
+	out = out[:i+size]
+	rec := unirec.Record{T: m.t, Data: out[i : i+size : i+size]}
+	m.conv.Convert(&rec, r, nil)
+	return out
+}
+
+// grow makes room for at least one more record in out.
+func (m *recordMapper) grow(out []byte) []byte {
 	if cap(out) == 0 {
 		// Room for a block's records: nfcapd flushes at about 1 MiB, 8000
 		// records or so. Pages past the output are never touched; growing
 		// from nothing would copy and touch twice the output.
-		out = make([]byte, 0, blockRecords*m.size)
+		return make([]byte, 0, blockRecords*m.size)
 	}
-	out = slices.Grow(out, m.size)[:i+m.size]
-	m.rec.Data = out[i : i+m.size : i+m.size]
-	m.conv.Convert(&m.rec, r, nil)
-	return out
+	return slices.Grow(out, m.size)
 }
 
 // sendMapped is sendFile with filtering and conversion done block by block
@@ -188,7 +198,7 @@ func (m *recordMapper) Map(out []byte, r *nfdump.Record) []byte {
 // SendFixed.
 func (s *sender) sendMapped(ctx context.Context, f *nfdump.File) (done bool, err error) {
 	bi := f.MapRecords(ctx, func() nfdump.Mapper {
-		return &recordMapper{conv: s.conv, filter: s.filter, rec: s.conv.Template().NewRecord(), size: s.size}
+		return &recordMapper{conv: s.conv, filter: s.filter, t: s.conv.Template(), size: s.size}
 	})
 	defer bi.Close()
 	for bi.Next() {
