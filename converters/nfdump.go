@@ -228,13 +228,44 @@ func (c *NfdumpConverter) NeedsExporter() bool { return c.exporter }
 // from r; e is the record's exporter (Iterator.Exporter), or nil.
 //
 // The common case, nfreader's template into a record of its static size,
-// is small enough to inline into the caller's per-record loop.
+// is done here without a further call.
 func (c *NfdumpConverter) Convert(dst *unirec.Record, r *nfdump.Record, e *nfdump.Exporter) {
-	if c.basic && len(dst.Data) == basicSize {
-		c.convertBasic((*[basicSize]byte)(dst.Data), r)
+	if !c.basic || len(dst.Data) != basicSize {
+		c.convertPlan(dst, r, e)
 		return
 	}
-	c.convertPlan(dst, r, e)
+	d := (*[basicSize]byte)(dst.Data)
+	le := binary.LittleEndian
+	if r.DstIP.Is4() && r.SrcIP.Is4() {
+		// putIP's IPv4 case for both, written here: putIP is too big to
+		// inline, and most flows are IPv4.
+		da, sa := r.DstIP.As4(), r.SrcIP.As4()
+		le.PutUint64(d[bDstIP:bDstIP+8], 0)
+		copy(d[bDstIP+8:bDstIP+12], da[:])
+		le.PutUint32(d[bDstIP+12:bDstIP+16], 0xffffffff)
+		le.PutUint64(d[bSrcIP:bSrcIP+8], 0)
+		copy(d[bSrcIP+8:bSrcIP+12], sa[:])
+		le.PutUint32(d[bSrcIP+12:bSrcIP+16], 0xffffffff)
+	} else {
+		putIP(d[bDstIP:bDstIP+16], r.DstIP)
+		putIP(d[bSrcIP:bSrcIP+16], r.SrcIP)
+	}
+	le.PutUint64(d[bBytes:bBytes+8], r.Bytes)
+	le.PutUint64(d[bLink:bLink+8], c.opts.LinkBitField)
+	le.PutUint64(d[bFirst:bFirst+8], uint64(msTime(r.FirstMs)))
+	le.PutUint64(d[bLast:bLast+8], uint64(msTime(r.LastMs)))
+	le.PutUint32(d[bPackets:bPackets+4], uint32(r.Packets))
+	le.PutUint16(d[bDstPort:bDstPort+2], r.DstPort)
+	le.PutUint16(d[bSrcPort:bSrcPort+2], r.SrcPort)
+	var dir uint8
+	if c.opts.DirFromInput && r.Input > 0 && r.Input < 8 {
+		dir = 1 << r.Input
+	}
+	d[bDir] = dir
+	d[bProto] = r.Proto
+	d[bFlags] = r.TCPFlags
+	d[bTos] = 0
+	d[bTTL] = 0
 }
 
 // convertPlan is Convert for any template: it resets dst when needed and
@@ -243,11 +274,11 @@ func (c *NfdumpConverter) convertPlan(dst *unirec.Record, r *nfdump.Record, e *n
 	if len(c.unmapped) > 0 || len(dst.Data) != c.staticLen {
 		*dst = dst.Reset() // every mapped field is written below
 	}
-	d := dst.Data[:c.staticLen]
 	if c.basic {
-		c.convertBasic((*[basicSize]byte)(d), r)
+		c.Convert(dst, r, e) // now of the static size
 		return
 	}
+	d := dst.Data[:c.staticLen]
 	le := binary.LittleEndian
 	for _, f := range c.fields {
 		b := d[f.off:]
@@ -446,39 +477,4 @@ func isBasicLayout(t *unirec.Template) bool {
 		}
 	}
 	return true
-}
-
-// convertBasic is Convert for the nfreader template.
-func (c *NfdumpConverter) convertBasic(d *[basicSize]byte, r *nfdump.Record) {
-	le := binary.LittleEndian
-	if r.DstIP.Is4() && r.SrcIP.Is4() {
-		// putIP's IPv4 case for both, written here: putIP is too big to
-		// inline, and most flows are IPv4.
-		dst, src := r.DstIP.As4(), r.SrcIP.As4()
-		le.PutUint64(d[bDstIP:bDstIP+8], 0)
-		copy(d[bDstIP+8:bDstIP+12], dst[:])
-		le.PutUint32(d[bDstIP+12:bDstIP+16], 0xffffffff)
-		le.PutUint64(d[bSrcIP:bSrcIP+8], 0)
-		copy(d[bSrcIP+8:bSrcIP+12], src[:])
-		le.PutUint32(d[bSrcIP+12:bSrcIP+16], 0xffffffff)
-	} else {
-		putIP(d[bDstIP:bDstIP+16], r.DstIP)
-		putIP(d[bSrcIP:bSrcIP+16], r.SrcIP)
-	}
-	le.PutUint64(d[bBytes:bBytes+8], r.Bytes)
-	le.PutUint64(d[bLink:bLink+8], c.opts.LinkBitField)
-	le.PutUint64(d[bFirst:bFirst+8], uint64(msTime(r.FirstMs)))
-	le.PutUint64(d[bLast:bLast+8], uint64(msTime(r.LastMs)))
-	le.PutUint32(d[bPackets:bPackets+4], uint32(r.Packets))
-	le.PutUint16(d[bDstPort:bDstPort+2], r.DstPort)
-	le.PutUint16(d[bSrcPort:bSrcPort+2], r.SrcPort)
-	var dir uint8
-	if c.opts.DirFromInput && r.Input > 0 && r.Input < 8 {
-		dir = 1 << r.Input
-	}
-	d[bDir] = dir
-	d[bProto] = r.Proto
-	d[bFlags] = r.TCPFlags
-	d[bTos] = 0
-	d[bTTL] = 0
 }
