@@ -409,3 +409,38 @@ func TestMsTimeMatchesUnirec(t *testing.T) {
 		t.Error("a negative time is not 0")
 	}
 }
+
+// BenchmarkNfdumpConvert is the conversion alone: records of the golden
+// multi-block file (IPv4 and IPv6), decoded beforehand, into nfreader's
+// template, as nfreader's workers do per record.
+func BenchmarkNfdumpConvert(b *testing.B) {
+	f, err := nfdump.Open(filepath.Join(nfdumpGoldenDir(b), "gen_ipfix_multiblock_lz4.nf"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var recs []nfdump.Record
+	it := f.Records(context.Background())
+	for it.Next() {
+		recs = append(recs, *it.Record())
+	}
+	it.Close()
+	f.Close()
+	if len(recs) == 0 {
+		b.Fatal("no records")
+	}
+	tmpl, _ := unirec.ParseTemplate(NfreaderTemplate)
+	conv, err := NewNfdumpConverter(tmpl, DefaultNfdumpOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := tmpl.NewRecord()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		for i := range recs {
+			conv.Convert(&rec, &recs[i], nil)
+		}
+		n += len(recs)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}
