@@ -24,6 +24,28 @@ func newTestSocket(t *testing.T) *udpSocket {
 	return s
 }
 
+// socketWithThree returns a test socket, its reader and a connected
+// sender that has sent it the datagrams "one", "two" and "three".
+func socketWithThree(t *testing.T) (*udpSocket, *batchReader, net.Conn) {
+	t.Helper()
+	s := newTestSocket(t)
+	br, err := s.reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("udp", s.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	for _, m := range []string{"one", "two", "three"} {
+		if _, err := c.Write([]byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, br, c
+}
+
 // Close wakes a reader blocked in the kernel, which reports net.ErrClosed
 // (not the empty datagram the shutdown makes the call return).
 func TestUDPSocketCloseWakesReader(t *testing.T) {
@@ -49,19 +71,7 @@ func TestUDPSocketCloseWakesReader(t *testing.T) {
 // Datagrams are read in batches with their sender; a read deadline ends a
 // wait with os.ErrDeadlineExceeded.
 func TestUDPSocketReadsAndTimesOut(t *testing.T) {
-	s := newTestSocket(t)
-	br, err := s.reader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.Dial("udp", s.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	for _, m := range []string{"one", "two", "three"} {
-		c.Write([]byte(m))
-	}
+	s, br, c := socketWithThree(t)
 	var got []string
 	for len(got) < 3 {
 		n, err := br.Read()
@@ -135,21 +145,7 @@ func TestUDPSocketPaceAdapts(t *testing.T) {
 // datagrams already queued (a stop right after they arrived must not leave
 // them unread), and only then os.ErrDeadlineExceeded, without waiting.
 func TestUDPSocketPastDeadlineReadsWhatIsQueued(t *testing.T) {
-	s := newTestSocket(t)
-	br, err := s.reader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.Dial("udp", s.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	for _, m := range []string{"one", "two", "three"} {
-		if _, err := c.Write([]byte(m)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, br, _ := socketWithThree(t)
 	s.SetReadDeadline(time.Unix(1, 0)) // long past
 	got := 0
 	for {
