@@ -21,8 +21,7 @@ type runningCollector struct {
 	src      *CollectorSource
 	pipeline *Pipeline
 	outs     []*memOutput
-	cancel   context.CancelFunc
-	done     chan error
+	runningPipeline
 }
 
 func startCollector(t testing.TB, cfg CollectorConfig, log *zap.Logger, specs ...string) *runningCollector {
@@ -43,7 +42,7 @@ func startCollector(t testing.TB, cfg CollectorConfig, log *zap.Logger, specs ..
 		cancel()
 		t.Fatal(err)
 	}
-	rc := &runningCollector{src: src, cancel: cancel, done: make(chan error, 1)}
+	rc := &runningCollector{src: src}
 	var outs []Output
 	for i, s := range specs {
 		o := newMemOutput(t, "out"+string(rune('a'+i)), s)
@@ -55,20 +54,35 @@ func startCollector(t testing.TB, cfg CollectorConfig, log *zap.Logger, specs ..
 		t.Fatal(err)
 	}
 	rc.pipeline = p
-	go func() { rc.done <- p.Run(ctx) }()
-	t.Cleanup(func() { rc.stop(t) })
+	rc.run(ctx, t, cancel, p)
 	return rc
 }
 
-func (rc *runningCollector) stop(t testing.TB) {
+// runningPipeline is a pipeline a test runs in the background until stop
+// (or the test's end).
+type runningPipeline struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// run starts p on ctx; cancel ends it.
+func (r *runningPipeline) run(ctx context.Context, t testing.TB, cancel context.CancelFunc, p *Pipeline) {
+	r.cancel, r.done = cancel, make(chan error, 1)
+	go func() { r.done <- p.Run(ctx) }()
+	t.Cleanup(func() { r.stop(t) })
+}
+
+// stop cancels the pipeline and waits for it to end, failing the test on
+// an error or if it does not end; a second call does nothing.
+func (r *runningPipeline) stop(t testing.TB) {
 	t.Helper()
-	if rc.cancel == nil {
+	if r.cancel == nil {
 		return
 	}
-	rc.cancel()
-	rc.cancel = nil
+	r.cancel()
+	r.cancel = nil
 	select {
-	case err := <-rc.done:
+	case err := <-r.done:
 		if err != nil {
 			t.Errorf("pipeline: %v", err)
 		}

@@ -18,10 +18,9 @@ import (
 var sflowClock = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
 type runningSflow struct {
-	src    *SflowSource
-	out    *memOutput
-	cancel context.CancelFunc
-	done   chan error
+	src *SflowSource
+	out *memOutput
+	runningPipeline
 }
 
 func startSflow(t testing.TB, cfg SflowConfig) *runningSflow {
@@ -46,28 +45,10 @@ func startSflow(t testing.TB, cfg SflowConfig) *runningSflow {
 		cancel()
 		t.Fatal(err)
 	}
-	rs := &runningSflow{src: src, out: out, cancel: cancel, done: make(chan error, 1)}
-	go func() { rs.done <- p.Run(ctx) }()
-	t.Cleanup(func() { rs.stop(t) })
+	rs := &runningSflow{src: src, out: out}
+	rs.run(ctx, t, cancel, p)
 	waitFor(t, func() bool { return src.set.Load() != nil })
 	return rs
-}
-
-func (rs *runningSflow) stop(t testing.TB) {
-	t.Helper()
-	if rs.cancel == nil {
-		return
-	}
-	rs.cancel()
-	rs.cancel = nil
-	select {
-	case err := <-rs.done:
-		if err != nil {
-			t.Errorf("pipeline: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("pipeline did not stop")
-	}
 }
 
 func (rs *runningSflow) agent(addr netip.Addr, sub uint32) *SflowAgentCounters {
