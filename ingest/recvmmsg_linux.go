@@ -46,9 +46,10 @@ type batchReader struct {
 	read  func(fd uintptr) bool // the recvmmsg call, built once
 	sock  *udpSocket            // set: read with blocking calls (readSocket), not rc
 	// Pacing of a udpSocket reader (see maxPause).
-	pause  time.Duration
-	paused bool // the calls since the last pause are a run after a pause
-	runMem int  // buffer bytes the datagrams of that run held (estimate)
+	pause   time.Duration
+	paused  bool      // the calls since the last pause are a run after a pause
+	runMem  int       // buffer bytes the datagrams of that run held (estimate)
+	yielded time.Time // the reader's last runtime.Gosched (see yieldEvery)
 }
 
 const oobLen = 64

@@ -34,6 +34,9 @@ const sockBatch = 64
 const (
 	minPause = 20 * time.Microsecond
 	maxPause = 2 * time.Millisecond
+	// yieldEvery is how often a busy reader yields (see readSocket):
+	// under the 10 ms after which the runtime preempts a goroutine.
+	yieldEvery = 4 * time.Millisecond
 	// skbOverhead approximates what the kernel counts against the
 	// receive buffer for a datagram beyond its payload.
 	skbOverhead = 1024
@@ -183,11 +186,13 @@ func (b *batchReader) readSocket() (int, error) {
 		// thread, which the reader then has to take it back from) and,
 		// having done so, polls every 20 µs for the next millisecond. At
 		// 3 M flows/s that churn cost a tenth of the collector's CPU.
-		// Yielding once per call (a few thousand times a second under
-		// load, a few hundred nanoseconds each) shows the runtime the
-		// reader is well behaved, and sysmon backs off to its 10 ms
-		// sleep.
-		runtime.Gosched()
+		// Yielding every yieldEvery shows the runtime the reader is well
+		// behaved, and sysmon backs off to its 10 ms sleep. Not more
+		// often: each yield also wakes an idle thread to look for work.
+		if now := time.Now(); now.Sub(b.yielded) >= yieldEvery {
+			b.yielded = now
+			runtime.Gosched()
+		}
 		flags := unix.MSG_WAITFORONE
 		expired := false
 		if d := s.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
