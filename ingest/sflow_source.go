@@ -106,7 +106,7 @@ func NewSflow(cfg SflowConfig, log *zap.Logger) (*SflowSource, error) {
 	s.agents.m = map[sflowAgentKey]*SflowAgentCounters{}
 	s.agents.max = cfg.MaxAgents
 	s.ifs.m = map[SflowInterfaceKey]*sflow.CounterSample{}
-	s.agentDrops.m = map[SflowSourceKey]uint32{}
+	s.agentDrops.m = map[SflowSourceKey]*sflowDropState{}
 	return s, nil
 }
 
@@ -376,8 +376,8 @@ func (h *sflowHandler) FlowSample(d *sflow.Datagram, fs *sflow.FlowSample) {
 		h.set.targets[i].Emit(h.ctx, h.recs[i].Data)
 	}
 	h.recN++
-	if fs.Drops != 0 { // the agent lost packets it should have sampled
-		h.src.agentDrops.put(SflowSourceKey{d.Agent.Unmap(), d.SubAgentID, fs.SourceIDType, fs.SourceIDIndex}, fs.Drops)
+	if h.src.agentDrops.track(fs.Drops) { // the agent lost packets it should have sampled
+		h.src.agentDrops.put(SflowSourceKey{d.Agent.Unmap(), d.SubAgentID, fs.SourceIDType, fs.SourceIDIndex}, fs.Sequence, d.Uptime, fs.Drops)
 	}
 }
 
@@ -571,28 +571,101 @@ type SflowSourceKey struct {
 	SourceIDIndex uint32
 }
 
-// sflowDrops keeps the last drops count (packets the agent could not
-// sample for lack of resources, cumulative) each data source reported.
+// SflowDrops is what a data source of an agent says it could not sample
+// for lack of resources (the drops field of its flow samples).
+type SflowDrops struct {
+	// Reported is the drops field of the data source's latest flow sample:
+	// the agent's cumulative count, which starts again from 0 when the
+	// agent or the data source restarts.
+	Reported uint32
+	// Total sums the drops across restarts and never goes backwards: the
+	// first report counts whole, later ones add their increase over the
+	// previous report, and the first report after a restart counts whole
+	// again (see sflowDrops.put for how a restart is told apart from a
+	// late datagram).
+	Total uint64
+}
+
+// sflowReorderSlack is how far (ms of agent uptime) a flow sample with an
+// older sequence number may lag the latest one and still be taken for a
+// datagram the network delayed rather than for an agent restart.
+const sflowReorderSlack = 2000
+
+// sflowDrops tracks the drops each data source reports. A source gets an
+// entry with its first non-zero report; from then on each of its flow
+// samples updates it, zeros included.
 type sflowDrops struct {
-	mu sync.Mutex
-	m  map[SflowSourceKey]uint32
+	mu sync.RWMutex
+	m  map[SflowSourceKey]*sflowDropState
+	n  atomic.Int32 // len(m), read without the lock on the hot path
 }
 
-func (t *sflowDrops) put(k SflowSourceKey, v uint32) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.m[k]; ok || len(t.m) < maxSflowInterfaces {
-		t.m[k] = v
+type sflowDropState struct {
+	mu     sync.Mutex
+	seq    uint32 // sample sequence number of the latest report
+	uptime uint32 // datagram uptime (ms) of the latest report
+	SflowDrops
+}
+
+// track reports whether a flow sample with these drops needs put: it has
+// drops, or some data source has an entry that a zero may reset.
+func (t *sflowDrops) track(drops uint32) bool { return drops != 0 || t.n.Load() != 0 }
+
+// put records a data source's report. The agent's count is cumulative, so
+// Total grows by the increase over the last report. A report lower than the
+// last one, or one whose sample sequence number went back while the uptime
+// went back by more than sflowReorderSlack (or forward: the data source
+// alone was reset), comes from a restarted agent or data source: Reported
+// takes it and Total adds it whole. A sample whose sequence number went back
+// by a moment of uptime at most, with no more drops than the last report,
+// is a late datagram: its drops are already in the newer report, and it
+// changes nothing.
+func (t *sflowDrops) put(k SflowSourceKey, seq, uptime, drops uint32) {
+	t.mu.RLock()
+	st := t.m[k]
+	t.mu.RUnlock()
+	if st == nil {
+		if drops == 0 {
+			return
+		}
+		t.mu.Lock()
+		if st = t.m[k]; st == nil {
+			if len(t.m) >= maxSflowInterfaces {
+				t.mu.Unlock()
+				return
+			}
+			st = &sflowDropState{seq: seq, uptime: uptime, SflowDrops: SflowDrops{Reported: drops, Total: uint64(drops)}}
+			t.m[k] = st
+			t.n.Store(int32(len(t.m)))
+			t.mu.Unlock()
+			return
+		}
+		t.mu.Unlock()
 	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	behind := int32(seq-st.seq) < 0
+	back := int32(st.uptime - uptime) // > 0: the uptime went back
+	switch {
+	case behind && back >= 0 && back <= sflowReorderSlack && drops <= st.Reported:
+		return // late datagram
+	case drops < st.Reported || (behind && (back > sflowReorderSlack || back < 0)):
+		st.Total += uint64(drops) // restart: counting starts anew
+	default:
+		st.Total += uint64(drops - st.Reported)
+	}
+	st.seq, st.uptime, st.Reported = seq, uptime, drops
 }
 
-// AgentDrops calls fn with the drops count each data source of an agent
-// last reported in its flow samples (sources that never reported a drop
-// are absent).
-func (s *SflowSource) AgentDrops(fn func(k SflowSourceKey, drops uint32)) {
-	s.agentDrops.mu.Lock()
-	defer s.agentDrops.mu.Unlock()
-	for k, v := range s.agentDrops.m {
-		fn(k, v)
+// AgentDrops calls fn with the drops each data source of an agent reported
+// in its flow samples (sources that never reported a drop are absent).
+func (s *SflowSource) AgentDrops(fn func(k SflowSourceKey, d SflowDrops)) {
+	s.agentDrops.mu.RLock()
+	defer s.agentDrops.mu.RUnlock()
+	for k, st := range s.agentDrops.m {
+		st.mu.Lock()
+		d := st.SflowDrops
+		st.mu.Unlock()
+		fn(k, d)
 	}
 }

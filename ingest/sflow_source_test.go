@@ -328,3 +328,78 @@ func TestSflowOverflowSeriesTracksNoSequence(t *testing.T) {
 		t.Errorf("overflow series: %d datagrams, %d sequence errors", o.Datagrams.Load(), o.SequenceErrors.Load())
 	}
 }
+
+// The drops a data source reports are cumulative and start again from 0
+// when the agent restarts: the reported value follows the agent (down to
+// 0), the total adds the increases and, after a restart, the new count
+// whole, and a datagram the network delayed changes neither.
+func TestSflowAgentDropsAcrossRestarts(t *testing.T) {
+	src, err := NewSflow(SflowConfig{Name: "sf", UDP: []string{"127.0.0.1:0"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.set.Store(&sflowSet{})
+	h := &sflowHandler{src: src, ctx: context.Background()}
+	from := netip.MustParseAddrPort("127.0.0.1:6343")
+	key := SflowSourceKey{Agent: sfTestAgent, SourceIDIndex: 3}
+	fr := sflowgen.Frame(sflowgen.Packet{Src: sfTestA, Dst: sfTestB, Proto: 6, SrcPort: 1, DstPort: 2})
+	var dgSeq uint32
+	send := func(sampleSeq, uptime, drops uint32, index uint32) {
+		dgSeq++
+		d := sflowgen.Datagram{Agent: sfTestAgent, Sequence: dgSeq, Uptime: uptime, Samples: []sflowgen.Sample{
+			sflowgen.FlowSample{Sequence: sampleSeq, SourceIDIndex: index, SamplingRate: 1, Drops: drops}.Flow(
+				sflowgen.RawHeader(sflow.HeaderEthernet, uint32(len(fr)+4), 4, fr)),
+		}}
+		h.datagram(from, d.Bytes())
+	}
+	get := func() (SflowDrops, bool) {
+		var out SflowDrops
+		found := false
+		src.AgentDrops(func(k SflowSourceKey, d SflowDrops) {
+			if k == key {
+				out, found = d, true
+			}
+		})
+		return out, found
+	}
+	send(1, 59000, 0, 3) // no drop yet: no series
+	if _, ok := get(); ok {
+		t.Fatal("a data source that never reported a drop has a series")
+	}
+	for _, step := range []struct {
+		what                     string
+		sampleSeq, uptime, drops uint32
+		reported                 uint32
+		total                    uint64
+	}{
+		{"first report", 2, 60000, 5, 5, 5},
+		{"increase", 3, 61000, 8, 8, 8},
+		{"agent restart reports 0", 1, 1000, 0, 0, 8},
+		{"drops again after the restart", 2, 2000, 3, 3, 11},
+		{"lower count, sequence forward: a reset", 3, 3000, 1, 1, 12},
+		{"ahead", 5, 5000, 6, 6, 17},
+		{"late datagram (sequence back, uptime 100 ms back)", 4, 4900, 4, 6, 17},
+		{"restart with more drops than before", 1, 100, 20, 20, 37},
+		{"data source reset (sequence back, uptime forward)", 1, 6000, 2, 2, 39},
+		{"no sequence numbers (always the same) still follow", 1, 6000, 2, 2, 39},
+		{"and add", 1, 7000, 4, 4, 41},
+	} {
+		send(step.sampleSeq, step.uptime, step.drops, 3)
+		got, ok := get()
+		if !ok || got.Reported != step.reported || got.Total != step.total {
+			t.Errorf("%s: %+v (found %v), want reported %d, total %d", step.what, got, ok, step.reported, step.total)
+		}
+	}
+	// Another data source of the agent has its own count.
+	send(1, 8000, 7, 9)
+	n := 0
+	src.AgentDrops(func(k SflowSourceKey, d SflowDrops) {
+		n++
+		if k.SourceIDIndex == 9 && (d.Reported != 7 || d.Total != 7) {
+			t.Errorf("second data source: %+v", d)
+		}
+	})
+	if n != 2 {
+		t.Errorf("%d data sources, want 2", n)
+	}
+}

@@ -81,13 +81,15 @@ var (
 	descSfIfOutErrors = prometheus.NewDesc("flowgate_sflow_if_out_errors_total", "ifOutErrors of the last counter sample.", sflowIfLabels, nil)
 	descSfIfInDisc    = prometheus.NewDesc("flowgate_sflow_if_in_discards_total", "ifInDiscards of the last counter sample.", sflowIfLabels, nil)
 	descSfIfOutDisc   = prometheus.NewDesc("flowgate_sflow_if_out_discards_total", "ifOutDiscards of the last counter sample.", sflowIfLabels, nil)
-	descSfAgentDrops  = prometheus.NewDesc("flowgate_sflow_agent_drops_total", "Packets an agent's data source could not sample for lack of resources (the flow samples' drops field, as last reported).", []string{"source", "agent", "sub_agent", "source_id_type", "source_id_index"}, nil)
+	sflowDropLabels   = []string{"source", "agent", "sub_agent", "source_id_type", "source_id_index"}
+	descSfAgentDrops  = prometheus.NewDesc("flowgate_sflow_agent_drops_total", "Packets an agent's data source could not sample for lack of resources, summed across agent restarts (the increase of the flow samples' cumulative drops field; after a restart the new count is added whole). Never goes backwards.", sflowDropLabels, nil)
+	descSfAgentDropsR = prometheus.NewDesc("flowgate_sflow_agent_reported_drops", "The drops field of the data source's latest flow sample, as the agent reports it: cumulative since the agent or data source started, so 0 again after a restart.", sflowDropLabels, nil)
 	descSfIfRefused   = prometheus.NewDesc("flowgate_sflow_interfaces_refused_total", "Counter samples dropped because the interface table was full.", []string{"source"}, nil)
 )
 
 var sflowDescs = []*prometheus.Desc{descSfDatagrams, descSfFlowSamples, descSfCtrSamples, descSfRecords, descSfErrors,
 	descSfUnknownS, descSfUnknownR, descSfHeaderErrs, descSfSeqErrors, descSfSeqLost, descSfIfInOctets, descSfIfOutOctets,
-	descSfIfInPkts, descSfIfOutPkts, descSfIfInErrors, descSfIfOutErrors, descSfIfInDisc, descSfIfOutDisc, descSfIfRefused, descSfAgentDrops}
+	descSfIfInPkts, descSfIfOutPkts, descSfIfInErrors, descSfIfOutErrors, descSfIfInDisc, descSfIfOutDisc, descSfIfRefused, descSfAgentDrops, descSfAgentDropsR}
 
 // collectSflow exports an sflow source's per-agent and per-interface
 // counters (the interface counters are the agent's own, as last sampled).
@@ -128,9 +130,11 @@ func collectSflow(ch chan<- prometheus.Metric, s *ingest.SflowSource) {
 		counter(descSfIfInDisc, uint64(f.InDiscards), l...)
 		counter(descSfIfOutDisc, uint64(f.OutDiscards), l...)
 	})
-	s.AgentDrops(func(k ingest.SflowSourceKey, drops uint32) {
-		counter(descSfAgentDrops, uint64(drops), name, k.Agent.String(), strconv.FormatUint(uint64(k.SubAgent), 10),
-			strconv.FormatUint(uint64(k.SourceIDType), 10), strconv.FormatUint(uint64(k.SourceIDIndex), 10))
+	s.AgentDrops(func(k ingest.SflowSourceKey, d ingest.SflowDrops) {
+		l := []string{name, k.Agent.String(), strconv.FormatUint(uint64(k.SubAgent), 10),
+			strconv.FormatUint(uint64(k.SourceIDType), 10), strconv.FormatUint(uint64(k.SourceIDIndex), 10)}
+		counter(descSfAgentDrops, d.Total, l...)
+		ch <- prometheus.MustNewConstMetric(descSfAgentDropsR, prometheus.GaugeValue, float64(d.Reported), l...)
 	})
 	counter(descSockDrops, s.SocketDrops(), name)
 	counter(descReadErrors, s.ReadErrors(), name)

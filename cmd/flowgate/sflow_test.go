@@ -95,6 +95,7 @@ func TestSflowSourceInTheDaemon(t *testing.T) {
 		`flowgate_output_records_total{output="` + out + `"} 3`,
 		`flowgate_socket_drops_total{source="sf"} 0`,
 		`flowgate_sflow_agent_drops_total{agent="198.51.100.1",source="sf",source_id_index="7",source_id_type="0",sub_agent="0"} 40`,
+		`flowgate_sflow_agent_reported_drops{agent="198.51.100.1",source="sf",source_id_index="7",source_id_type="0",sub_agent="0"} 40`,
 	}
 	var body string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
