@@ -41,8 +41,19 @@ type fileOutput struct {
 	start    time.Time
 	idx      uint32
 
-	buf      []byte    // FileBufferHeaderSize reserved bytes, then messages
-	bufSince time.Time // when the first message entered buf
+	// area holds what is not written yet, back to back: the sealed
+	// buffers (length header filled in) in area[:cur], then the active
+	// buffer: FileBufferHeaderSize reserved bytes at area[cur:] and its
+	// messages. It is allocated once (fileArea bytes) and reused.
+	area  []byte
+	cur   int
+	since time.Time // when the oldest message in area entered it
+
+	pendBufs uint64 // sealed buffers in area[:cur]
+	pendMsgs uint64 // messages in them
+	pendEOS  uint64 // end-of-stream messages among them: markers, not records
+	actMsgs  uint64 // messages in the active buffer
+	actEOS   uint64
 
 	// files records where this output stopped, so that an output of the
 	// same PATH opened later in the process continues the file (nil: no
@@ -55,13 +66,27 @@ type fileOutput struct {
 	done      chan struct{} // closed by close: ends the autoflush loop
 	loopDone  chan struct{}
 
-	bufMsgs     uint64 // messages in buf
-	bufEOS      uint64 // end-of-stream messages among them: markers, not records
 	messages    uint64 // messages accepted and not lost
 	dropped     uint64 // messages accepted, then lost to a failed write
-	buffers     uint64
+	buffers     uint64 // buffers written
 	autoflushes uint64
 }
+
+// fileCoalesce is how many bytes of sealed TRAP buffers an f: output
+// gathers before it writes them with one write(2). Every buffer is still
+// sealed where libtrap seals it (when the next message would not fit
+// MaxPayload), and rotation is still decided per buffer, so the file's
+// bytes are the same; only the writes are fewer and larger. One write per
+// buffer (~100 kB, not page aligned) spends much of its time in the
+// kernel's page-cache bookkeeping; 1 MiB at a time (nfcapd writes about as
+// much) costs far less per byte. Unless the output is unbuffered, data
+// waits in memory at most until this fills, the autoflush timer fires, or
+// the output is flushed, changes format or closes.
+const fileCoalesce = 1 << 20
+
+// fileArea is the size of an f: output's write area: fileCoalesce bytes
+// of sealed buffers plus the active buffer.
+const fileArea = fileCoalesce + FileBufferHeaderSize + MaxPayload
 
 // FileSet remembers where the w-mode file outputs of a process stopped
 // writing: the file, its size and format. An output opened later on the
@@ -158,7 +183,7 @@ func newFileOutputClock(sp IfcSpec, e env, now func() time.Time) (*fileOutput, e
 		// libtrap forces mode w without rotation for stdout.
 		o.stdout, o.appendM, o.rotTime, o.rotSize = true, false, 0, 0
 	}
-	o.buf = make([]byte, FileBufferHeaderSize, FileBufferHeaderSize+MaxPayload)
+	o.area = make([]byte, FileBufferHeaderSize, fileArea)
 	o.start = o.roundedNow()
 	if o.continueFile() {
 		return o, nil
@@ -207,9 +232,9 @@ func (o *fileOutput) startAutoflush() {
 	go o.autoflushLoop()
 }
 
-// autoflushLoop writes the active buffer once its first message has
-// waited the autoflush interval, checking four times per interval (at
-// most once a second).
+// autoflushLoop writes everything pending (the sealed buffers and the
+// active one) once its oldest message has waited the autoflush interval,
+// checking four times per interval (at most once a second).
 func (o *fileOutput) autoflushLoop() {
 	defer close(o.loopDone)
 	period := min(max(o.autoflush/4, time.Millisecond), time.Second)
@@ -222,8 +247,8 @@ func (o *fileOutput) autoflushLoop() {
 		case <-t.C:
 		}
 		o.mu.Lock()
-		if o.f != nil && len(o.buf) > FileBufferHeaderSize && o.now().Sub(o.bufSince) >= o.autoflush {
-			if err := o.writeBuffer(); err != nil {
+		if o.f != nil && o.pendMsgs+o.actMsgs > 0 && o.now().Sub(o.since) >= o.autoflush {
+			if err := o.seal(true); err != nil {
 				o.log.Warn("trap file output: autoflush failed", zap.String("file", o.name), zap.Error(err))
 			} else {
 				o.autoflushes++
@@ -341,7 +366,7 @@ func (o *fileOutput) setFormat(h Hello) error {
 		return nil
 	}
 	// Data buffered under the old format belongs in the old file.
-	if err := o.writeBuffer(); err != nil {
+	if err := o.seal(true); err != nil {
 		return err
 	}
 	o.hello = h
@@ -361,36 +386,93 @@ func (o *fileOutput) send(_ context.Context, msg []byte) error {
 }
 
 // sendFixed sends the size-byte messages packed in data under one lock.
+// A buffered output copies, per run, as many as fit the active buffer in
+// one tight loop (length prefix and record each) and counts them once.
 func (o *fileOutput) sendFixed(_ context.Context, data []byte, size int) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return eachFixed(data, size, o.sendLocked)
+	if !o.buffered || size <= 1 {
+		// Unbuffered, every message is written on its own; a 1-byte
+		// message is an end-of-stream marker, counted apart.
+		return eachFixed(data, size, o.sendLocked)
+	}
+	if err := o.sendable(size); err != nil {
+		return 0, err
+	}
+	stride, sent := size+2, 0
+	for len(data) >= size {
+		k := min((o.cur+FileBufferHeaderSize+MaxPayload-len(o.area))/stride, len(data)/size)
+		if k == 0 {
+			// The next record does not fit: seal the buffer (the
+			// empty one that follows holds at least one).
+			if err := o.seal(false); err != nil {
+				return sent, err
+			}
+			continue
+		}
+		o.accept()
+		end := len(o.area) + k*stride
+		putFixed(o.area[len(o.area):end], data[:k*size], size)
+		o.area = o.area[:end]
+		o.actMsgs += uint64(k)
+		o.messages += uint64(k)
+		data = data[k*size:]
+		sent += k
+	}
+	return sent, nil
 }
 
-func (o *fileOutput) sendLocked(msg []byte) error {
+// putFixed writes the size-byte records of src to dst, each behind its BE
+// uint16 length; dst holds exactly len(src)/size*(size+2) bytes.
+func putFixed(dst, src []byte, size int) {
+	hi, lo := byte(size>>8), byte(size)
+	for len(src) >= size && len(dst) >= size+2 {
+		dst[0], dst[1] = hi, lo
+		copy(dst[2:size+2], src[:size])
+		dst, src = dst[size+2:], src[size:]
+	}
+}
+
+// sendable checks that the output is open and that a message of n bytes
+// fits a buffer.
+func (o *fileOutput) sendable(n int) error {
 	if o.f == nil {
 		return fmt.Errorf("%w: file output %q is closed", ErrIO, o.base)
 	}
-	if len(msg)+2 > MaxPayload {
-		return fmt.Errorf("%w: file output %q: message of %d bytes does not fit a %d-byte buffer", ErrBadParams, o.base, len(msg), MaxPayload)
+	if n+2 > MaxPayload {
+		return fmt.Errorf("%w: file output %q: message of %d bytes does not fit a %d-byte buffer", ErrBadParams, o.base, n, MaxPayload)
 	}
-	if len(o.buf)+2+len(msg) > FileBufferHeaderSize+MaxPayload {
-		if err := o.writeBuffer(); err != nil {
+	return nil
+}
+
+// accept notes when the first message enters an empty area (the age the
+// autoflush timer looks at).
+func (o *fileOutput) accept() {
+	if o.pendMsgs+o.actMsgs == 0 {
+		o.since = o.now()
+	}
+}
+
+func (o *fileOutput) sendLocked(msg []byte) error {
+	if err := o.sendable(len(msg)); err != nil {
+		return err
+	}
+	if len(o.area)+2+len(msg) > o.cur+FileBufferHeaderSize+MaxPayload {
+		if err := o.seal(false); err != nil {
 			return err
 		}
 	}
-	if len(o.buf) == FileBufferHeaderSize {
-		o.bufSince = o.now()
-	}
-	o.buf = AppendMessage(o.buf, msg)
+	o.accept()
+	o.area = AppendMessage(o.area, msg)
 	o.messages++
-	o.bufMsgs++
+	o.actMsgs++
 	eos := IsEOS(msg)
 	if eos {
-		o.bufEOS++
+		o.actEOS++
 	}
 	if !o.buffered {
-		if err := o.writeBuffer(); err != nil {
+		// Nothing else is pending, so a failure lost this message alone.
+		if err := o.seal(true); err != nil {
 			// The caller learns of this message's loss from the error.
 			if !eos {
 				o.dropped--
@@ -401,42 +483,87 @@ func (o *fileOutput) sendLocked(msg []byte) error {
 	return nil
 }
 
-// writeBuffer writes the active buffer, rotating first when due and
-// putting the hello at the head of a fresh file.
-func (o *fileOutput) writeBuffer() error {
-	if len(o.buf) == FileBufferHeaderSize {
+// seal closes the active buffer, if it holds messages, where libtrap
+// writes one: it first moves on to the next file when a rotation is due
+// (time=MIN, or size=MB counting what is pending as written), writing what
+// is pending to the old file before; it puts the hello at the head of a
+// fresh file; then the buffer joins the sealed ones. These are written,
+// with one write, when write is set, when the output is unbuffered, or
+// once they reach fileCoalesce bytes. Whatever a failure keeps out of
+// the file is lost and counted (see writePending and loseActive).
+func (o *fileOutput) seal(write bool) error {
+	if o.actMsgs == 0 {
+		if write {
+			return o.writePending()
+		}
 		return nil
 	}
 	if o.f == nil {
-		return fmt.Errorf("%w: file output %q is closed", ErrIO, o.base)
+		return o.loseActive(fmt.Errorf("%w: file output %q is closed", ErrIO, o.base))
 	}
+	var errs error
 	if !o.stdout {
+		due, newStart := false, false
 		switch {
 		case o.rotTime > 0 && !o.now().Before(o.start.Add(o.rotTime)):
-			if err := o.nextFile(true); err != nil {
-				return err
-			}
-		case o.rotSize > 0 && o.pos >= o.rotSize:
-			if err := o.nextFile(false); err != nil {
-				return err
+			due, newStart = true, true
+		case o.rotSize > 0 && o.pos+int64(o.cur) >= o.rotSize:
+			due = true
+		}
+		if due {
+			// What is pending belongs in the old file.
+			errs = o.writePending()
+			if err := o.nextFile(newStart); err != nil {
+				return errors.Join(errs, o.loseActive(err))
 			}
 		}
 	}
 	if !o.wroteHdr {
+		// A fresh file: nothing sealed is pending (it went to the old
+		// file), so the hello goes first.
 		var hb [HelloHeaderSize + 512]byte
 		h := AppendHello(hb[:0], o.hello)
 		if err := o.write(h); err != nil {
-			return o.lose(fmt.Errorf("%w: file output: writing hello to %q: %w", ErrIO, o.name, err))
+			return errors.Join(errs, o.loseActive(fmt.Errorf("%w: file output: writing hello to %q: %w", ErrIO, o.name, err)))
 		}
 		o.wroteHdr = true
 	}
-	binary.BigEndian.PutUint32(o.buf[:FileBufferHeaderSize], uint32(len(o.buf)-FileBufferHeaderSize))
-	if err := o.write(o.buf); err != nil {
-		return o.lose(fmt.Errorf("%w: file output: writing buffer to %q: %w", ErrIO, o.name, err))
+	binary.BigEndian.PutUint32(o.area[o.cur:], uint32(len(o.area)-o.cur-FileBufferHeaderSize))
+	o.cur = len(o.area)
+	o.pendBufs++
+	o.pendMsgs += o.actMsgs
+	o.pendEOS += o.actEOS
+	o.actMsgs, o.actEOS = 0, 0
+	if write || !o.buffered || o.cur >= fileCoalesce {
+		errs = errors.Join(errs, o.writePending())
 	}
-	o.buf, o.bufMsgs, o.bufEOS = o.buf[:FileBufferHeaderSize], 0, 0
-	o.buffers++
-	return nil
+	// The next active buffer: below fileCoalesce, there is room for it.
+	o.area = o.area[:o.cur+FileBufferHeaderSize]
+	return errs
+}
+
+// writePending writes the sealed buffers with one write and moves the
+// active buffer (if any: it holds messages only around a rotation) to the
+// front of the area. A failed write (a full disk) leaves the file as it
+// was and loses those buffers: their messages are counted as dropped (an
+// end-of-stream marker is no record: not counted) and the error says how
+// many there were.
+func (o *fileOutput) writePending() error {
+	if o.cur == 0 {
+		return nil
+	}
+	var lost error
+	if err := o.write(o.area[:o.cur]); err != nil {
+		n := o.pendMsgs
+		o.dropped += n - o.pendEOS
+		o.messages -= n
+		lost = fmt.Errorf("%w: file output: writing %d buffers to %q: %w (%d messages lost)", ErrIO, o.pendBufs, o.name, err, n)
+	} else {
+		o.buffers += o.pendBufs
+	}
+	o.area = o.area[:copy(o.area, o.area[o.cur:])]
+	o.cur, o.pendBufs, o.pendMsgs, o.pendEOS = 0, 0, 0, 0
+	return lost
 }
 
 // write writes b whole at the end of the file or, failing that (a full
@@ -459,21 +586,22 @@ func (o *fileOutput) write(b []byte) error {
 	return err
 }
 
-// lose drops the active buffer after a failed write: its messages are
-// counted as dropped (an end-of-stream marker is no record: not counted)
-// and the error says how many there were.
-func (o *fileOutput) lose(err error) error {
-	n := o.bufMsgs
-	o.dropped += n - o.bufEOS
+// loseActive drops the active buffer when it cannot reach a file: its
+// messages are counted as dropped (end-of-stream markers excepted) and
+// the error says how many there were.
+func (o *fileOutput) loseActive(err error) error {
+	n := o.actMsgs
+	o.dropped += n - o.actEOS
 	o.messages -= n
-	o.buf, o.bufMsgs, o.bufEOS = o.buf[:FileBufferHeaderSize], 0, 0
+	o.area = o.area[:o.cur+FileBufferHeaderSize]
+	o.actMsgs, o.actEOS = 0, 0
 	return fmt.Errorf("%w (%d messages lost)", err, n)
 }
 
 func (o *fileOutput) flush(context.Context) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.writeBuffer()
+	return o.seal(true)
 }
 
 func (o *fileOutput) close(context.Context) error {
@@ -490,7 +618,7 @@ func (o *fileOutput) close(context.Context) error {
 	if o.f == nil {
 		return nil
 	}
-	err := o.writeBuffer()
+	err := o.seal(true)
 	if o.files != nil && !o.stdout && !o.appendM {
 		o.files.store(o.base, fileMark{name: o.name, idx: o.idx, start: o.start, size: o.pos, hello: o.hello, header: o.wroteHdr})
 	}
