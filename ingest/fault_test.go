@@ -5,27 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/flowgate/flowgate/internal/testutil"
 	"github.com/flowgate/flowgate/internal/testutil/trapcap"
 	"github.com/flowgate/flowgate/unirec"
 )
-
-// smallFS mounts a tmpfs of size bytes for the test (root only; skipped
-// otherwise) and returns its path.
-func smallFS(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := syscall.Mount("flowgate-test", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("cannot mount a small tmpfs to fill (needs root): %v", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
-	return dir
-}
 
 // fill writes a filler file until the file system is full.
 func fill(t *testing.T, dir string) string {
@@ -55,7 +43,7 @@ func TestFullDiskOnFileOutput(t *testing.T) {
 			name = "buffered"
 		}
 		t.Run(name, func(t *testing.T) {
-			small := smallFS(t, "1m")
+			small := testutil.SmallTmpfs(t, "1m")
 			tmpl, err := unirec.ParseTemplate(biflowSpec)
 			if err != nil {
 				t.Fatal(err)

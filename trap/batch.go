@@ -139,6 +139,24 @@ func (in *Input) RecvBatch(ctx context.Context) (b Batch, formatChanged bool, er
 	return b, formatChanged, nil
 }
 
+// fitRun returns how many bytes (k) and messages (cnt) from the head of
+// wire, n well-framed length-prefixed messages, fit in room bytes: the
+// run of whole messages an output copies into its buffer in one piece.
+func fitRun(wire []byte, n, room int) (k, cnt int) {
+	if len(wire) <= room {
+		return len(wire), n // all the rest fits: no walk
+	}
+	for k+2 <= len(wire) && cnt < n {
+		m := 2 + int(binary.BigEndian.Uint16(wire[k:]))
+		if k+m > room {
+			break
+		}
+		k += m
+		cnt++
+	}
+	return k, cnt
+}
+
 // batchSender is implemented by outputs that take a batch in one piece;
 // others get its messages one by one.
 type batchSender interface {

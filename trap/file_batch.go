@@ -26,19 +26,7 @@ func (o *fileOutput) sendBatch(_ context.Context, wire []byte, n int) error {
 		return err
 	}
 	for len(wire) > 0 && n > 0 {
-		room := o.cur + FileBufferHeaderSize + MaxPayload - len(o.area)
-		k, cnt := 0, 0
-		if len(wire) <= room {
-			k, cnt = len(wire), n // all the rest fits: no walk
-		}
-		for k+2 <= len(wire) && cnt < n {
-			m := 2 + int(binary.BigEndian.Uint16(wire[k:]))
-			if k+m > room {
-				break
-			}
-			k += m
-			cnt++
-		}
+		k, cnt := fitRun(wire, n, o.cur+FileBufferHeaderSize+MaxPayload-len(o.area))
 		if cnt == 0 {
 			// The next message does not fit: seal the buffer. Any
 			// message (at most MaxMessage bytes) fits an empty one.

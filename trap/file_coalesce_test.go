@@ -75,6 +75,21 @@ func mixedMsgs(n int) [][]byte {
 	return msgs
 }
 
+// msgSet is a named list of messages.
+type msgSet struct {
+	name string
+	msgs [][]byte
+}
+
+// manyBufferSets fill a few megabytes of buffers: several coalesced
+// writes' worth.
+func manyBufferSets() []msgSet {
+	return []msgSet{
+		{"fixed 90", fixedMsgs(30000, 90)},
+		{"mixed sizes", mixedMsgs(4000)},
+	}
+}
+
 const (
 	viaSend  = "Send"
 	viaFixed = "SendFixed"
@@ -129,6 +144,33 @@ func sendVia(t testing.TB, out *Output, msgs [][]byte, mode string, around func(
 	}
 }
 
+// openFormatted opens the f: output of spec (its autoflush loop running
+// unless the spec turns it off) with format h set.
+func openFormatted(t testing.TB, spec string, h Hello) *Output {
+	t.Helper()
+	out, err := OpenOutput(mustSpec(t, spec), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.SetDataFormat(h.Format, h.Spec); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// closeAndRead closes out and returns the file at path.
+func closeAndRead(t testing.TB, out *Output, path string) []byte {
+	t.Helper()
+	if err := out.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // isBufferPrefix reports whether b is the hello and a run of whole
 // buffers from the head of bufs.
 func isBufferPrefix(b []byte, h Hello, bufs [][]byte) bool {
@@ -147,26 +189,14 @@ func isBufferPrefix(b []byte, h Hello, bufs [][]byte) bool {
 // nothing reaches the file but whole buffers, and close writes the rest.
 func TestFileOutputCoalescedMatchesPerBuffer(t *testing.T) {
 	h := Hello{Format: FormatUniRec, Spec: "uint32 X,string S"}
-	for _, set := range []struct {
-		name string
-		msgs [][]byte
-	}{
-		{"fixed 90", fixedMsgs(30000, 90)},
-		{"mixed sizes", mixedMsgs(4000)},
-	} {
+	for _, set := range manyBufferSets() {
 		for _, buffer := range []string{"on", "off"} {
 			bufs := refBuffers(set.msgs, buffer == "on")
 			want := refFile(h, bufs)
 			for _, mode := range []string{viaSend, viaFixed, viaBatch} {
 				t.Run(set.name+"/buffer "+buffer+"/"+mode, func(t *testing.T) {
 					path := filepath.Join(t.TempDir(), "c.trapcap")
-					out, err := OpenOutput(mustSpec(t, "f:"+path+":autoflush=off:buffer="+buffer), "", nil)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := out.SetDataFormat(h.Format, h.Spec); err != nil {
-						t.Fatal(err)
-					}
+					out := openFormatted(t, "f:"+path+":autoflush=off:buffer="+buffer, h)
 					sendVia(t, out, set.msgs, mode, nil)
 					before, err := os.ReadFile(path)
 					if err != nil {
@@ -178,14 +208,7 @@ func TestFileOutputCoalescedMatchesPerBuffer(t *testing.T) {
 					if buffer == "on" && (len(before) == len(want) || len(before) <= len(AppendHello(nil, h))) {
 						t.Errorf("before close %d of %d bytes are written: want writes of whole buffers and some pending", len(before), len(want))
 					}
-					if err := out.Close(context.Background()); err != nil {
-						t.Fatal(err)
-					}
-					got, err := os.ReadFile(path)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if !bytes.Equal(got, want) {
+					if got := closeAndRead(t, out, path); !bytes.Equal(got, want) {
 						t.Fatalf("file differs from the per-buffer reference: %d bytes, want %d", len(got), len(want))
 					}
 					st := out.Stats()
@@ -204,29 +227,15 @@ func TestFileOutputCoalescedMatchesPerBuffer(t *testing.T) {
 func TestFileOutputMatchesCLibtrapManyBuffers(t *testing.T) {
 	c := nemeac.Find(t)
 	h := Hello{Format: FormatUniRec, Spec: "uint32 X,string S"}
-	for _, set := range []struct {
-		name string
-		msgs [][]byte
-	}{
-		{"fixed 90", fixedMsgs(30000, 90)},
-		{"mixed sizes", mixedMsgs(4000)},
-	} {
+	for _, set := range manyBufferSets() {
 		for _, buffer := range []string{"on", "off"} {
 			// No "buffer=" in the name: libtrap would cut the path there.
 			t.Run(set.name+"/buffer "+buffer, func(t *testing.T) {
 				dir := t.TempDir()
 				in := filepath.Join(dir, "in.trapcap")
-				src, err := OpenOutput(mustSpec(t, "f:"+in+":autoflush=off"), "", nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := src.SetDataFormat(h.Format, h.Spec); err != nil {
-					t.Fatal(err)
-				}
+				src := openFormatted(t, "f:"+in+":autoflush=off", h)
 				sendVia(t, src, set.msgs, viaSend, nil)
-				if err := src.Close(context.Background()); err != nil {
-					t.Fatal(err)
-				}
+				closeAndRead(t, src, in)
 				cout := filepath.Join(dir, "c.trapcap")
 				c.Run(t, "traffic_repeater", "-i", "f:"+in+",f:"+cout+":autoflush=off:buffer="+buffer)
 				want, err := os.ReadFile(cout)
@@ -243,22 +252,9 @@ func TestFileOutputMatchesCLibtrapManyBuffers(t *testing.T) {
 				}
 				for _, mode := range []string{viaSend, viaFixed, viaBatch} {
 					path := filepath.Join(dir, "go-"+mode+".trapcap")
-					out, err := OpenOutput(mustSpec(t, "f:"+path+":autoflush=off:buffer="+buffer), "", nil)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := out.SetDataFormat(ch.Format, ch.Spec); err != nil {
-						t.Fatal(err)
-					}
+					out := openFormatted(t, "f:"+path+":autoflush=off:buffer="+buffer, ch)
 					sendVia(t, out, msgs, mode, nil)
-					if err := out.Close(context.Background()); err != nil {
-						t.Fatal(err)
-					}
-					got, err := os.ReadFile(path)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if !bytes.Equal(got, want) {
+					if got := closeAndRead(t, out, path); !bytes.Equal(got, want) {
 						t.Errorf("%s: %d bytes differ from C libtrap's %d", mode, len(got), len(want))
 					}
 				}
@@ -529,7 +525,7 @@ func TestFileOutputFullDiskLosesPendingBuffers(t *testing.T) {
 				t.Fatal(err)
 			}
 			return func() { os.Remove(filler) }
-		}, func(t *testing.T) string { return smallTmpfs(t, "4m") }},
+		}, func(t *testing.T) string { return testutil.SmallTmpfs(t, "4m") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := tc.dir(t)
@@ -577,16 +573,4 @@ func TestFileOutputFullDiskLosesPendingBuffers(t *testing.T) {
 			}
 		})
 	}
-}
-
-// smallTmpfs mounts a tmpfs of size for the test (root only; skipped
-// otherwise) and returns its path.
-func smallTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := syscall.Mount("flowgate-test", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("cannot mount a small tmpfs to fill (needs root): %v", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
-	return dir
 }

@@ -259,19 +259,7 @@ func (o *socketOutput) sendBatch(ctx context.Context, wire []byte, n int) error 
 				return err
 			}
 		}
-		room := o.limit - len(o.act.b)
-		k, cnt := 0, 0
-		if len(wire) <= room {
-			k, cnt = len(wire), n // all the rest fits: no walk
-		}
-		for k+2 <= len(wire) && cnt < n {
-			m := 2 + int(binary.BigEndian.Uint16(wire[k:]))
-			if k+m > room {
-				break
-			}
-			k += m
-			cnt++
-		}
+		k, cnt := fitRun(wire, n, o.limit-len(o.act.b))
 		if cnt == 0 {
 			// The first message does not fit: finish the container, or
 			// drop the message when no container can hold it.
