@@ -90,6 +90,7 @@ type CollectorSource struct {
 	decs atomic.Pointer[decoderSet] // read per message; Retarget swaps it
 
 	retargetMu sync.Mutex
+	readers    readerGates     // Retarget holds every reader between messages
 	emitCtx    context.Context // records go out under it (Run's, plus the drain)
 
 	drops      []atomic.Uint32 // SO_RXQ_OVFL per UDP socket (cumulative)
@@ -209,11 +210,53 @@ func (c *CollectorSource) TCPAddrs() []netip.AddrPort {
 }
 
 // decoderSet is one decoder per target. decs[0] is the decoder that has
-// been there longest: the exporter counters come from it, so they go on
-// across a Retarget (it stays even when its target has gone).
+// been there longest: the exporter counters come from it, plus base when a
+// Retarget dropped the decoder they used to come from (so they go on).
 type decoderSet struct {
 	targets []*Target // targets[i] belongs to decs[i]
 	decs    []*collector.Decoder
+	base    *counterBase
+}
+
+// readerGates lets Retarget stop every reader between two messages: a
+// reader holds its own gate while it decodes (no contention: each reader
+// has its own), Retarget takes them all.
+type readerGates struct {
+	mu    sync.Mutex
+	gates map[*sync.Mutex]struct{}
+}
+
+func (g *readerGates) add() *sync.Mutex {
+	m := new(sync.Mutex)
+	g.mu.Lock()
+	if g.gates == nil {
+		g.gates = map[*sync.Mutex]struct{}{}
+	}
+	g.gates[m] = struct{}{}
+	g.mu.Unlock()
+	return m
+}
+
+func (g *readerGates) remove(m *sync.Mutex) {
+	g.mu.Lock()
+	delete(g.gates, m)
+	g.mu.Unlock()
+}
+
+// hold waits until no reader decodes and keeps them all waiting (new
+// readers too) until release.
+func (g *readerGates) hold() {
+	g.mu.Lock()
+	for m := range g.gates {
+		m.Lock()
+	}
+}
+
+func (g *readerGates) release() {
+	for m := range g.gates {
+		m.Unlock()
+	}
+	g.mu.Unlock()
 }
 
 func (c *CollectorSource) newDecoder(tg *Target) (*collector.Decoder, error) {
@@ -244,8 +287,13 @@ func (s *targetSink) Records(_ collector.Exporter, data []byte, size int) {
 
 // Retarget switches a running collector to other targets without closing
 // a socket or a TCP session: decoders of targets it keeps go on as they
-// are, new targets get decoders that start with the templates learnt so
-// far.
+// are, with their template state; new targets get decoders that start with
+// the templates learnt so far; the decoders of removed targets are dropped
+// (with no target at all, the longest-serving decoder stays).
+// The exporter counters go on across the switch even when the decoder they
+// were read from is dropped (counterBase). The readers wait between two
+// messages while it runs, so no message is decoded by one set and not the
+// other.
 func (c *CollectorSource) Retarget(targets []*Target) error {
 	c.retargetMu.Lock()
 	defer c.retargetMu.Unlock()
@@ -253,27 +301,54 @@ func (c *CollectorSource) Retarget(targets []*Target) error {
 	if cur == nil {
 		return fmt.Errorf("collector %s: not running", c.cfg.Name)
 	}
-	var templates bytes.Buffer
-	if err := cur.decs[0].SaveTemplates(&templates); err != nil {
-		return fmt.Errorf("collector %s: copying templates: %w", c.cfg.Name, err)
+	// Kept decoders first, in their order (the one there longest leads),
+	// then the new ones.
+	type entry struct {
+		tg  *Target
+		dec *collector.Decoder
+		old int // index in cur, len(cur.decs) for a new decoder
 	}
-	next := &decoderSet{targets: []*Target{cur.targets[0]}, decs: []*collector.Decoder{cur.decs[0]}}
+	var entries []entry
+	var added []*collector.Decoder
 	for _, tg := range targets {
-		if tg == cur.targets[0] {
-			continue
-		}
 		if i := slices.Index(cur.targets, tg); i >= 0 {
-			next.targets, next.decs = append(next.targets, tg), append(next.decs, cur.decs[i])
+			entries = append(entries, entry{tg, cur.decs[i], i})
 			continue
 		}
 		d, err := c.newDecoder(tg)
 		if err != nil {
 			return fmt.Errorf("collector %s: %w", c.cfg.Name, err)
 		}
-		if err := d.LoadTemplates(bytes.NewReader(templates.Bytes())); err != nil {
-			return fmt.Errorf("collector %s: installing templates: %w", c.cfg.Name, err)
+		entries, added = append(entries, entry{tg, d, len(cur.decs)}), append(added, d)
+	}
+	if len(entries) == 0 {
+		// No output for a moment (a reload replacing them all): the
+		// longest-serving decoder goes on alone, into its target that has
+		// no outputs now, so that templates and counters are there when
+		// outputs come back.
+		entries = append(entries, entry{cur.targets[0], cur.decs[0], 0})
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int { return a.old - b.old })
+	next := &decoderSet{}
+	for _, e := range entries {
+		next.targets, next.decs = append(next.targets, e.tg), append(next.decs, e.dec)
+	}
+	c.readers.hold()
+	defer c.readers.release()
+	if len(added) > 0 {
+		var templates bytes.Buffer
+		if err := cur.decs[0].SaveTemplates(&templates); err != nil {
+			return fmt.Errorf("collector %s: copying templates: %w", c.cfg.Name, err)
 		}
-		next.targets, next.decs = append(next.targets, tg), append(next.decs, d)
+		for _, d := range added {
+			if err := d.LoadTemplates(bytes.NewReader(templates.Bytes())); err != nil {
+				return fmt.Errorf("collector %s: installing templates: %w", c.cfg.Name, err)
+			}
+		}
+	}
+	next.base = cur.base
+	if next.decs[0] != cur.decs[0] {
+		next.base = rebase(cur.base, cur.decs[0], next.decs[0])
 	}
 	c.decs.Store(next)
 	return nil
@@ -437,6 +512,8 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *udpSocket, drops *a
 		c.log.Error("udp socket cannot be read", zap.Error(err))
 		return
 	}
+	gate := c.readers.add()
+	defer c.readers.remove(gate)
 	for {
 		n, err := br.Read()
 		if err == nil && drainOver(ctx, conn, c.cfg.Drain, drainEnd) {
@@ -450,6 +527,7 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *udpSocket, drops *a
 			c.errLog.Warn("udp read failed", zap.Error(err))
 			continue
 		}
+		gate.Lock()
 		for i := range n {
 			msg, from, err := br.Message(i)
 			if err != nil {
@@ -459,6 +537,7 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *udpSocket, drops *a
 			}
 			c.decode(from, msg, false)
 		}
+		gate.Unlock()
 		if n > 0 {
 			if v, ok := br.Drops(n - 1); ok {
 				drops.Store(v)
@@ -566,10 +645,14 @@ func (c *CollectorSource) acceptTCP(ctx context.Context, l *net.TCPListener, con
 func (c *CollectorSource) readStream(conn *net.TCPConn) {
 	ap := conn.RemoteAddr().(*net.TCPAddr).AddrPort()
 	from := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	gate := c.readers.add()
+	defer c.readers.remove(gate)
 	defer func() {
+		gate.Lock()
 		for _, d := range c.decs.Load().decs {
 			d.EndStream(from) // the connection was the template session
 		}
+		gate.Unlock()
 	}()
 	r := bufio.NewReaderSize(conn, 64<<10)
 	buf := make([]byte, collector.MaxMessageLen)
@@ -582,15 +665,25 @@ func (c *CollectorSource) readStream(conn *net.TCPConn) {
 			}
 			return
 		}
+		gate.Lock()
 		c.decode(from, msg, true)
+		gate.Unlock()
 	}
 }
 
 // Exporters calls fn with the counters of every exporter seen so far (as
 // counted by the first target's decoder: every decoder sees the same input).
+// After a Retarget dropped the decoder that counted first, cnt is a copy
+// that carries its counts on (see counterBase); exporters the remaining
+// decoder never saw are forgotten, as an eviction would.
 func (c *CollectorSource) Exporters(fn func(addr netip.Addr, cnt *collector.Counters)) {
-	if set := c.decs.Load(); set != nil {
+	set := c.decs.Load()
+	switch {
+	case set == nil:
+	case set.base == nil:
 		set.decs[0].Exporters(fn)
+	default:
+		set.decs[0].Exporters(func(a netip.Addr, cnt *collector.Counters) { fn(a, withBase(cnt, set.base.exp[a])) })
 	}
 }
 
@@ -598,17 +691,29 @@ func (c *CollectorSource) Exporters(fn func(addr netip.Addr, cnt *collector.Coun
 // protocol version, observation domain) seen so far, from the first
 // target's decoder like Exporters.
 func (c *CollectorSource) ExporterSeries(fn func(k collector.ExporterKey, cnt *collector.Counters)) {
-	if set := c.decs.Load(); set != nil {
+	set := c.decs.Load()
+	switch {
+	case set == nil:
+	case set.base == nil:
 		set.decs[0].ExporterSeries(fn)
+	default:
+		set.decs[0].ExporterSeries(func(k collector.ExporterKey, cnt *collector.Counters) { fn(k, withBase(cnt, set.base.ser[k])) })
 	}
 }
 
-// Totals returns the decoder-wide counters, or nil before Run.
+// Totals returns the decoder-wide counters, or nil before Run. After a
+// Retarget dropped the decoder that counted first, it is a copy of them as
+// they are now (see Exporters).
 func (c *CollectorSource) Totals() *collector.Counters {
-	if set := c.decs.Load(); set != nil {
+	set := c.decs.Load()
+	switch {
+	case set == nil:
+		return nil
+	case set.base == nil:
 		return set.decs[0].Totals()
+	default:
+		return withBase(set.decs[0].Totals(), set.base.total)
 	}
-	return nil
 }
 
 // SocketDrops returns the datagrams the kernel dropped because a receive

@@ -3,9 +3,11 @@ package ingest
 import (
 	"context"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"testing"
 
+	"github.com/flowgate/flowgate/collector"
 	"github.com/flowgate/flowgate/internal/testutil"
 )
 
@@ -133,5 +135,90 @@ func TestCollectorRetargetKeepsSocketAndTemplates(t *testing.T) {
 	})
 	if extra.count() == 0 || extra.count() != rc.outs[0].count()-before {
 		t.Errorf("new output got %d records of the data-only datagrams, the kept one %d", extra.count(), rc.outs[0].count()-before)
+	}
+}
+
+// A reload that removes the collector's first output target drops that
+// target's decoder: the decoders of the remaining targets go on with their
+// templates (data-only datagrams still decode), the removed target gets
+// nothing more, and the exporter counters go on from where they were even
+// though the decoder they were read from is gone.
+func TestCollectorRetargetDropsRemovedTargetsDecoder(t *testing.T) {
+	dir := sharedTestdata(t, "netflow")
+	dgrams, _ := capturePayloads(t, filepath.Join(dir, "flowgen_v9_v4v6_sampled.pcap"), false)
+	data := dataOnly(dgrams)
+	rc := startCollector(t, CollectorConfig{UDP: []string{"127.0.0.1:0"}, TCP: []string{}}, nil, biflowSpec)
+	c, err := net.Dial("udp", rc.src.UDPAddrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	send := func(ds [][]byte) {
+		for _, d := range ds {
+			c.Write(d)
+		}
+	}
+	sent := 0
+	// flushed waits until the collector counted every datagram sent.
+	flushed := func(want int) {
+		t.Helper()
+		waitFor(t, func() bool { tot := rc.src.Totals(); return tot != nil && tot.Packets.Load() == uint64(want) })
+	}
+	first := rc.outs[0]
+	send(dgrams)
+	sent += len(dgrams)
+	flushed(sent)
+	firstTarget := rc.src.decs.Load().targets[0]
+
+	// A second output (another template) joins: its decoder starts later,
+	// with the templates learnt so far.
+	second := newMemOutput(t, "second", "ipaddr SRC_IP,uint64 BYTES")
+	if err := rc.pipeline.Update([]Source{rc.src}, []Output{first, second}); err != nil {
+		t.Fatal(err)
+	}
+	send(data)
+	sent += len(data)
+	flushed(sent)
+	waitFor(t, func() bool { return second.count() > 0 })
+	perSeries := func() (n uint64) {
+		rc.src.ExporterSeries(func(_ collector.ExporterKey, cnt *collector.Counters) { n += cnt.Packets.Load() })
+		return n
+	}
+	before := rc.src.Totals().Snapshot()
+	if perSeries() != uint64(sent) {
+		t.Fatalf("series count %d datagrams, want %d", perSeries(), sent)
+	}
+
+	// The first output goes: its decoder must go with it.
+	if err := rc.pipeline.Update([]Source{rc.src}, []Output{second}); err != nil {
+		t.Fatal(err)
+	}
+	set := rc.src.decs.Load()
+	if len(set.decs) != 1 || set.targets[0] == firstTarget {
+		t.Fatalf("%d decoders after the retarget (first target kept: %v), want 1, the second target's", len(set.decs), set.targets[0] == firstTarget)
+	}
+	if tot := rc.src.Totals().Snapshot(); tot != before {
+		t.Errorf("counters changed by the retarget alone:\n%+v\nwant\n%+v", tot, before)
+	}
+	firstRecords, secondBefore := firstTarget.Records(), second.count()
+	send(data)
+	sent += len(data)
+	flushed(sent)
+	waitFor(t, func() bool {
+		return rc.src.Totals().Records.Load() == before.Records+uint64(second.count()-secondBefore)
+	})
+	if got := firstTarget.Records(); got != firstRecords {
+		t.Errorf("the removed target got %d records after the retarget", got-firstRecords)
+	}
+	if second.count() == secondBefore {
+		t.Error("the remaining target decoded nothing of the data-only datagrams: its templates were lost")
+	}
+	if perSeries() != uint64(sent) {
+		t.Errorf("series count %d datagrams, want %d", perSeries(), sent)
+	}
+	var perExporter uint64
+	rc.src.Exporters(func(_ netip.Addr, cnt *collector.Counters) { perExporter += cnt.Packets.Load() })
+	if perExporter != uint64(sent) {
+		t.Errorf("exporters count %d datagrams, want %d", perExporter, sent)
 	}
 }
