@@ -1,6 +1,9 @@
 package collector
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // Counters are plain atomic counters; a metrics layer reads them with Load
 // at any time, concurrently with decoding.
@@ -61,22 +64,33 @@ func (c *Counters) Snapshot() CountersSnapshot {
 type pair struct{ exp, ser, all *Counters }
 
 // add adds n to the counter that field selects, in each set of counters.
-func (p pair) add(field func(*Counters) *atomic.Uint64, n uint64) {
-	field(p.exp).Add(n)
-	field(p.all).Add(n)
+func (p pair) add(field counterField, n uint64) {
+	field.of(p.exp).Add(n)
+	field.of(p.all).Add(n)
 	if p.ser != nil {
-		field(p.ser).Add(n)
+		field.of(p.ser).Add(n)
 	}
 }
 
+// counterField selects one counter of Counters for pair.add: its offset in
+// the struct, so that add (inlined) updates it directly.
+type counterField uintptr
+
+// of returns the counter f selects in c.
+func (f counterField) of(c *Counters) *atomic.Uint64 {
+	return (*atomic.Uint64)(unsafe.Add(unsafe.Pointer(c), f))
+}
+
 // Counter selectors for pair.add.
-func ctrDecodeErrors(c *Counters) *atomic.Uint64       { return &c.DecodeErrors }
-func ctrMissingTemplate(c *Counters) *atomic.Uint64    { return &c.MissingTemplate }
-func ctrOptionsRecords(c *Counters) *atomic.Uint64     { return &c.OptionsRecords }
-func ctrRecords(c *Counters) *atomic.Uint64            { return &c.Records }
-func ctrSequenceErrors(c *Counters) *atomic.Uint64     { return &c.SequenceErrors }
-func ctrSequenceLost(c *Counters) *atomic.Uint64       { return &c.SequenceLost }
-func ctrTemplateRefreshes(c *Counters) *atomic.Uint64  { return &c.TemplateRefreshes }
-func ctrTemplatesAdded(c *Counters) *atomic.Uint64     { return &c.TemplatesAdded }
-func ctrTemplatesExpired(c *Counters) *atomic.Uint64   { return &c.TemplatesExpired }
-func ctrTemplatesWithdrawn(c *Counters) *atomic.Uint64 { return &c.TemplatesWithdrawn }
+const (
+	ctrDecodeErrors       = counterField(unsafe.Offsetof(Counters{}.DecodeErrors))
+	ctrMissingTemplate    = counterField(unsafe.Offsetof(Counters{}.MissingTemplate))
+	ctrOptionsRecords     = counterField(unsafe.Offsetof(Counters{}.OptionsRecords))
+	ctrRecords            = counterField(unsafe.Offsetof(Counters{}.Records))
+	ctrSequenceErrors     = counterField(unsafe.Offsetof(Counters{}.SequenceErrors))
+	ctrSequenceLost       = counterField(unsafe.Offsetof(Counters{}.SequenceLost))
+	ctrTemplateRefreshes  = counterField(unsafe.Offsetof(Counters{}.TemplateRefreshes))
+	ctrTemplatesAdded     = counterField(unsafe.Offsetof(Counters{}.TemplatesAdded))
+	ctrTemplatesExpired   = counterField(unsafe.Offsetof(Counters{}.TemplatesExpired))
+	ctrTemplatesWithdrawn = counterField(unsafe.Offsetof(Counters{}.TemplatesWithdrawn))
+)

@@ -107,6 +107,13 @@ type Decoder struct {
 	generalOnly bool
 	v5tmpl      *Template
 	sampling    *samplingTable
+	// lastAddr/lastStats and lastSess are the exporter and the session of
+	// the previous message, which most messages share: looked up in the
+	// maps only when they differ. Cleared when exporters or sessions are
+	// forgotten.
+	lastAddr  netip.Addr
+	lastStats *Counters
+	lastSess  *session
 }
 
 // NewDecoder returns a decoder that hands records to sink.
@@ -148,7 +155,7 @@ func NewDecoder(cfg Config, sink Sink) (*Decoder, error) {
 	}
 	if bs, ok := sink.(BatchSink); ok && cfg.Output.StaticSize() > 0 && cfg.Output.StaticSize() == cfg.Output.FixedSize() {
 		d.batchSink = bs
-		d.batch = make([]byte, 0, batchLen)
+		d.batch = make([]byte, 0, max(batchLen, cfg.Output.StaticSize()))
 	}
 	return d, nil
 }
@@ -198,14 +205,21 @@ func (d *Decoder) seriesLocked(k ExporterKey) *Counters {
 // Decode decodes one message received over UDP (or SCTP): templates expire
 // after the template lifetime.
 func (d *Decoder) Decode(from netip.AddrPort, msg []byte) error {
-	return d.decode(from, msg, d.cfg.TemplateLifetime, false)
+	return d.decode(from, msg, d.cfg.TemplateLifetime, false, d.cfg.Now())
+}
+
+// DecodeAt is Decode for a message received at now (Config.Now is not
+// read): a receiver that reads many datagrams in one call reads the clock
+// once for all of them. now only ages templates and exporters.
+func (d *Decoder) DecodeAt(from netip.AddrPort, msg []byte, now time.Time) error {
+	return d.decode(from, msg, d.cfg.TemplateLifetime, false, now)
 }
 
 // DecodeStream decodes one message received over a reliable stream (TCP):
 // templates never expire; they live until withdrawn or the session ends.
 // Call EndStream when the connection closes.
 func (d *Decoder) DecodeStream(from netip.AddrPort, msg []byte) error {
-	return d.decode(from, msg, -1, true)
+	return d.decode(from, msg, -1, true, d.cfg.Now())
 }
 
 // EndStream forgets the templates and sequence state of the stream (TCP
@@ -219,24 +233,33 @@ func (d *Decoder) EndStream(from netip.AddrPort) {
 			delete(d.sessions, k)
 		}
 	}
+	d.lastSess = nil
 }
 
-func (d *Decoder) decode(from netip.AddrPort, msg []byte, lifetime time.Duration, stream bool) error {
+func (d *Decoder) decode(from netip.AddrPort, msg []byte, lifetime time.Duration, stream bool, nowT time.Time) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	addr := from.Addr().Unmap()
-	nowT := d.cfg.Now() // one clock read per message
 	now := nowT.UnixNano()
-	stats, ok := d.perExp[addr]
-	if !ok {
-		if len(d.perExp) >= d.cfg.MaxExporters && !d.evictIdleLocked(now) {
-			d.total.ExportersRefused.Add(1)
-			return fmt.Errorf("exporter %s: %w (%d exporters)", from, ErrTooManyExporters, len(d.perExp))
+	stats := d.lastStats
+	if stats == nil || addr != d.lastAddr {
+		var ok bool
+		stats, ok = d.perExp[addr]
+		if !ok {
+			if len(d.perExp) >= d.cfg.MaxExporters && !d.evictIdleLocked(now) {
+				d.total.ExportersRefused.Add(1)
+				return fmt.Errorf("exporter %s: %w (%d exporters)", from, ErrTooManyExporters, len(d.perExp))
+			}
+			stats = new(Counters)
+			d.perExp[addr] = stats
 		}
-		stats = new(Counters)
-		d.perExp[addr] = stats
+		d.lastAddr, d.lastStats = addr, stats
 	}
-	stats.lastSeen.Store(now)
+	// Idle exporters are forgotten after minutes: the last message's time
+	// to the millisecond will do, and spares most messages the store.
+	if last := stats.lastSeen.Load(); now-last >= int64(time.Millisecond) || now < last {
+		stats.lastSeen.Store(now)
+	}
 	p := pair{exp: stats, all: &d.total}
 	// Counted once the message is done, so that a reader who sees it
 	// counted also sees its records counted.
@@ -271,6 +294,7 @@ func (d *Decoder) evictIdleLocked(now int64) bool {
 		return false
 	}
 	d.lastEvict = now
+	d.lastStats, d.lastSess = nil, nil
 	idle := d.cfg.TemplateLifetime
 	if idle <= 0 {
 		idle = DefaultTemplateLifetime
@@ -302,6 +326,9 @@ func (d *Decoder) evictIdleLocked(now int64) bool {
 }
 
 func (d *Decoder) session(k sessionKey, stats *Counters) *session {
+	if s := d.lastSess; s != nil && s.key == k {
+		return s
+	}
 	s, ok := d.sessions[k]
 	if !ok {
 		s = newSession(k, stats)
@@ -309,6 +336,7 @@ func (d *Decoder) session(k sessionKey, stats *Counters) *session {
 		s.configured = d.sampling.lookup(k.addr)
 		d.sessions[k] = s
 	}
+	d.lastSess = s
 	return s
 }
 
@@ -318,7 +346,6 @@ func (d *Decoder) decodeLocked(pp *pair, from netip.AddrPort, key sessionKey, ms
 		return err
 	}
 	key.version, key.domain = h.version, h.domain
-	addr := key.addr
 	s := d.session(key, pp.exp)
 	pp.ser = s.series
 	s.series.Packets.Add(1)
@@ -328,7 +355,7 @@ func (d *Decoder) decodeLocked(pp *pair, from netip.AddrPort, key sessionKey, ms
 		sysInit:    s.sysInit,
 		sampling:   1,
 		domain:     h.domain,
-		exporter:   unirec.IPFromAddr(addr),
+		exporter:   s.exporterIP,
 	}
 	exp := Exporter{Addr: from, Version: h.version, Domain: h.domain}
 	switch h.version {
@@ -448,6 +475,28 @@ func (d *Decoder) emitBatch(p pair, pl *plan, set []byte, ctx *msgCtx, exp Expor
 	buf := d.batch[:0]
 	var n uint64
 	var err error
+	if pl.setWise() {
+		// A fixed template: as many whole records as the set holds (the
+		// rest is padding), decoded into the buffer a piece at a time.
+		recLen := pl.tmpl.MinLen
+		for len(set) >= recLen {
+			if len(buf)+size > cap(buf) {
+				d.batchSink.Records(exp, buf, size)
+				buf = buf[:0]
+			}
+			k := min(len(set)/recLen, (cap(buf)-len(buf))/size)
+			end := len(buf) + k*size
+			out := buf[len(buf):end]
+			clear(out)
+			if !pl.applySet(ctx, set, out, k) {
+				break // cannot happen: k records fit in both
+			}
+			buf = buf[:end]
+			set = set[k*recLen:]
+			n += uint64(k)
+		}
+		set = nil
+	}
 	for len(set) >= pl.tmpl.MinLen && len(set) > 0 {
 		if len(buf)+size > cap(buf) {
 			d.batchSink.Records(exp, buf, size)

@@ -373,3 +373,90 @@ func TestBadInputIsAnErrorNotAPanic(t *testing.T) {
 		})
 	}
 }
+
+// DecodeAt ages templates and exporters by the time it is given and does
+// not read Config.Now.
+func TestDecodeAtAgesTemplatesByTheGivenTime(t *testing.T) {
+	d, s := newTestDecoder(t, Config{TemplateLifetime: time.Minute, Now: func() time.Time {
+		t.Fatal("DecodeAt read Config.Now")
+		return time.Time{}
+	}})
+	t0 := time.Unix(1700000000, 0)
+	data := ipfixMsg(1, 0, 1, mkSet(300, be32(1)))
+	for i, step := range []struct {
+		msg      []byte
+		at       time.Duration
+		wantRecs int
+	}{
+		{ipfixMsg(1, 0, 1, mkSet(2, ipfixTemplate(300, Field{ID: 2, Length: 4}))), 0, 0},
+		{data, 59 * time.Second, 1},
+		{data, 61 * time.Second, 1}, // expired
+	} {
+		if err := d.DecodeAt(exporterA, step.msg, t0.Add(step.at)); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.recs) != step.wantRecs {
+			t.Fatalf("step %d: %d records, want %d", i, len(s.recs), step.wantRecs)
+		}
+	}
+	if c := d.Totals().Snapshot(); c.TemplatesExpired != 1 || c.MissingTemplate != 1 {
+		t.Errorf("counters %+v, want 1 template expired and 1 data set without template", c)
+	}
+}
+
+// Messages of exporters, domains and templates in turn each decode with
+// their own template (the decoder remembers the last exporter, session and
+// template to skip the lookups).
+func TestInterleavedExportersDecodeWithTheirTemplates(t *testing.T) {
+	d, s := newTestDecoder(t, Config{TemplateLifetime: -1})
+	exporterB := netip.MustParseAddrPort("192.0.2.2:4739")
+	// Template 300 is PACKETS at A, domain 1, and BYTES elsewhere; 301 is
+	// always SRC_PORT.
+	for _, m := range []packet{
+		{exporterA, ipfixMsg(1, 0, 1, mkSet(2, ipfixTemplate(300, Field{ID: 2, Length: 4}), ipfixTemplate(301, Field{ID: 7, Length: 2})))},
+		{exporterA, ipfixMsg(1, 0, 2, mkSet(2, ipfixTemplate(300, Field{ID: 1, Length: 4})))},
+		{exporterB, ipfixMsg(1, 0, 1, mkSet(2, ipfixTemplate(300, Field{ID: 1, Length: 4})))},
+	} {
+		if err := d.Decode(m.from, m.payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type want struct{ packets, bytes, port uint64 }
+	cases := []struct {
+		from   netip.AddrPort
+		domain uint32
+		set    []byte
+		want   want
+	}{
+		{exporterA, 1, mkSet(300, be32(10)), want{packets: 10}},
+		{exporterA, 2, mkSet(300, be32(20)), want{bytes: 20}},
+		{exporterA, 1, mkSet(301, be16(30)), want{port: 30}},
+		{exporterB, 1, mkSet(300, be32(40)), want{bytes: 40}},
+		{exporterA, 1, mkSet(300, be32(50)), want{packets: 50}},
+		{exporterB, 1, mkSet(301, be16(60)), want{}}, // B has no template 301
+		{exporterA, 1, mkSet(301, be16(70)), want{port: 70}},
+		{exporterA, 1, mkSet(300, be32(80)), want{packets: 80}},
+		// 300 redefined at A, domain 1, just after its last use.
+		{exporterA, 1, cat(mkSet(2, ipfixTemplate(300, Field{ID: 1, Length: 4})), mkSet(300, be32(90))), want{bytes: 90}},
+	}
+	for i, c := range cases {
+		before := len(s.recs)
+		if err := d.Decode(c.from, ipfixMsg(1, 0, c.domain, c.set)); err != nil {
+			t.Fatal(err)
+		}
+		if c.want == (want{}) {
+			if len(s.recs) != before {
+				t.Errorf("case %d: decoded without a template", i)
+			}
+			continue
+		}
+		if len(s.recs) != before+1 {
+			t.Fatalf("case %d: %d records", i, len(s.recs)-before)
+		}
+		r := s.recs[before]
+		got := want{uint64(r.Uint32(field(r, "PACKETS"))), r.Uint64(field(r, "BYTES")), uint64(r.Uint16(field(r, "SRC_PORT")))}
+		if got != c.want {
+			t.Errorf("case %d: %+v, want %+v", i, got, c.want)
+		}
+	}
+}

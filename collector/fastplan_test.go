@@ -2,7 +2,9 @@ package collector
 
 import (
 	"bytes"
+	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/flowgate/flowgate/converters"
@@ -91,15 +93,21 @@ func TestFastPlansDecodeLikeGeneralOnes(t *testing.T) {
 			t.Fatal(err)
 		}
 		fixed := tmpl.StaticSize() == tmpl.FixedSize()
-		for _, path := range append(pcaps, "built") {
+		for _, path := range append(pcaps, "built", "cases") {
 			var msgs []packet
-			if path == "built" {
+			switch path {
+			case "built":
 				msgs = built
-			} else {
+			case "cases":
+				msgs = fastCaseMessages()
+			default:
 				msgs, _, _ = readPcap(t, path)
 			}
 			for _, sampling := range []bool{false, true} {
 				want := decodeAll(t, tmpl, sampling, true, false, msgs)
+				if path == "cases" && want.records != fastCaseRecords {
+					t.Fatalf("%s: the case messages gave %d records, want %d", spec, want.records, fastCaseRecords)
+				}
 				fast := decodeAll(t, tmpl, sampling, false, false, msgs)
 				if !bytes.Equal(fast.data, want.data) {
 					t.Errorf("%s, %s, sampling %v: fast plans decode differently from the general loop", filepath.Base(path), spec, sampling)
@@ -177,3 +185,71 @@ type countBatch struct{ s *byteSink }
 
 func (c countBatch) Record(Exporter, unirec.Record)            { c.s.records++ }
 func (c countBatch) Records(_ Exporter, data []byte, size int) { c.s.records += len(data) / size }
+
+// fastCaseRecords is the number of flow records in fastCaseMessages.
+var fastCaseRecords = 2*len(wrapCases) + 2 + 4 + 3
+
+// fastCaseMessages exercise what the fast plans handle specially beyond
+// the captures: the sysUpTime wraps of v5 and v9 (FIRST and LAST decoded
+// together), uptimes relative to a system init time from options data
+// (the same for the whole set) and from the record itself (per record),
+// and records naming their sampler (per-record sampling interval).
+func fastCaseMessages() []packet {
+	var out []packet
+	for _, v := range []int{5, 9} {
+		for _, b := range wrapDatagrams(v) {
+			out = append(out, packet{exporterA, b})
+		}
+	}
+	up := []Field{{ID: 8, Length: 4}, {ID: 12, Length: 4}, {ID: 7, Length: 2}, {ID: 22, Length: 4}, {ID: 21, Length: 4}, {ID: 2, Length: 4}, {ID: 1, Length: 4}}
+	rec := func(i int) []byte {
+		return cat([]byte{10, 0, 0, byte(i)}, []byte{10, 0, 1, byte(i)}, be16(uint16(1000+i)),
+			be32(uint32(5000+i)), be32(uint32(9000+i*1000)), be32(3), be32(300))
+	}
+	withInit := append(slices.Clone(up), Field{ID: 160, Length: 8})
+	ipfix := []packet{
+		{exporterA, ipfixMsg(wrapExportSecs, 0, 7,
+			mkSet(3, ipfixOptionsTemplate(300, 1, Field{ID: 149, Length: 4}, Field{ID: 160, Length: 8})),
+			mkSet(2, ipfixTemplate(256, up...), ipfixTemplate(257, withInit...)))},
+		// No system init time known yet.
+		{exporterA, ipfixMsg(wrapExportSecs, 0, 7, mkSet(256, rec(0), rec(1)))},
+		// The options data's, then the record's (0: none, the session's).
+		{exporterA, ipfixMsg(wrapExportSecs, 2, 7,
+			mkSet(300, cat(be32(7), be64(1699990000000))),
+			mkSet(256, rec(2), rec(3)),
+			mkSet(257, cat(rec(4), be64(1600000000000)), cat(rec(5), be64(0))))},
+	}
+	// v9: sampler 5 samples 1 in 100; records of sampler 9 take the
+	// session's interval (none).
+	v9 := []packet{{exporterA, v9Msg(3, 100000, wrapExportSecs, 0, 3,
+		mkSet(1, be16(300), be16(4), be16(8), be16(1), be16(4), be16(48), be16(1), be16(34), be16(4)),
+		mkSet(0, be16(256), be16(uint16(len(up)+1)), cat(fieldList(up)...), be16(48), be16(1)),
+		mkSet(300, cat(be32(0), []byte{5}, be32(100))),
+		mkSet(256, cat(rec(6), []byte{5}), cat(rec(7), []byte{9}), cat(rec(8), []byte{5})))}}
+	return append(append(out, ipfix...), v9...)
+}
+
+// fieldList encodes template fields (no enterprise numbers) as v9 lists them.
+func fieldList(fields []Field) [][]byte {
+	var out [][]byte
+	for _, f := range fields {
+		out = append(out, cat(be16(f.ID), be16(f.Length)))
+	}
+	return out
+}
+
+// timeFromUnixMilli gives unirec.TimeFromUnixMilli's bits for every
+// millisecond of a second and seconds up to and past 32 bits.
+func TestTimeFromUnixMilli(t *testing.T) {
+	for _, sec := range []uint64{0, 1, 999, 1700000000, 1<<31 - 1, 1<<32 - 1, 1 << 32, 1<<40 + 7, math.MaxUint64 / 1000} {
+		for ms := range uint64(1000) {
+			v := sec*1000 + ms
+			if got, want := timeFromUnixMilli(v), unirec.TimeFromUnixMilli(v); got != want {
+				t.Fatalf("%d ms: %#x, want %#x", v, uint64(got), uint64(want))
+			}
+		}
+	}
+	if got, want := timeFromUnixMilli(math.MaxUint64), unirec.TimeFromUnixMilli(math.MaxUint64); got != want {
+		t.Fatalf("max: %#x, want %#x", uint64(got), uint64(want))
+	}
+}

@@ -326,12 +326,12 @@ func (p *plan) apply(c *msgCtx, data []byte, rec *unirec.Record) (int, error) {
 	c.recInit = c.sysInit
 	c.sampling = c.base
 	c.firstAdj, c.lastAdj = 0, 0
-	if c.netflowTime && p.upFirst >= 0 && p.upLast >= 0 {
-		p.uptimeWrap(c, data)
-	}
 	if p.fast != nil && p.applyFast(c, data, rec) {
 		p.finish(c, rec)
 		return size, nil
+	}
+	if c.netflowTime && p.upFirst >= 0 && p.upLast >= 0 {
+		p.uptimeWrap(c, data)
 	}
 	if p.lists != nil {
 		p.lists.reset()
@@ -388,14 +388,22 @@ func (p *plan) uptimeWrap(c *msgCtx, data []byte) {
 		first = binary.BigEndian.Uint32(data[p.offs[p.upFirst]:])
 		last = binary.BigEndian.Uint32(data[p.offs[p.upLast]:])
 	}
+	c.firstAdj, c.lastAdj = wrapAdj(c.lateWrap, c.sysUptime, first, last)
+}
+
+// wrapAdj returns the corrections (ms) of a record's FIRST and LAST
+// sysUpTime values for the counter's wrap (see uptimeWrap); lateWrap and
+// sysUptime are the message's (msgCtx).
+func wrapAdj(lateWrap bool, sysUptime, first, last uint32) (firstAdj, lastAdj int64) {
 	const wrap = 1 << 32
 	if first > last {
-		c.firstAdj = -wrap
+		firstAdj = -wrap
 	}
-	if c.lateWrap && last > c.sysUptime && last-c.sysUptime > 100000 {
-		c.firstAdj -= wrap
-		c.lastAdj -= wrap
+	if lateWrap && last > sysUptime && last-sysUptime > 100000 {
+		firstAdj -= wrap
+		lastAdj -= wrap
 	}
+	return firstAdj, lastAdj
 }
 
 // run converts wire value b with o into rec and reports whether it wrote

@@ -3,6 +3,8 @@ package collector
 import (
 	"net/netip"
 	"time"
+
+	"github.com/flowgate/flowgate/unirec"
 )
 
 // sessionKey identifies a template session: templates are scoped by the
@@ -50,10 +52,15 @@ type session struct {
 	sysInit           uint64 // systemInitTimeMilliseconds from options data
 	seqValid          bool
 	nextSeq           uint32
+	exporterIP        unirec.IP // key.addr in UniRec form (EXPORTER_IP)
+	// last is the template entry lookup returned last (a data set's
+	// template is mostly the previous one's); nil after any change of
+	// templates.
+	last *templateEntry
 }
 
 func newSession(k sessionKey, stats *Counters) *session {
-	return &session{key: k, stats: stats, templates: make(map[uint16]*templateEntry)}
+	return &session{key: k, stats: stats, templates: make(map[uint16]*templateEntry), exporterIP: unirec.IPFromAddr(k.addr)}
 }
 
 // checkSequence compares seq with the expected value and counts gaps; next
@@ -76,11 +83,13 @@ func (s *session) setTemplate(p pair, t *Template, now time.Time) {
 		return
 	}
 	s.templates[t.ID] = &templateEntry{tmpl: t, updated: now}
+	s.last = nil
 	p.add(ctrTemplatesAdded, 1)
 }
 
 // withdraw removes template id; id 2 (3) removes every (options) template.
 func (s *session) withdraw(p pair, id uint16, options bool) {
+	s.last = nil
 	n := 0
 	if id == 2 || id == 3 {
 		for k, e := range s.templates {
@@ -98,12 +107,17 @@ func (s *session) withdraw(p pair, id uint16, options bool) {
 
 // lookup returns the live template id, expiring it first when lifetime > 0.
 func (s *session) lookup(p pair, id uint16, now time.Time, lifetime time.Duration) *templateEntry {
-	e, ok := s.templates[id]
-	if !ok {
-		return nil
+	e := s.last
+	if e == nil || e.tmpl.ID != id {
+		var ok bool
+		if e, ok = s.templates[id]; !ok {
+			return nil
+		}
+		s.last = e
 	}
 	if lifetime > 0 && now.Sub(e.updated) > lifetime {
 		delete(s.templates, id)
+		s.last = nil
 		p.add(ctrTemplatesExpired, 1)
 		return nil
 	}

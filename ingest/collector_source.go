@@ -528,6 +528,11 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *udpSocket, drops *a
 			continue
 		}
 		gate.Lock()
+		// One clock read for the datagrams of one read: they arrived together.
+		var now time.Time
+		if n > 0 {
+			now = time.Now()
+		}
 		for i := range n {
 			msg, from, err := br.Message(i)
 			if err != nil {
@@ -535,7 +540,7 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *udpSocket, drops *a
 				c.errLog.Warn("udp datagram cut", zap.Stringer("exporter", from), zap.Error(err))
 				continue
 			}
-			c.decode(from, msg, false)
+			c.decodeAt(from, msg, false, now)
 		}
 		gate.Unlock()
 		if n > 0 {
@@ -568,12 +573,21 @@ func drainOver(ctx context.Context, conn *udpSocket, drain time.Duration, drainE
 }
 
 func (c *CollectorSource) decode(from netip.AddrPort, msg []byte, stream bool) {
+	c.decodeAt(from, msg, stream, time.Time{})
+}
+
+// decodeAt hands msg to every decoder. now is when the datagram arrived
+// (the decoders age templates by it); zero lets them read their clock.
+func (c *CollectorSource) decodeAt(from netip.AddrPort, msg []byte, stream bool, now time.Time) {
 	for i, d := range c.decs.Load().decs {
 		var err error
-		if stream {
+		switch {
+		case stream:
 			err = d.DecodeStream(from, msg)
-		} else {
+		case now.IsZero():
 			err = d.Decode(from, msg)
+		default:
+			err = d.DecodeAt(from, msg, now)
 		}
 		// Every decoder sees the same bytes; report the first one's verdict.
 		if err != nil && i == 0 {
