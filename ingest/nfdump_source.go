@@ -50,22 +50,76 @@ func NewNfdump(cfg NfdumpConfig) (*NfdumpSource, error) {
 // Name returns the configured name.
 func (s *NfdumpSource) Name() string { return s.cfg.Name }
 
+// nfdumpBatchLen is the most record bytes the source holds per target
+// before handing them on with one EmitFixed call.
+const nfdumpBatchLen = 64 << 10
+
+// nfdumpOut converts records for one target. When the target's template
+// has no variable-length fields, records collect in batch and go out with
+// EmitFixed; otherwise each goes out alone with Emit.
+type nfdumpOut struct {
+	tg    *Target
+	conv  *converters.NfdumpConverter
+	rec   unirec.Record
+	size  int // record size of a fixed-size template, 0 otherwise
+	batch []byte
+}
+
+func (o *nfdumpOut) add(ctx context.Context, r *nfdump.Record, e *nfdump.Exporter) {
+	o.conv.Convert(&o.rec, r, e)
+	if o.size == 0 || len(o.rec.Data) != o.size {
+		o.flush(ctx)
+		o.tg.Emit(ctx, o.rec.Data)
+		return
+	}
+	o.batch = append(o.batch, o.rec.Data...)
+	if len(o.batch)+o.size > cap(o.batch) {
+		o.flush(ctx)
+	}
+}
+
+func (o *nfdumpOut) flush(ctx context.Context) {
+	if len(o.batch) > 0 {
+		o.tg.EmitFixed(ctx, o.batch, o.size)
+		o.batch = o.batch[:0]
+	}
+}
+
 // Run delivers every record of every file in order. Without Follow it
 // returns after the last file; a file that cannot be read or is corrupt
 // ends the run with an error naming it (its leading records are delivered).
 // With Follow such a file is logged and skipped, and Run returns when ctx
-// ends.
+// ends. Records of fixed-size templates go out in batches, handed on at the
+// end of each file, before the state file counts them, whenever the
+// follower waits for new files, and when a batch is full.
 func (s *NfdumpSource) Run(ctx context.Context, targets []*Target) error {
-	convs := make([]*converters.NfdumpConverter, len(targets))
-	recs := make([]unirec.Record, len(targets))
-	var err error
+	outs := make([]nfdumpOut, len(targets))
 	for i, tg := range targets {
-		if convs[i], err = converters.NewNfdumpConverter(tg.Template(), s.cfg.Options); err != nil {
+		conv, err := converters.NewNfdumpConverter(tg.Template(), s.cfg.Options)
+		if err != nil {
 			return fmt.Errorf("nfdump: %w", err)
 		}
-		recs[i] = tg.Template().NewRecord()
+		o := &outs[i]
+		o.tg, o.conv, o.rec = tg, conv, tg.Template().NewRecord()
+		if t := tg.Template(); t.StaticSize() > 0 && t.StaticSize() == t.FixedSize() {
+			o.size = t.StaticSize()
+			o.batch = make([]byte, 0, max(nfdumpBatchLen/o.size, 1)*o.size)
+		}
 	}
-	fc := nfdump.FollowConfig{Paths: s.cfg.Paths, Follow: s.cfg.Follow, StateFile: s.cfg.StateFile, Workers: s.cfg.Workers}
+	// flush hands on the held records. Once ctx ended they still go out
+	// (the state counts them as delivered), bounded by DefaultFlushTimeout.
+	flush := func() {
+		ectx := ctx
+		if ctx.Err() != nil {
+			var cancel context.CancelFunc
+			ectx, cancel = context.WithTimeout(context.WithoutCancel(ctx), DefaultFlushTimeout)
+			defer cancel()
+		}
+		for i := range outs {
+			outs[i].flush(ectx)
+		}
+	}
+	fc := nfdump.FollowConfig{Paths: s.cfg.Paths, Follow: s.cfg.Follow, StateFile: s.cfg.StateFile, Workers: s.cfg.Workers, Flush: flush}
 	// The file being read and how many of its records went out, for the
 	// log of a file that ends in a fault.
 	var curFile string
@@ -91,12 +145,12 @@ func (s *NfdumpSource) Run(ctx context.Context, targets []*Target) error {
 		curRecords++
 		r := it.Record()
 		e, _ := it.Exporter(r.ExporterID)
-		for i, tg := range targets {
-			convs[i].Convert(&recs[i], r, e)
-			tg.Emit(ctx, recs[i].Data)
+		for i := range outs {
+			outs[i].add(ctx, r, e)
 		}
 		return nil
 	})
+	flush() // the follower flushed before its last save; nothing should be left
 	if err != nil && ctx.Err() == nil {
 		// err names the file and offset; say what of it went out.
 		if curFile != "" {

@@ -47,6 +47,13 @@ type FollowConfig struct {
 	// the records before the fault were delivered and the file counts as
 	// read. When nil, Each returns such errors.
 	OnError func(path string, err error)
+	// Flush, when set, is called before the follower counts records as
+	// delivered (Done, Checkpoint: the state file) and before it waits for
+	// new files. A consumer that holds records back to hand them on in
+	// batches hands on what it holds, so that the state never counts a
+	// record still held and nothing sits in a batch while the follower
+	// idles.
+	Flush func()
 }
 
 // Follower hands out the nfdump files of a set of paths in order, each
@@ -147,6 +154,7 @@ func (fw *Follower) Next(ctx context.Context) (path string, skip int64, err erro
 		if !fw.cfg.Follow && young == 0 {
 			return "", 0, io.EOF
 		}
+		fw.flush()
 		if err := fw.wait(ctx, fw.cfg.Poll); err != nil {
 			return "", 0, err
 		}
@@ -155,6 +163,7 @@ func (fw *Follower) Next(ctx context.Context) (path string, skip int64, err erro
 
 // Done marks path as read completely and saves the state.
 func (fw *Follower) Done(path string) error {
+	fw.flush()
 	fw.completed[path] = true
 	if fw.partial != nil && fw.partial.File == path {
 		fw.partial = nil
@@ -166,6 +175,7 @@ func (fw *Follower) Done(path string) error {
 // delivered, so that after a restart Next hands path out again with
 // skip = records.
 func (fw *Follower) Checkpoint(path string, records int64) error {
+	fw.flush()
 	fw.partial = &followCursor{File: path, Records: records}
 	return fw.save()
 }
@@ -377,6 +387,13 @@ func gone(path string) bool {
 	}
 	_, err := os.Stat(filepath.Dir(path))
 	return err == nil
+}
+
+// flush calls FollowConfig.Flush when set.
+func (fw *Follower) flush() {
+	if fw.cfg.Flush != nil {
+		fw.cfg.Flush()
+	}
 }
 
 // sleep waits d on a reusable timer, or until ctx ends.

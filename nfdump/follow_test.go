@@ -391,3 +391,38 @@ func TestNewFollowerRejectsBadPaths(t *testing.T) {
 		t.Errorf("following a pattern that matches nothing yet: %v", err)
 	}
 }
+
+// Flush is called after a file's last record, before the state counts the
+// file as read, and again before each wait for new files.
+func TestFollowerFlushesBeforeSavingAndWaiting(t *testing.T) {
+	testdataDir(t, "nfdump")
+	dir := t.TempDir()
+	copyGolden(t, "nfpcapd_http_lz4.nf", dir, "nfcapd.202401010000")
+	state := filepath.Join(t.TempDir(), "state.json")
+	var events []string
+	fw := mustFollower(t, FollowConfig{Paths: []string{dir}, Follow: true, StateFile: state, Flush: func() {
+		_, err := os.Stat(state)
+		events = append(events, fmt.Sprintf("flush(state saved: %v)", err == nil))
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fw.wait = func(context.Context, time.Duration) error {
+		events = append(events, "wait")
+		cancel()
+		return context.Canceled
+	}
+	records := 0
+	if err := fw.Each(ctx, func(string, *Iterator) error {
+		records++
+		if len(events) > 0 {
+			t.Fatalf("flushed before record %d: %v", records, events)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := "flush(state saved: false) flush(state saved: true) wait"
+	if got := strings.Join(events, " "); records != 17 || got != want {
+		t.Errorf("%d records, events %q; want 17 records, then %q", records, got, want)
+	}
+}
