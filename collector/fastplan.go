@@ -218,10 +218,7 @@ func (p *plan) applySet(c *msgCtx, data, out []byte, n int) bool {
 	c.sampling = c.base
 	c.firstAdj, c.lastAdj = 0, 0
 	p.runKinds(c, data, out, n)
-	for r := range n {
-		if len(fp.post) == 0 {
-			break
-		}
+	for r := 0; r < n && len(fp.post) > 0; r++ {
 		rec := unirec.Record{T: p.out, Data: out[r*size : (r+1)*size]}
 		src := data[r*recLen : (r+1)*recLen]
 		for _, i := range fp.post {
@@ -251,6 +248,7 @@ func (p *plan) applySet(c *msgCtx, data, out []byte, n int) bool {
 func (p *plan) runKinds(c *msgCtx, data, out []byte, n int) {
 	fp := p.fast
 	recLen, size := p.tmpl.MinLen, p.out.StaticSize()
+	end := n * recLen // the loops' bound on a field's offset in data
 	sp := unsafe.Pointer(unsafe.SliceData(data))
 	dp := unsafe.Pointer(unsafe.SliceData(out))
 	src1 := func(off int) *byte { return (*byte)(unsafe.Add(sp, off)) }
@@ -264,68 +262,68 @@ func (p *plan) runKinds(c *msgCtx, data, out []byte, n int) {
 	// Each loop walks one field through the n records: s and d are its
 	// offsets in the current wire and UniRec record.
 	for _, f := range fp.kinds[fU8] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			*dst1(d) = *src1(s)
 		}
 	}
 	for _, f := range fp.kinds[fU16] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			binary.LittleEndian.PutUint16(dst2(d), binary.BigEndian.Uint16(src2(s)))
 		}
 	}
 	for _, f := range fp.kinds[fU32] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			binary.LittleEndian.PutUint32(dst4(d), binary.BigEndian.Uint32(src4(s)))
 		}
 	}
 	for _, f := range fp.kinds[fU64] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			binary.LittleEndian.PutUint64(dst8(d), binary.BigEndian.Uint64(src8(s)))
 		}
 	}
 	for _, f := range fp.kinds[fU16to32] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			binary.LittleEndian.PutUint32(dst4(d), uint32(binary.BigEndian.Uint16(src2(s))))
 		}
 	}
 	for _, f := range fp.kinds[fU32to64] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			binary.LittleEndian.PutUint64(dst8(d), uint64(binary.BigEndian.Uint32(src4(s))))
 		}
 	}
 	for _, f := range fp.kinds[fU16to8] {
-		for s, d := int(f.src)+1, int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src)+1, int(f.dst); s < end; s, d = s+recLen, d+size {
 			*dst1(d) = *src1(s)
 		}
 	}
 	for _, f := range fp.kinds[fU32to8] {
-		for s, d := int(f.src)+3, int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src)+3, int(f.dst); s < end; s, d = s+recLen, d+size {
 			*dst1(d) = *src1(s)
 		}
 	}
 	m := c.sampling
 	for _, f := range fp.kinds[fScaled32] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			binary.LittleEndian.PutUint32(dst4(d), uint32(uint64(binary.BigEndian.Uint32(src4(s)))*m))
 		}
 	}
 	for _, f := range fp.kinds[fScaled32to64] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			binary.LittleEndian.PutUint64(dst8(d), uint64(binary.BigEndian.Uint32(src4(s)))*m)
 		}
 	}
 	for _, f := range fp.kinds[fScaled64] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			binary.LittleEndian.PutUint64(dst8(d), binary.BigEndian.Uint64(src8(s))*m)
 		}
 	}
 	for _, f := range fp.kinds[fScaled64to32] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			binary.LittleEndian.PutUint32(dst4(d), uint32(binary.BigEndian.Uint64(src8(s))*m))
 		}
 	}
 	for _, f := range fp.kinds[fIPv4] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			// UniRec IPv4 layout: 8 zero bytes, the address, ff ff ff ff.
 			binary.LittleEndian.PutUint64(dst8(d), 0)
 			binary.LittleEndian.PutUint32(dst4(d+8), binary.LittleEndian.Uint32(src4(s)))
@@ -333,12 +331,12 @@ func (p *plan) runKinds(c *msgCtx, data, out []byte, n int) {
 		}
 	}
 	for _, f := range fp.kinds[fIPv6] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			*(*[16]byte)(unsafe.Add(dp, d)) = *(*[16]byte)(unsafe.Add(sp, s))
 		}
 	}
 	for _, f := range fp.kinds[fTimeMilli64] {
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			binary.LittleEndian.PutUint64(dst8(d), uint64(timeFromUnixMilli(binary.BigEndian.Uint64(src8(s)))))
 		}
 	}
@@ -353,7 +351,7 @@ func (p *plan) runKinds(c *msgCtx, data, out []byte, n int) {
 	lateWrap, sysUptime := c.lateWrap, c.sysUptime
 	if up := fp.upPair; up != nil {
 		fs, fd, ls, ld := int(up[0].src), int(up[0].dst), int(up[1].src), int(up[1].dst)
-		for s, d := 0, 0; s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := 0, 0; s < end; s, d = s+recLen, d+size {
 			first, last := binary.BigEndian.Uint32(src4(s+fs)), binary.BigEndian.Uint32(src4(s+ls))
 			var firstAdj, lastAdj int64
 			if wrap {
@@ -365,7 +363,7 @@ func (p *plan) runKinds(c *msgCtx, data, out []byte, n int) {
 	}
 	for _, f := range fp.kinds[fUptime32] {
 		if !wrap || f.role == 0 {
-			for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+			for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 				abs := base + int64(binary.BigEndian.Uint32(src4(s)))
 				binary.LittleEndian.PutUint64(dst8(d), uint64(timeFromUnixMilli(uint64(max(abs, 0)))))
 			}
@@ -374,7 +372,7 @@ func (p *plan) runKinds(c *msgCtx, data, out []byte, n int) {
 		// The record's FIRST and LAST relative to this field.
 		fo, lo := p.upFirstOff-int(f.src), p.upLastOff-int(f.src)
 		isFirst := f.role == roleFirst
-		for s, d := int(f.src), int(f.dst); s < n*recLen; s, d = s+recLen, d+size {
+		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			firstAdj, lastAdj := wrapAdj(lateWrap, sysUptime, binary.BigEndian.Uint32(src4(s+fo)), binary.BigEndian.Uint32(src4(s+lo)))
 			abs := base + lastAdj
 			if isFirst {
