@@ -411,9 +411,11 @@ func TestInterleavedExportersDecodeWithTheirTemplates(t *testing.T) {
 	d, s := newTestDecoder(t, Config{TemplateLifetime: -1})
 	exporterB := netip.MustParseAddrPort("192.0.2.2:4739")
 	// Template 300 is PACKETS at A, domain 1, and BYTES elsewhere; 301 is
-	// always SRC_PORT.
+	// always SRC_PORT, and so is 308 (at A, domain 1; 4 bytes), which
+	// shares 300's slot in the session's recent templates.
 	for _, m := range []packet{
-		{exporterA, ipfixMsg(1, 0, 1, mkSet(2, ipfixTemplate(300, Field{ID: 2, Length: 4}), ipfixTemplate(301, Field{ID: 7, Length: 2})))},
+		{exporterA, ipfixMsg(1, 0, 1, mkSet(2, ipfixTemplate(300, Field{ID: 2, Length: 4}), ipfixTemplate(301, Field{ID: 7, Length: 2}),
+			ipfixTemplate(308, Field{ID: 7, Length: 4})))},
 		{exporterA, ipfixMsg(1, 0, 2, mkSet(2, ipfixTemplate(300, Field{ID: 1, Length: 4})))},
 		{exporterB, ipfixMsg(1, 0, 1, mkSet(2, ipfixTemplate(300, Field{ID: 1, Length: 4})))},
 	} {
@@ -435,6 +437,9 @@ func TestInterleavedExportersDecodeWithTheirTemplates(t *testing.T) {
 		{exporterA, 1, mkSet(300, be32(50)), want{packets: 50}},
 		{exporterB, 1, mkSet(301, be16(60)), want{}}, // B has no template 301
 		{exporterA, 1, mkSet(301, be16(70)), want{port: 70}},
+		{exporterA, 1, mkSet(308, be32(85)), want{port: 85}},
+		{exporterA, 1, cat(mkSet(300, be32(86)), mkSet(308, be32(87))), want{packets: 86}},
+		{exporterA, 1, mkSet(308, be32(88)), want{port: 88}},
 		{exporterA, 1, mkSet(300, be32(80)), want{packets: 80}},
 		// 300 redefined at A, domain 1, just after its last use.
 		{exporterA, 1, cat(mkSet(2, ipfixTemplate(300, Field{ID: 1, Length: 4})), mkSet(300, be32(90))), want{bytes: 90}},
@@ -450,8 +455,8 @@ func TestInterleavedExportersDecodeWithTheirTemplates(t *testing.T) {
 			}
 			continue
 		}
-		if len(s.recs) != before+1 {
-			t.Fatalf("case %d: %d records", i, len(s.recs)-before)
+		if len(s.recs) < before+1 {
+			t.Fatalf("case %d: no record", i)
 		}
 		r := s.recs[before]
 		got := want{uint64(r.Uint32(field(r, "PACKETS"))), r.Uint64(field(r, "BYTES")), uint64(r.Uint16(field(r, "SRC_PORT")))}

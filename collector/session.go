@@ -53,10 +53,11 @@ type session struct {
 	seqValid          bool
 	nextSeq           uint32
 	exporterIP        unirec.IP // key.addr in UniRec form (EXPORTER_IP)
-	// last is the template entry lookup returned last (a data set's
-	// template is mostly the previous one's); nil after any change of
-	// templates.
-	last *templateEntry
+	// recent holds the entries lookup returned lately, one per slot of
+	// id%len(recent), so that the few templates an exporter uses in turn
+	// (IPv4, IPv6, ...: consecutive ids) are found without the map.
+	// Cleared on any change of templates.
+	recent [8]*templateEntry
 }
 
 func newSession(k sessionKey, stats *Counters) *session {
@@ -83,13 +84,13 @@ func (s *session) setTemplate(p pair, t *Template, now time.Time) {
 		return
 	}
 	s.templates[t.ID] = &templateEntry{tmpl: t, updated: now}
-	s.last = nil
+	clear(s.recent[:])
 	p.add(ctrTemplatesAdded, 1)
 }
 
 // withdraw removes template id; id 2 (3) removes every (options) template.
 func (s *session) withdraw(p pair, id uint16, options bool) {
-	s.last = nil
+	clear(s.recent[:])
 	n := 0
 	if id == 2 || id == 3 {
 		for k, e := range s.templates {
@@ -107,17 +108,18 @@ func (s *session) withdraw(p pair, id uint16, options bool) {
 
 // lookup returns the live template id, expiring it first when lifetime > 0.
 func (s *session) lookup(p pair, id uint16, now time.Time, lifetime time.Duration) *templateEntry {
-	e := s.last
+	slot := &s.recent[id%uint16(len(s.recent))]
+	e := *slot
 	if e == nil || e.tmpl.ID != id {
 		var ok bool
 		if e, ok = s.templates[id]; !ok {
 			return nil
 		}
-		s.last = e
+		*slot = e
 	}
 	if lifetime > 0 && now.Sub(e.updated) > lifetime {
 		delete(s.templates, id)
-		s.last = nil
+		*slot = nil
 		p.add(ctrTemplatesExpired, 1)
 		return nil
 	}
