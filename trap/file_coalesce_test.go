@@ -66,6 +66,15 @@ func fixedMsgs(n, size int) [][]byte {
 	return msgs
 }
 
+// pendingMsgs are messages of 998 bytes (1000 framed: 100 to a buffer)
+// that fill as many buffers as stay pending below fileCoalesce, and half
+// of one more: sealed buffers not written yet and a partial active one.
+// It returns them and the number of sealed buffers.
+func pendingMsgs(extra int) ([][]byte, int) {
+	sealed := (fileCoalesce - 1) / (FileBufferHeaderSize + 100*1000)
+	return fixedMsgs(sealed*100+50+extra, 998), sealed
+}
+
 // mixedMsgs are n messages of 2 to 1999 bytes, in runs of 7 of one size.
 func mixedMsgs(n int) [][]byte {
 	msgs := make([][]byte, n)
@@ -356,13 +365,14 @@ func TestFileOutputCoalescedRotatesByTime(t *testing.T) {
 	if err := out.SetDataFormat(h.Format, h.Spec); err != nil {
 		t.Fatal(err)
 	}
-	msgs := fixedMsgs(450, 998) // 1000 bytes framed: 100 to a buffer
-	sendVia(t, out, msgs[:350], viaFixed, nil)
+	msgs, sealed := pendingMsgs(100)
+	first := len(msgs) - 100
+	sendVia(t, out, msgs[:first], viaFixed, nil)
 	if o.cur == 0 || o.pos != int64(len(AppendHello(nil, h))) {
-		t.Fatalf("3 buffers sealed: %d bytes pending, %d written; want them pending after the hello", o.cur, o.pos)
+		t.Fatalf("%d buffers sealed: %d bytes pending, %d written; want them pending after the hello", sealed, o.cur, o.pos)
 	}
 	clock.add(100 * time.Second) // 22:15:00: the slot is over
-	sendVia(t, out, msgs[350:], viaFixed, nil)
+	sendVia(t, out, msgs[first:], viaFixed, nil)
 	if err := out.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -371,8 +381,8 @@ func TestFileOutputCoalescedRotatesByTime(t *testing.T) {
 	}
 	bufs := refBuffers(msgs, true)
 	want := map[string][]byte{
-		name(1700000000 - 200): refFile(h, bufs[:3]), // sealed before 22:15
-		name(1700000100):       refFile(h, bufs[3:]),
+		name(1700000000 - 200): refFile(h, bufs[:sealed]), // sealed before 22:15
+		name(1700000100):       refFile(h, bufs[sealed:]),
 	}
 	if got := listDir(t, dir); len(got) != len(want) {
 		t.Fatalf("files %v", got)
@@ -402,7 +412,7 @@ func TestFileOutputAutoflushWritesPendingBuffers(t *testing.T) {
 	if err := out.SetDataFormat(h.Format, h.Spec); err != nil {
 		t.Fatal(err)
 	}
-	msgs := fixedMsgs(350, 998)
+	msgs, sealed := pendingMsgs(0)
 	sendVia(t, out, msgs, viaFixed, nil)
 	time.Sleep(100 * time.Millisecond) // several ticks: the clock has not moved
 	if st := out.Stats(); st.Autoflushes != 0 || fileSize(t, path) != int64(len(AppendHello(nil, h))) {
@@ -422,17 +432,17 @@ func TestFileOutputAutoflushWritesPendingBuffers(t *testing.T) {
 	}
 	bufs := refBuffers(msgs, true)
 	if !bytes.Equal(got, refFile(h, bufs)) {
-		t.Fatalf("after the autoflush the file has %d bytes, want the %d of all 4 buffers", len(got), len(refFile(h, bufs)))
+		t.Fatalf("after the autoflush the file has %d bytes, want the %d of all %d buffers", len(got), len(refFile(h, bufs)), sealed+1)
 	}
-	if st := out.Stats(); st.Buffers != 4 || st.SentMessages != 350 {
-		t.Errorf("stats %+v: want 4 buffers, 350 messages", st)
+	if st := out.Stats(); st.Buffers != uint64(sealed+1) || st.SentMessages != uint64(len(msgs)) {
+		t.Errorf("stats %+v: want %d buffers, %d messages", st, sealed+1, len(msgs))
 	}
 }
 
 // flush, a format change and close each write every pending buffer.
 func TestFileOutputWritesPendingBuffersOn(t *testing.T) {
 	h := Hello{Format: FormatRaw}
-	msgs := fixedMsgs(350, 998) // 3 sealed buffers and a partial one
+	msgs, sealed := pendingMsgs(0)
 	want := refFile(h, refBuffers(msgs, true))
 	for _, tc := range []struct {
 		name string
@@ -465,8 +475,8 @@ func TestFileOutputWritesPendingBuffersOn(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Fatalf("after %s the file has %d bytes, want %d", tc.name, len(got), len(want))
 			}
-			if st := out.Stats(); st.Buffers != 4 {
-				t.Errorf("%d buffers counted, want 4", st.Buffers)
+			if st := out.Stats(); st.Buffers != uint64(sealed+1) {
+				t.Errorf("%d buffers counted, want %d", st.Buffers, sealed+1)
 			}
 		})
 	}
@@ -520,8 +530,8 @@ func TestFileOutputFullDiskLosesPendingBuffers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Leave room for part of the write, not all of it.
-			if err := f.Truncate(st.Size() - 300<<10); err != nil {
+			// Leave room for the hello and part of the write, not all of it.
+			if err := f.Truncate(st.Size() - fileCoalesce/2); err != nil {
 				t.Fatal(err)
 			}
 			return func() { os.Remove(filler) }
