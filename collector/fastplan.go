@@ -205,7 +205,7 @@ func (p *plan) setWise() bool { return p.fast != nil && len(p.fast.pre) == 0 }
 
 // applySet decodes n records of a setWise plan, n*MinLen bytes of data
 // back to back, into out: n records of the output's static size, zeroed
-// by the caller. It decodes like n calls of apply (followed by finish),
+// by the caller (an output without variable-length fields: BatchSink). It decodes like n calls of apply (followed by finish),
 // one kind of field at a time over all n records. It reports false,
 // having done nothing, when data or out is shorter than that.
 func (p *plan) applySet(c *msgCtx, data, out []byte, n int) bool {
@@ -219,7 +219,7 @@ func (p *plan) applySet(c *msgCtx, data, out []byte, n int) bool {
 	c.firstAdj, c.lastAdj = 0, 0
 	p.runKinds(c, data, out, n)
 	for r := 0; r < n && len(fp.post) > 0; r++ {
-		rec := unirec.Record{T: p.out, Data: out[r*size : (r+1)*size]}
+		rec := unirec.Record{T: p.out, Data: out[r*size : (r+1)*size : (r+1)*size]}
 		src := data[r*recLen : (r+1)*recLen]
 		for _, i := range fp.post {
 			o := &p.ops[i]
@@ -326,8 +326,7 @@ func (p *plan) runKinds(c *msgCtx, data, out []byte, n int) {
 		for s, d := int(f.src), int(f.dst); s < end; s, d = s+recLen, d+size {
 			// UniRec IPv4 layout: 8 zero bytes, the address, ff ff ff ff.
 			binary.LittleEndian.PutUint64(dst8(d), 0)
-			binary.LittleEndian.PutUint32(dst4(d+8), binary.LittleEndian.Uint32(src4(s)))
-			binary.LittleEndian.PutUint32(dst4(d+12), 0xFFFFFFFF)
+			binary.LittleEndian.PutUint64(dst8(d+8), uint64(binary.LittleEndian.Uint32(src4(s)))|0xFFFFFFFF<<32)
 		}
 	}
 	for _, f := range fp.kinds[fIPv6] {
