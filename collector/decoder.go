@@ -99,8 +99,9 @@ type Decoder struct {
 	// exporters (Unix ns); a flood of new addresses searches once a second.
 	lastEvict int64
 	rec       unirec.Record
-	// batch collects a data set's records for batchSink (nil when the sink
-	// is no BatchSink or the output has variable-length fields).
+	// batch holds the records of a data set, decoded back to back: for
+	// batchSink (nil when the sink is no BatchSink or the output has
+	// variable-length fields) in one Records call, else for Record calls.
 	batch     []byte
 	batchSink BatchSink
 	// generalOnly makes plans skip their fast form (tests compare both).
@@ -153,9 +154,11 @@ func NewDecoder(cfg Config, sink Sink) (*Decoder, error) {
 		rec:      cfg.Output.NewRecord(),
 		v5tmpl:   v5Template(),
 	}
+	// The records of a data set are decoded into batch (and handed to a
+	// BatchSink from there when the output has no variable-length fields).
+	d.batch = make([]byte, 0, max(batchLen, cfg.Output.StaticSize()))
 	if bs, ok := sink.(BatchSink); ok && cfg.Output.StaticSize() > 0 && cfg.Output.StaticSize() == cfg.Output.FixedSize() {
 		d.batchSink = bs
-		d.batch = make([]byte, 0, max(batchLen, cfg.Output.StaticSize()))
 	}
 	return d, nil
 }
@@ -453,6 +456,26 @@ func (d *Decoder) emit(p pair, pl *plan, set []byte, ctx *msgCtx, exp Exporter) 
 	defer func() {
 		p.add(ctrRecords, n)
 	}()
+	if pl.setWise() && !pl.fast.vars {
+		// The records have no variable-length data: the set is decoded
+		// into d.batch a piece at a time, and the sink sees each record
+		// in its place there (what Reset and apply would have made).
+		size, recLen := d.cfg.Output.StaticSize(), pl.tmpl.MinLen
+		for len(set) >= recLen {
+			k := min(len(set)/recLen, cap(d.batch)/size)
+			out := d.batch[:k*size]
+			clear(out)
+			if !pl.applySet(ctx, set, out, k) {
+				break // cannot happen: k records fit in both
+			}
+			for r := range k {
+				d.sink.Record(exp, unirec.Record{T: d.cfg.Output, Data: out[r*size : (r+1)*size : (r+1)*size]})
+			}
+			set = set[k*recLen:]
+			n += uint64(k)
+		}
+		return nil
+	}
 	for len(set) >= pl.tmpl.MinLen && len(set) > 0 {
 		d.rec = d.rec.Reset()
 		used, err := pl.apply(ctx, set, &d.rec)

@@ -135,6 +135,30 @@ func TestVariableLengthAndEnterpriseElements(t *testing.T) {
 	}
 }
 
+// Fixed-length strings into variable-length UniRec fields: a fixed
+// template whose records still need one at a time (their variable part).
+func TestFixedLengthStringsIntoVariableFields(t *testing.T) {
+	tbl, err := converters.ParseTable(strings.NewReader("APP_NAME string e0id96\nPACKETS uint32 e0id2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, s := newTestDecoder(t, Config{Table: tbl})
+	msg := ipfixMsg(1, 0, 1, mkSet(2, ipfixTemplate(300, Field{ID: 96, Length: 5}, Field{ID: 2, Length: 4})),
+		mkSet(300, cat([]byte("hello"), be32(7)), cat([]byte("world"), be32(8))))
+	if err := d.Decode(exporterA, msg); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.recs) != 2 {
+		t.Fatalf("%d records, want 2", len(s.recs))
+	}
+	for i, want := range []string{"hello", "world"} {
+		r := s.recs[i]
+		if got := string(r.Var(field(r, "APP_NAME"))); got != want || r.Uint32(field(r, "PACKETS")) != uint32(7+i) {
+			t.Errorf("record %d: APP_NAME %q, PACKETS %d; want %q, %d", i, got, r.Uint32(field(r, "PACKETS")), want, 7+i)
+		}
+	}
+}
+
 func TestBiflowReverseElementsFillRevFields(t *testing.T) {
 	d, s := newTestDecoder(t, Config{})
 	tmpl := ipfixTemplate(300,

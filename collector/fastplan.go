@@ -57,6 +57,9 @@ type fastPlan struct {
 	// upPair are the fUptime32 FIRST and LAST fields (roles roleFirst and
 	// roleLast) taken out of kinds, nil unless the plan has one of each.
 	upPair *[2]fastPair
+	// vars is set when an op writes a variable-length field (only a
+	// record of its own can take that: no applySet for Record calls).
+	vars bool
 	// odidOff/expOff are the offsets of the ODID and EXPORTER_IP fields
 	// the collector fills itself (plan.finish), when the plan has them.
 	odidOff, expOff int
@@ -107,6 +110,7 @@ func (p *plan) compileFast() {
 				return // the wrap corrections are only applied by fUptime32 here
 			}
 			fp.post = append(fp.post, i)
+			fp.vars = fp.vars || o.kind == opVar
 			continue
 		}
 		fp.kinds[k] = append(fp.kinds[k], fastPair{src: uint16(o.off), dst: uint16(o.dstOff), role: o.role})
