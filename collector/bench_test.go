@@ -3,7 +3,6 @@ package collector
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"testing"
 
 	"github.com/flowgate/flowgate/converters"
@@ -241,9 +240,14 @@ func flowsendFields(version uint16) []Field {
 
 // flowsendMessages returns a template message and a data message of
 // benchRecords records as flowsend builds them, and a function that
-// advances the data message's sequence number as an exporter would.
-func flowsendMessages(version uint16) (tmplMsg, dataMsg []byte, next func()) {
+// advances the data message's sequence number as an exporter would. With
+// sampler (v9 only), the records also name their sampler (samplerId 48,
+// one byte), which the template message announces as 1 in 100.
+func flowsendMessages(version uint16, sampler bool) (tmplMsg, dataMsg []byte, next func()) {
 	fields := flowsendFields(version)
+	if sampler {
+		fields = append(fields, Field{ID: 48, Length: 1})
+	}
 	const uptime, secs = 3600_000, 1700000000
 	var recs [][]byte
 	for i := range benchRecords {
@@ -251,6 +255,9 @@ func flowsendMessages(version uint16) (tmplMsg, dataMsg []byte, next func()) {
 			[]byte{6, byte(i % 64), 0}, be32(uint32(1+i)), be32(uint32(40+i)), be16(1), be16(2))
 		if version == 9 {
 			r = cat(r, be32(uptime-1000), be32(uptime))
+			if sampler {
+				r = append(r, 1)
+			}
 		} else {
 			r = cat(r, be64(secs*1000-1000), be64(secs*1000))
 		}
@@ -263,6 +270,11 @@ func flowsendMessages(version uint16) (tmplMsg, dataMsg []byte, next func()) {
 			tb = cat(tb, be16(f.ID), be16(f.Length))
 		}
 		tmplMsg = v9Msg(1, uptime, secs, 0, 1, mkSet(0, be16(256), be16(uint16(len(fields))), tb))
+		if sampler {
+			tmplMsg = v9Msg(3, uptime, secs, 0, 1, mkSet(0, be16(256), be16(uint16(len(fields))), tb),
+				mkSet(1, be16(300), be16(4), be16(8), be16(1), be16(4), be16(48), be16(1), be16(34), be16(4)),
+				mkSet(300, cat(be32(0), []byte{1}, be32(100))))
+		}
 		dataMsg = v9Msg(benchRecords, uptime, secs, 1, 1, mkSet(256, recs...))
 		seqOff, step = 12, 1
 	} else {
@@ -280,9 +292,15 @@ func flowsendMessages(version uint16) (tmplMsg, dataMsg []byte, next func()) {
 // flowsend's v9 and IPFIX messages (30 records of 13 fields) decoded into
 // the default biflow template and handed to a BatchSink a data set at a
 // time, with sampling applied and UDP template lifetimes, as flowgate runs.
+// v9-sampler's records also name their sampler (a per-record interval).
 func BenchmarkDecodeBatch(b *testing.B) {
-	for _, version := range []uint16{9, 10} {
-		b.Run(fmt.Sprintf("v%d", version), func(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		version uint16
+		sampler bool
+	}{{"v9", 9, false}, {"v10", 10, false}, {"v9-sampler", 9, true}} {
+		version := c.version
+		b.Run(c.name, func(b *testing.B) {
 			tmpl, err := unirec.ParseTemplate(converters.BiflowTemplate)
 			if err != nil {
 				b.Fatal(err)
@@ -292,7 +310,7 @@ func BenchmarkDecodeBatch(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			tmplMsg, dataMsg, next := flowsendMessages(version)
+			tmplMsg, dataMsg, next := flowsendMessages(version, c.sampler)
 			if err := d.Decode(exporterA, tmplMsg); err != nil {
 				b.Fatal(err)
 			}

@@ -57,6 +57,12 @@ type fastPlan struct {
 	// upPair are the fUptime32 FIRST and LAST fields (roles roleFirst and
 	// roleLast) taken out of kinds, nil unless the plan has one of each.
 	upPair *[2]fastPair
+	// recInit is set when a pre op reads the record's own system init
+	// time (the base of its uptimes): such plans decode a record at a
+	// time. The other pre ops pick the record's sampling interval; mults
+	// holds those of a set's records (applySet).
+	recInit bool
+	mults   []uint64
 	// vars is set when an op writes a variable-length field (only a
 	// record of its own can take that: no applySet for Record calls).
 	vars bool
@@ -80,6 +86,7 @@ func (p *plan) compileFast() {
 		o := &p.ops[i]
 		if rank(o.kind) < 0 {
 			fp.pre = append(fp.pre, i)
+			fp.recInit = fp.recInit || o.kind == opSysInit
 			continue
 		}
 		if written[o.dstOff] {
@@ -204,8 +211,8 @@ func (p *plan) applyFast(c *msgCtx, data []byte, rec *unirec.Record) bool {
 }
 
 // setWise reports whether applySet can decode this plan's data sets: a
-// fast plan whose records set no context of their own (pre ops).
-func (p *plan) setWise() bool { return p.fast != nil && len(p.fast.pre) == 0 }
+// fast plan whose records carry no system init time of their own.
+func (p *plan) setWise() bool { return p.fast != nil && !p.fast.recInit }
 
 // applySet decodes n records of a setWise plan, n*MinLen bytes of data
 // back to back, into out: n records of the output's static size, zeroed
@@ -221,10 +228,21 @@ func (p *plan) applySet(c *msgCtx, data, out []byte, n int) bool {
 	c.recInit = c.sysInit
 	c.sampling = c.base
 	c.firstAdj, c.lastAdj = 0, 0
+	var mults []uint64 // the records' sampling intervals, when they pick them
+	if len(fp.pre) > 0 {
+		mults = p.recordMults(c, data, n)
+		c.sampling = 1 // the kinds store the counters unscaled, rescale scales them
+	}
 	p.runKinds(c, data, out, n)
+	if mults != nil {
+		p.rescale(out, mults)
+	}
 	for r := 0; r < n && len(fp.post) > 0; r++ {
 		rec := unirec.Record{T: p.out, Data: out[r*size : (r+1)*size : (r+1)*size]}
 		src := data[r*recLen : (r+1)*recLen]
+		if mults != nil {
+			c.sampling = mults[r]
+		}
 		for _, i := range fp.post {
 			o := &p.ops[i]
 			runOp(o, c, src[o.off:o.off+o.n], &rec)
@@ -241,6 +259,63 @@ func (p *plan) applySet(c *msgCtx, data, out []byte, n int) bool {
 		}
 	}
 	return true
+}
+
+// recordMults returns the sampling interval each of the n records picks
+// with its sampler id (the pre ops of a setWise plan are opSampler, as
+// runOp runs them), the session's where it names none that is known.
+// Records of a set mostly name the same sampler: its interval is looked
+// up once.
+func (p *plan) recordMults(c *msgCtx, data []byte, n int) []uint64 {
+	fp := p.fast
+	if cap(fp.mults) < n {
+		fp.mults = make([]uint64, n)
+	}
+	mults := fp.mults[:n]
+	recLen := p.tmpl.MinLen
+	var lastID, lastRate uint64
+	looked := false
+	for r := range mults {
+		src := data[r*recLen : (r+1)*recLen]
+		m := c.base
+		for _, i := range fp.pre {
+			o := &p.ops[i]
+			id := uintBE(src[o.off : o.off+o.n])
+			if !looked || id != lastID {
+				lastID, lastRate, looked = id, c.samplerRate(id), true
+			}
+			if lastRate != 0 {
+				m = lastRate
+			}
+		}
+		mults[r] = m
+	}
+	return mults
+}
+
+// rescale multiplies the scaled counters that runKinds stored unscaled
+// by each record's sampling interval. The product in the field's width is
+// the one runKinds makes of the wire value (multiplication commutes with
+// the truncation to 4 bytes).
+func (p *plan) rescale(out []byte, mults []uint64) {
+	fp := p.fast
+	size := p.out.StaticSize()
+	for _, k := range [...]fastKind{fScaled32, fScaled32to64, fScaled64, fScaled64to32} {
+		wide := k == fScaled32to64 || k == fScaled64
+		for _, f := range fp.kinds[k] {
+			for r, m := range mults {
+				if m == 1 {
+					continue
+				}
+				d := out[r*size+int(f.dst):]
+				if wide {
+					binary.LittleEndian.PutUint64(d, binary.LittleEndian.Uint64(d)*m)
+				} else {
+					binary.LittleEndian.PutUint32(d, uint32(uint64(binary.LittleEndian.Uint32(d))*m))
+				}
+			}
+		}
+	}
 }
 
 // runKinds runs the specialised kinds of the fast plan over n records:

@@ -187,7 +187,7 @@ func (c countBatch) Record(Exporter, unirec.Record)            { c.s.records++ }
 func (c countBatch) Records(_ Exporter, data []byte, size int) { c.s.records += len(data) / size }
 
 // fastCaseRecords is the number of flow records in fastCaseMessages.
-var fastCaseRecords = 2*len(wrapCases) + 2 + 4 + 3
+var fastCaseRecords = 2*len(wrapCases) + 2 + 4 + 3 + 4
 
 // fastCaseMessages exercise what the fast plans handle specially beyond
 // the captures: the sysUpTime wraps of v5 and v9 (FIRST and LAST decoded
@@ -225,7 +225,14 @@ func fastCaseMessages() []packet {
 		mkSet(1, be16(300), be16(4), be16(8), be16(1), be16(4), be16(48), be16(1), be16(34), be16(4)),
 		mkSet(0, be16(256), be16(uint16(len(up)+1)), cat(fieldList(up)...), be16(48), be16(1)),
 		mkSet(300, cat(be32(0), []byte{5}, be32(100))),
-		mkSet(256, cat(rec(6), []byte{5}), cat(rec(7), []byte{9}), cat(rec(8), []byte{5})))}}
+		mkSet(256, cat(rec(6), []byte{5}), cat(rec(7), []byte{9}), cat(rec(8), []byte{5})))},
+		// 8-byte counters (into 4-byte PACKETS, 8-byte BYTES), then 4-byte
+		// ones whose scaled values overflow 32 bits.
+		{exporterA, v9Msg(2, 100000, wrapExportSecs, 1, 3,
+			mkSet(0, be16(257), be16(3), cat(fieldList([]Field{{ID: 2, Length: 8}, {ID: 1, Length: 8}, {ID: 48, Length: 1}})...),
+				be16(258), be16(3), cat(fieldList([]Field{{ID: 2, Length: 4}, {ID: 1, Length: 4}, {ID: 48, Length: 1}})...)),
+			mkSet(257, cat(be64(1<<32+3), be64(1<<40+5), []byte{5}), cat(be64(7), be64(9), []byte{9})),
+			mkSet(258, cat(be32(0xFFFFFFF0), be32(0xFFFFFFF1), []byte{5}), cat(be32(7), be32(9), []byte{9})))}}
 	return append(append(out, ipfix...), v9...)
 }
 

@@ -487,7 +487,7 @@ func runOp(o *op, c *msgCtx, b []byte, rec *unirec.Record) bool {
 			c.recInit = binary.BigEndian.Uint64(b)
 		}
 	case opSampler:
-		if r, ok := c.samplers[uintBE(b)]; ok && r > 1 {
+		if r := c.samplerRate(uintBE(b)); r != 0 {
 			c.sampling = r
 		}
 	case opDuration:
@@ -503,6 +503,15 @@ func runOp(o *op, c *msgCtx, b []byte, rec *unirec.Record) bool {
 		binary.LittleEndian.PutUint64(rec.Data[o.dstOff:], uint64(end))
 	}
 	return true
+}
+
+// samplerRate is the sampling interval announced for sampler id, 0 when
+// none above 1 is known (or sampling is not applied).
+func (c *msgCtx) samplerRate(id uint64) uint64 {
+	if r, ok := c.samplers[id]; ok && r > 1 {
+		return r
+	}
+	return 0
 }
 
 func putTime(rec *unirec.Record, o *op, t unirec.Time) {
