@@ -456,7 +456,7 @@ func (d *Decoder) emit(p pair, pl *plan, set []byte, ctx *msgCtx, exp Exporter) 
 	defer func() {
 		p.add(ctrRecords, n)
 	}()
-	if pl.setWise() && !pl.fast.vars {
+	if pl.setWise() && !pl.fast.vars && d.cfg.Output.StaticSize() > 0 {
 		// The records have no variable-length data: the set is decoded
 		// into d.batch a piece at a time, and the sink sees each record
 		// in its place there (what Reset and apply would have made).

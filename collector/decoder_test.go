@@ -489,3 +489,32 @@ func TestInterleavedExportersDecodeWithTheirTemplates(t *testing.T) {
 		}
 	}
 }
+
+// An output template without fields still gets one (empty) record per
+// flow, from either kind of sink (a BatchSink gets them one by one).
+func TestEmptyOutputTemplate(t *testing.T) {
+	tmpl, err := unirec.ParseTemplate("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmplMsg, dataMsg := benchMessages()
+	for _, batch := range []bool{false, true} {
+		s := &byteSink{}
+		var sink Sink = recordOnly{s}
+		if batch {
+			sink = s
+		}
+		d, err := NewDecoder(Config{Output: tmpl}, sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range [][]byte{tmplMsg, dataMsg} {
+			if err := d.Decode(exporterA, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s.records != benchRecords || len(s.data) != 0 {
+			t.Errorf("BatchSink %v: %d records of %d bytes, want %d empty ones", batch, s.records, len(s.data), benchRecords)
+		}
+	}
+}
