@@ -163,3 +163,38 @@ func (d *Decoder) LoadTemplatesFile(path string) error {
 	defer f.Close()
 	return d.LoadTemplates(f)
 }
+
+// CopyTemplates installs in dst, a decoder joining d (a new output of a
+// running collector), what d has learnt so far: every session's templates,
+// sampling, system init time and sequence state, the sessions of open TCP
+// connections included (SaveTemplates leaves those out, as a restart ends
+// the connections; here they go on, and their exporters send templates
+// only once). Templates keep their age, so they expire in both alike.
+func (d *Decoder) CopyTemplates(dst *Decoder) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dst.mu.Lock()
+	defer dst.mu.Unlock()
+	now := dst.cfg.Now().UnixNano()
+	for k, s := range d.sessions {
+		stats, ok := dst.perExp[k.addr]
+		if !ok {
+			stats = new(Counters)
+			stats.lastSeen.Store(now)
+			if c := d.perExp[k.addr]; c != nil {
+				stats.lastSeen.Store(c.lastSeen.Load())
+			}
+			dst.perExp[k.addr] = stats
+		}
+		ds := dst.session(k, stats)
+		ds.sampling, ds.samplingAlgorithm, ds.sysInit = s.sampling, s.samplingAlgorithm, s.sysInit
+		ds.samplers = maps.Clone(s.samplers)
+		ds.seqValid, ds.nextSeq = s.seqValid, s.nextSeq
+		p := pair{exp: stats, ser: ds.series, all: &dst.total}
+		for _, e := range s.templates {
+			if e.tmpl.ID >= 256 { // not the built-in v5 layout
+				ds.setTemplate(p, e.tmpl, e.updated)
+			}
+		}
+	}
+}

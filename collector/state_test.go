@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/flowgate/flowgate/unirec"
 )
 
 func TestTemplatesSurviveRestart(t *testing.T) {
@@ -96,4 +100,54 @@ func FuzzLoadTemplates(f *testing.F) {
 		// Whatever was installed must decode without panicking.
 		_ = d.Decode(exporterA, ipfixMsg(1, 0, 7, mkSet(400, bytes.Repeat([]byte{1}, 64))))
 	})
+}
+
+// CopyTemplates hands a joining decoder the templates of every session,
+// a TCP connection's included, with their age: data that follows decodes
+// in both, and a template expires in both at the same time.
+func TestCopyTemplatesKeepsStreamsAndAge(t *testing.T) {
+	clock := time.Unix(1_700_000_000, 0)
+	out, err := unirec.ParseTemplate("uint64 BYTES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newDec := func(n *int) *Decoder {
+		d, err := NewDecoder(Config{Output: out, TemplateLifetime: time.Minute, Now: func() time.Time { return clock }},
+			SinkFunc(func(Exporter, unirec.Record) { *n++ }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	udp, tcp := netip.MustParseAddrPort("192.0.2.1:2055"), netip.MustParseAddrPort("192.0.2.2:40000")
+	tmpl := ipfixMsg(1, 0, 1, mkSet(2, ipfixTemplate(300, Field{ID: 1, Length: 8})))
+	data := ipfixMsg(1, 0, 1, mkSet(300, be64(7)))
+	var na, nb int
+	a := newDec(&na)
+	if err := a.Decode(udp, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DecodeStream(tcp, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(50 * time.Second)
+	b := newDec(&nb)
+	a.CopyTemplates(b)
+	for _, d := range []*Decoder{a, b} {
+		d.DecodeStream(tcp, data)
+		d.Decode(udp, data)
+	}
+	if na != 2 || nb != 2 {
+		t.Fatalf("records: %d from the first decoder, %d from the one that joined, want 2 each", na, nb)
+	}
+	clock = clock.Add(20 * time.Second) // 70 s after the templates came
+	for _, d := range []*Decoder{a, b} {
+		d.Decode(udp, data)
+		if got := d.Totals().TemplatesExpired.Load(); got != 1 {
+			t.Errorf("%d templates expired, want 1 (the UDP one)", got)
+		}
+	}
+	if na != 2 || nb != 2 {
+		t.Errorf("records after the expiry: %d and %d, want 2 each", na, nb)
+	}
 }

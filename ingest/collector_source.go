@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -335,16 +334,8 @@ func (c *CollectorSource) Retarget(targets []*Target) error {
 	}
 	c.readers.hold()
 	defer c.readers.release()
-	if len(added) > 0 {
-		var templates bytes.Buffer
-		if err := cur.decs[0].SaveTemplates(&templates); err != nil {
-			return fmt.Errorf("collector %s: copying templates: %w", c.cfg.Name, err)
-		}
-		for _, d := range added {
-			if err := d.LoadTemplates(bytes.NewReader(templates.Bytes())); err != nil {
-				return fmt.Errorf("collector %s: installing templates: %w", c.cfg.Name, err)
-			}
-		}
+	for _, d := range added {
+		cur.decs[0].CopyTemplates(d)
 	}
 	next.base = cur.base
 	if next.decs[0] != cur.decs[0] {

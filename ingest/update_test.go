@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/netip"
@@ -220,5 +221,76 @@ func TestCollectorRetargetDropsRemovedTargetsDecoder(t *testing.T) {
 	rc.src.Exporters(func(_ netip.Addr, cnt *collector.Counters) { perExporter += cnt.Packets.Load() })
 	if perExporter != uint64(sent) {
 		t.Errorf("exporters count %d datagrams, want %d", perExporter, sent)
+	}
+}
+
+// A reload during a TCP session: the templates of a stream (sent once, at
+// the start of the connection) reach the decoders of the new targets too,
+// so that data arriving later on the same connection reaches the new
+// outputs, whether they join the kept ones or replace them all.
+func TestCollectorRetargetKeepsStreamTemplates(t *testing.T) {
+	dir := sharedTestdata(t, "netflow")
+	_, stream := capturePayloads(t, filepath.Join(dir, "flowgen_ipfix_tcp.pcap"), true)
+	var msgs [][]byte
+	for r := bytes.NewReader(stream); ; {
+		m, err := collector.ReadMessage(r, nil)
+		if err != nil {
+			break
+		}
+		msgs = append(msgs, bytes.Clone(m))
+	}
+	data := dataOnly(msgs)
+	if len(data) == 0 {
+		t.Fatal("the capture has no data-only message")
+	}
+	rc := startCollector(t, CollectorConfig{UDP: []string{}, TCP: []string{"127.0.0.1:0"}}, nil, biflowSpec)
+	c, err := net.Dial("tcp", rc.src.TCPAddrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sent := 0
+	send := func(ms [][]byte) {
+		t.Helper()
+		for _, m := range ms {
+			if _, err := c.Write(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sent += len(ms)
+		waitFor(t, func() bool { tot := rc.src.Totals(); return tot != nil && tot.Packets.Load() == uint64(sent) })
+	}
+	first := rc.outs[0]
+	send(msgs)
+	before := first.count()
+
+	// A second output joins while the connection stays open.
+	second := newMemOutput(t, "second", "ipaddr SRC_IP,uint64 BYTES")
+	if err := rc.pipeline.Update([]Source{rc.src}, []Output{first, second}); err != nil {
+		t.Fatal(err)
+	}
+	send(data)
+	n := first.count() - before
+	if n == 0 {
+		t.Fatal("the kept output got nothing of the data-only messages")
+	}
+	waitFor(t, func() bool { return second.count() >= n })
+	if got := second.count(); got != n {
+		t.Fatalf("the joining output got %d records of the data-only messages, the kept one %d", got, n)
+	}
+
+	// A third replaces both.
+	third := newMemOutput(t, "third", "ipaddr DST_IP,uint64 PACKETS")
+	if err := rc.pipeline.Update([]Source{rc.src}, []Output{third}); err != nil {
+		t.Fatal(err)
+	}
+	missing := rc.src.Totals().MissingTemplate.Load()
+	send(data)
+	waitFor(t, func() bool { return third.count() >= n })
+	if got := third.count(); got != n {
+		t.Errorf("the replacing output got %d records of the data-only messages, want %d", got, n)
+	}
+	if got := rc.src.Totals().MissingTemplate.Load(); got != missing {
+		t.Errorf("%d data sets without their template after the reload", got-missing)
 	}
 }
