@@ -549,26 +549,66 @@ func (o *fileOutput) seal(write bool) error {
 
 // writePending writes the sealed buffers with one write and moves the
 // active buffer (if any: it holds messages only around a rotation) to the
-// front of the area. A failed write (a full disk) leaves the file as it
-// was and loses those buffers: their messages are counted as dropped (an
-// end-of-stream marker is no record: not counted) and the error says how
-// many there were.
+// front of the area. When that write fails (a full disk), the buffers are
+// written one by one, as libtrap writes them, so those that fit still go
+// in; a buffer whose write fails leaves the file as it was and is lost:
+// its messages are counted as dropped (an end-of-stream marker is no
+// record: not counted) and the error says how many there were.
 func (o *fileOutput) writePending() error {
 	if o.cur == 0 {
 		return nil
 	}
 	var lost error
 	if err := o.write(o.area[:o.cur]); err != nil {
-		n := o.pendMsgs
-		o.dropped += n - o.pendEOS
-		o.messages -= n
-		lost = fmt.Errorf("%w: file output: writing %d buffers to %q: %w (%d messages lost)", ErrIO, o.pendBufs, o.name, err, n)
+		if o.pendBufs > 1 && !o.stdout { // stdout cannot take back a part written
+			lost = o.writeEach(o.area[:o.cur])
+		} else {
+			lost = o.lose(o.pendBufs, o.pendMsgs, o.pendEOS, err)
+		}
 	} else {
 		o.buffers += o.pendBufs
 	}
 	o.area = o.area[:copy(o.area, o.area[o.cur:])]
 	o.cur, o.pendBufs, o.pendMsgs, o.pendEOS = 0, 0, 0, 0
 	return lost
+}
+
+// writeEach writes the sealed buffers in b one write each and returns the
+// loss of those that failed (see lose), nil when none did.
+func (o *fileOutput) writeEach(b []byte) error {
+	var bufs, msgs, eos uint64
+	var last error
+	for len(b) > 0 {
+		n := FileBufferHeaderSize + int(binary.BigEndian.Uint32(b))
+		err := o.write(b[:n])
+		if err == nil {
+			o.buffers++
+		} else {
+			last = err
+			bufs++
+			for m := b[FileBufferHeaderSize:n]; len(m) > 0; {
+				l := 2 + int(binary.BigEndian.Uint16(m))
+				msgs++
+				if IsEOS(m[2:l]) {
+					eos++
+				}
+				m = m[l:]
+			}
+		}
+		b = b[n:]
+	}
+	if last == nil {
+		return nil
+	}
+	return o.lose(bufs, msgs, eos, last)
+}
+
+// lose counts the msgs messages (eos of them end-of-stream markers) of
+// bufs buffers a write failed on as dropped and returns the error.
+func (o *fileOutput) lose(bufs, msgs, eos uint64, err error) error {
+	o.dropped += msgs - eos
+	o.messages -= msgs
+	return fmt.Errorf("%w: file output: writing %d buffers to %q: %w (%d messages lost)", ErrIO, bufs, o.name, err, msgs)
 }
 
 // write writes b whole at the end of the file or, failing that (a full
