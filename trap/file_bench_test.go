@@ -83,7 +83,7 @@ func BenchmarkFileOutputSendFixed(b *testing.B) {
 
 func benchSendFixed(b *testing.B, path string) {
 	const size, run = 90, 32
-	out, err := OpenOutput(IfcSpec{Kind: KindFile, Raw: "f:" + path, Params: []string{path}, Buffer: true}, "", nil)
+	out, err := OpenOutput(IfcSpec{Kind: KindFile, Raw: "f:" + path, Params: []string{path}, Buffer: true, Autoflush: DefaultAutoflush}, "", nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -153,6 +153,11 @@ func sendVia(t testing.TB, out *Output, msgs [][]byte, mode string, around func(
 	}
 }
 
+// noAutoflush is an autoflush interval (µs) no test outlives: the
+// output's sealed buffers coalesce as with the default timer, which
+// autoflush=off would not let them (it writes them at once).
+const noAutoflush = "3600000000"
+
 // openFormatted opens the f: output of spec (its autoflush loop running
 // unless the spec turns it off) with format h set.
 func openFormatted(t testing.TB, spec string, h Hello) *Output {
@@ -205,7 +210,7 @@ func TestFileOutputCoalescedMatchesPerBuffer(t *testing.T) {
 			for _, mode := range []string{viaSend, viaFixed, viaBatch} {
 				t.Run(set.name+"/buffer "+buffer+"/"+mode, func(t *testing.T) {
 					path := filepath.Join(t.TempDir(), "c.trapcap")
-					out := openFormatted(t, "f:"+path+":autoflush=off:buffer="+buffer, h)
+					out := openFormatted(t, "f:"+path+":autoflush="+noAutoflush+":buffer="+buffer, h)
 					sendVia(t, out, set.msgs, mode, nil)
 					before, err := os.ReadFile(path)
 					if err != nil {
@@ -261,7 +266,7 @@ func TestFileOutputMatchesCLibtrapManyBuffers(t *testing.T) {
 				}
 				for _, mode := range []string{viaSend, viaFixed, viaBatch} {
 					path := filepath.Join(dir, "go-"+mode+".trapcap")
-					out := openFormatted(t, "f:"+path+":autoflush=off:buffer="+buffer, ch)
+					out := openFormatted(t, "f:"+path+":autoflush="+noAutoflush+":buffer="+buffer, ch)
 					sendVia(t, out, msgs, mode, nil)
 					if got := closeAndRead(t, out, path); !bytes.Equal(got, want) {
 						t.Errorf("%s: %d bytes differ from C libtrap's %d", mode, len(got), len(want))
@@ -436,6 +441,24 @@ func TestFileOutputAutoflushWritesPendingBuffers(t *testing.T) {
 	}
 	if st := out.Stats(); st.Buffers != uint64(sealed+1) || st.SentMessages != uint64(len(msgs)) {
 		t.Errorf("stats %+v: want %d buffers, %d messages", st, sealed+1, len(msgs))
+	}
+}
+
+// With autoflush off no timer bounds how long sealed buffers wait, so
+// they are written as soon as they are sealed, as libtrap writes them:
+// only the active buffer waits for the output's flush or close.
+func TestFileOutputAutoflushOffWritesSealedBuffers(t *testing.T) {
+	h := Hello{Format: FormatRaw}
+	msgs := fixedMsgs(250, 998) // 100 to a buffer: two sealed, one active
+	bufs := refBuffers(msgs, true)
+	path := filepath.Join(t.TempDir(), "off.trapcap")
+	out := openFormatted(t, "f:"+path+":autoflush=off", h)
+	sendVia(t, out, msgs, viaFixed, nil)
+	if n, want := fileSize(t, path), len(refFile(h, bufs[:2])); n != int64(want) {
+		t.Errorf("the file has %d bytes before close, want %d: the hello and the two sealed buffers", n, want)
+	}
+	if got := closeAndRead(t, out, path); !bytes.Equal(got, refFile(h, bufs)) {
+		t.Errorf("file of %d bytes, want the %d of libtrap's", len(got), len(refFile(h, bufs)))
 	}
 }
 

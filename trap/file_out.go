@@ -86,7 +86,8 @@ type fileOutput struct {
 // freshly allocated large folios (copy_folio_from_iter_atomic) cost 48% of
 // the process's CPU against 2-3% with smaller writes. Unless the output is
 // unbuffered, data waits in memory until this fills, the autoflush timer
-// fires, or the output is flushed, changes format or closes.
+// fires, or the output is flushed, changes format or closes. With autoflush
+// off nothing would bound that wait: sealed buffers are written at once.
 const fileCoalesce = 256 << 10
 
 // fileArea is the size of an f: output's write area: fileCoalesce bytes
@@ -493,8 +494,8 @@ func (o *fileOutput) sendLocked(msg []byte) error {
 // (time=MIN, or size=MB counting what is pending as written), writing what
 // is pending to the old file before; it puts the hello at the head of a
 // fresh file; then the buffer joins the sealed ones. These are written,
-// with one write, when write is set, when the output is unbuffered, or
-// once they reach fileCoalesce bytes. Whatever a failure keeps out of
+// with one write, when write is set, when the output is unbuffered or has
+// autoflush off, or once they reach fileCoalesce bytes. Whatever a failure keeps out of
 // the file is lost and counted (see writePending and loseActive).
 func (o *fileOutput) seal(write bool) error {
 	if o.actMsgs == 0 {
@@ -539,7 +540,7 @@ func (o *fileOutput) seal(write bool) error {
 	o.pendMsgs += o.actMsgs
 	o.pendEOS += o.actEOS
 	o.actMsgs, o.actEOS = 0, 0
-	if write || !o.buffered || o.cur >= fileCoalesce {
+	if write || !o.buffered || o.autoflush <= 0 || o.cur >= fileCoalesce {
 		errs = errors.Join(errs, o.writePending())
 	}
 	// The next active buffer: below fileCoalesce, there is room for it.
