@@ -109,13 +109,20 @@ type dfMsg struct {
 	from    netip.AddrPort
 	payload []byte
 	now     time.Time
+	// stream: over TCP (DecodeStream), after ending the previous
+	// connection from that address and port when end is set.
+	stream, end bool
 }
 
 var dfExporters = []netip.AddrPort{
 	netip.MustParseAddrPort("192.0.2.1:2055"),
 	netip.MustParseAddrPort("192.0.2.1:4739"), // the same exporter from another port
 	netip.MustParseAddrPort("[2001:db8::7]:9995"),
+	netip.MustParseAddrPort("198.51.100.5:2055"), // over TCP
 }
+
+// dfStream is the index of the exporter whose messages come over TCP.
+const dfStream = 3
 
 var dfDomains = []uint32{0, 1, 7}
 
@@ -138,13 +145,16 @@ type dfTmpl struct {
 
 // dfBuild turns fuzz input into messages. The input is read as:
 //
-//	message: m uptime(4) nsets, then nsets sets
-//	  m: bit 0 IPFIX, bits 1-2 exporter, bits 3-4 domain, bits 5-7 time step
+//	message: m uptime(4) nsets, then nsets sets; v9 with nsets>>2 == 15:
+//	  a v5 message: count, nsec(4), sampling(2), count records
+//	  m: bit 0 IPFIX, bits 1-2 exporter (3: over TCP, a new connection
+//	     when the time step is 7), bits 3-4 domain, bits 5-7 time step
 //	set: op, then by op%8:
 //	  0,1 template id 256+(op>>3)%6: nf, nf x (element, length selector)
 //	  2   options template: nf, nf x (element, length selector)
 //	  3   withdrawal (IPFIX; v9: a template without fields)
 //	  4-6 data set of template 256+(op>>3)%6: nrec, shape, then record bytes
+//	      (shape: pad bytes | bytes cut off the end<<2 | 1000 times nrec<<5)
 //	  7   raw set: id(2), len, bytes
 func dfBuild(data []byte) []dfMsg {
 	r := &dfReader{b: data}
@@ -162,7 +172,19 @@ func dfBuild(data []byte) []dfMsg {
 		ei, di := int(m>>1&3)%len(dfExporters), int(m>>3&3)%len(dfDomains)
 		now = now.Add(dfSteps[m>>5])
 		uptime := r.u32()
-		nsets := int(r.u8()%4) + 1
+		nb := r.u8()
+		nsets := int(nb%4) + 1
+		if !ipfix && nb>>2&15 == 15 {
+			// NetFlow v5: the fixed record through the same plans (and
+			// the late sysUpTime wrap of nfcapd).
+			count := int(r.u8() % 12)
+			nsec := r.u32() % 1e9
+			sampling := r.u16()
+			payload := cat(be16(5), be16(uint16(count)), be32(uptime), be32(uint32(now.Unix())), be32(nsec),
+				be32(uint32(len(msgs))), []byte{byte(di), byte(ei)}, be16(sampling), r.bytes(count*v5RecordLen))
+			msgs = append(msgs, dfMsg{from: dfExporters[ei], payload: payload, now: now, stream: ei == dfStream, end: m>>5 == 7})
+			continue
+		}
 		var sets [][]byte
 		records := 0
 		for range nsets {
@@ -171,7 +193,7 @@ func dfBuild(data []byte) []dfMsg {
 			key := dfTmplKey{ver, ei, di, id}
 			switch op % 8 {
 			case 0, 1:
-				nf := int(r.u8() % 14)
+				nf := int(r.u8() % 16)
 				t := &dfTmpl{}
 				var body []byte
 				for range nf {
@@ -235,8 +257,14 @@ func dfBuild(data []byte) []dfMsg {
 				shape := r.u8()
 				t := known[key]
 				var body []byte
+				if shape&0x20 != 0 {
+					nrec *= 1000 // a set of more records than a batch holds
+				}
 				for range nrec {
 					body = append(body, dfRecord(r, t, ipfix)...)
+					if len(body) > 60000 {
+						break
+					}
 				}
 				if cut := int(shape >> 2 & 7); cut > 0 && cut <= len(body) {
 					body = body[:len(body)-cut]
@@ -260,7 +288,7 @@ func dfBuild(data []byte) []dfMsg {
 			payload = v9Msg(uint16(len(sets)), uptime, secs, seq, dfDomains[di], sets...)
 			seqs[sk] = seq + 1
 		}
-		msgs = append(msgs, dfMsg{from: dfExporters[ei], payload: payload, now: now})
+		msgs = append(msgs, dfMsg{from: dfExporters[ei], payload: payload, now: now, stream: ei == dfStream, end: m>>5 == 7})
 	}
 	return msgs
 }
@@ -382,6 +410,17 @@ var dfOutputs = []dfOutput{
 	{"int8 S8,int16 S16,int32 S32,int64 S64,uint8 PACKETS,uint16 BYTES,uint32 SRC_PORT,uint64 DST_PORT,time TIME_FIRST,time TIME_LAST,uint32 ODID,ipaddr SRC_IP,ipaddr EXPORTER_IP,uint32 SAMPLER,uint64 DURATION,uint8 DIR_BIT_FIELD", true},
 }
 
+// dfConfigs are the decoder settings every mode is compared in:
+// sampling off and on, an interval configured for some exporters, one
+// that overrides theirs, and a table of two exporters (refusals and
+// evictions).
+var dfConfigs = []Config{
+	{},
+	{ApplySampling: true},
+	{ApplySampling: true, MaxExporters: 2, Sampling: Sampling{Exporters: map[netip.Prefix]uint64{netip.MustParsePrefix("2001:db8::/32"): 7}}},
+	{ApplySampling: true, Sampling: Sampling{Default: 3, Override: true}},
+}
+
 // dfRegistry is the IANA registry with the signed test elements.
 func dfRegistry() *Registry {
 	r := NewRegistry()
@@ -428,28 +467,45 @@ type dfResult struct {
 	d      *Decoder
 }
 
-func dfRun(t testing.TB, out *unirec.Template, tab *converters.Table, reg *Registry, sampling, general, batch bool, msgs []dfMsg) dfResult {
+func dfRun(t testing.TB, cfg Config, general, batch, flush bool, msgs []dfMsg) dfResult {
 	t.Helper()
 	s := &dfSink{}
 	var sink Sink = s
 	if batch {
 		sink = dfBatchSink{s}
 	}
-	d, err := NewDecoder(Config{
-		Output: out, Table: tab, Registry: reg, ApplySampling: sampling,
-		TemplateLifetime: 10 * time.Minute, Now: func() time.Time { return dfT0 },
-	}, sink)
+	cfg.TemplateLifetime, cfg.Now = 10*time.Minute, func() time.Time { return dfT0 }
+	d, err := NewDecoder(cfg, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.generalOnly = general
 	if batch && d.batchSink == nil {
-		t.Fatalf("%s: no batch sink", out)
+		t.Fatalf("%s: no batch sink", cfg.Output)
 	}
 	res := dfResult{sink: s, series: map[ExporterKey]CountersSnapshot{}, perExp: map[netip.Addr]CountersSnapshot{}, d: d}
 	for _, m := range msgs {
+		if flush {
+			// What the decoder remembers of the previous messages to
+			// save map lookups (the last exporter and session, each
+			// session's recent templates) is forgotten.
+			d.lastStats, d.lastSess = nil, nil
+			for _, s := range d.sessions {
+				clear(s.recent[:])
+			}
+		}
+		var err error
+		switch {
+		case m.stream:
+			if m.end {
+				d.EndStream(m.from)
+			}
+			err = d.DecodeStream(m.from, m.payload)
+		default:
+			err = d.DecodeAt(m.from, m.payload, m.now)
+		}
 		e := ""
-		if err := d.DecodeAt(m.from, m.payload, m.now); err != nil {
+		if err != nil {
 			e = err.Error()
 		}
 		res.errs = append(res.errs, e)
@@ -461,7 +517,8 @@ func dfRun(t testing.TB, out *unirec.Template, tab *converters.Table, reg *Regis
 }
 
 // dfCompare decodes msgs in every mode and fails on any difference from
-// the general plan with a Record sink. It returns the fast decoders (with
+// the general plan with a Record sink (and the general plan without the
+// decoder's caches must agree with it too). It returns the fast decoders (with
 // a Record sink) for coverage checks.
 func dfCompare(t testing.TB, msgs []dfMsg) []*Decoder {
 	t.Helper()
@@ -477,19 +534,20 @@ func dfCompare(t testing.TB, msgs []dfMsg) []*Decoder {
 			tb = tab
 		}
 		fixed := out.StaticSize() > 0 && out.StaticSize() == out.FixedSize()
-		for _, sampling := range []bool{false, true} {
-			want := dfRun(t, out, tb, reg, sampling, true, false, msgs)
-			type mode struct{ general, batch bool }
-			modes := []mode{{false, false}}
+		for ci, cfg := range dfConfigs {
+			cfg.Output, cfg.Table, cfg.Registry = out, tb, reg
+			want := dfRun(t, cfg, true, false, false, msgs)
+			type mode struct{ general, batch, flush bool }
+			modes := []mode{{false, false, false}, {true, false, true}}
 			if fixed {
-				modes = append(modes, mode{false, true}, mode{true, true})
+				modes = append(modes, mode{false, true, false}, mode{true, true, false})
 			}
 			for _, md := range modes {
-				got := dfRun(t, out, tb, reg, sampling, md.general, md.batch, msgs)
+				got := dfRun(t, cfg, md.general, md.batch, md.flush, msgs)
 				if !md.general && !md.batch {
 					fast = append(fast, got.d)
 				}
-				name := fmt.Sprintf("output %q, sampling %v, general %v, batch %v", o.spec, sampling, md.general, md.batch)
+				name := fmt.Sprintf("output %q, config %d, general %v, batch %v, caches flushed %v", o.spec, ci, md.general, md.batch, md.flush)
 				if !bytes.Equal(got.sink.data, want.sink.data) {
 					t.Errorf("%s: records differ from the general plan's: %s", name, dfFirstDiff(got.sink.data, want.sink.data))
 				}
@@ -667,6 +725,14 @@ func dfSeeds() map[string][]byte {
 	s.msg(true, 2, 1, 1, 0, 2)
 	s.withdraw(6)
 	s.raw(300, rb(20))
+	// Over TCP: templates never expire, and end with the connection.
+	s.msg(true, dfStream, 0, 1, 0, 2)
+	s.tmpl(1, basic...)
+	s.data(1, 2, 0, flowRec(8, 1, 2), flowRec(9, 1, 2))
+	s.msg(true, dfStream, 0, 6, 0, 1)
+	s.data(1, 1, 0, flowRec(10, 1, 2))
+	s.msg(true, dfStream, 0, 7, 0, 1)
+	s.data(1, 1, 0, flowRec(11, 1, 2))
 	seeds["withdraw-redefine-interleave"] = s.b
 
 	// Zero-length and oversized fields, a template of padding only.
@@ -681,6 +747,27 @@ func dfSeeds() map[string][]byte {
 	s.tmpl(4, dfCat(0, 7, 2), 11, dfCat(0, 8, 4), 3)
 	s.data(4, 2, 1, rb(6))
 	seeds["odd-lengths"] = s.b
+
+	// A data set larger than a batch (in pieces) and NetFlow v5 messages
+	// around the sysUpTime wrap.
+	s = dfSeed{}
+	s.msg(true, 0, 0, 1, 0, 2)
+	s.tmpl(5, dfCat(0, 7, 2), nat, dfCat(0, 4, 1), nat)
+	s.data(5, 9, 0x20, rb(3*9000))
+	for i, up := range []uint32{1<<32 - 3000, 5000} {
+		s.b = append(s.b, byte(0<<1|1<<3|1<<5))
+		s.b = binary.BigEndian.AppendUint32(s.b, up)
+		s.b = append(s.b, 15<<2, 3)
+		s.b = binary.BigEndian.AppendUint32(s.b, 123456789)
+		s.b = binary.BigEndian.AppendUint16(s.b, 0x4000|uint16(10*i))
+		for j := range 3 {
+			rec := rb(v5RecordLen)
+			binary.BigEndian.PutUint32(rec[24:], up-uint32(1000*(j+1)))
+			binary.BigEndian.PutUint32(rec[28:], up+uint32(200000*j))
+			s.b = append(s.b, rec...)
+		}
+	}
+	seeds["big-set-v5"] = s.b
 
 	for i := range 8 {
 		seeds[fmt.Sprintf("random-%d", i)] = rb(64 + 96*i)
