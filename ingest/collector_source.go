@@ -89,6 +89,7 @@ type CollectorSource struct {
 	decs atomic.Pointer[decoderSet] // read per message; Retarget swaps it
 
 	retargetMu sync.Mutex
+	unread     atomic.Uint64   // datagrams left queued when a stop's drain ended
 	readers    readerGates     // Retarget holds every reader between messages
 	emitCtx    context.Context // records go out under it (Run's, plus the drain)
 
@@ -424,6 +425,7 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 		now := time.Now()
 		deadline := now.Add(c.cfg.Drain)
 		drainEnd.Store(now.Add(maxDrainFactor * c.cfg.Drain).UnixNano())
+		stopEmit(emitCtx, cancelEmit, maxDrainFactor*c.cfg.Drain, stopped)
 		for _, u := range udp {
 			u.SetReadDeadline(deadline)
 		}
@@ -437,9 +439,18 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 	}()
 	wg.Wait()
 	close(stopped)
+	c.countUnread(udp)
 	c.Close()
 	c.saveState()
 	return nil
+}
+
+// countUnread counts, as socket drops, the datagrams still queued when the
+// readers ended (the drain ended first: an output that blocked, or a flood
+// that outlasted the longest drain) and what the kernel dropped after the
+// last datagram read, and logs them.
+func (c *CollectorSource) countUnread(udp []*udpSocket) {
+	c.unread.Add(uint64(countUnread(c.log, c.cfg.Name, udp, c.drops)))
 }
 
 // templateChanges counts template arrivals, withdrawals and expiries.
@@ -505,11 +516,8 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *udpSocket, drops *a
 	}
 	gate := c.readers.add()
 	defer c.readers.remove(gate)
-	for {
+	for over := false; !over; {
 		n, err := br.Read()
-		if err == nil && drainOver(ctx, conn, c.cfg.Drain, drainEnd) {
-			err = os.ErrDeadlineExceeded // datagrams still arriving after the longest drain
-		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return // drained (deadline reached) or closed
@@ -518,6 +526,10 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *udpSocket, drops *a
 			c.errLog.Warn("udp read failed", zap.Error(err))
 			continue
 		}
+		// Datagrams still arriving after the longest drain: the ones
+		// just read are decoded, then the reader ends (what stays
+		// queued is counted by countUnread).
+		over = drainOver(ctx, conn, c.cfg.Drain, drainEnd)
 		gate.Lock()
 		// One clock read for the datagrams of one read: they arrived together.
 		var now time.Time
@@ -540,6 +552,44 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *udpSocket, drops *a
 			}
 		}
 	}
+}
+
+// countUnread discards what is still queued on each socket (see
+// discardQueued), brings drops[i] up to the kernel's final count for
+// udp[i], logs what was lost and returns the number of datagrams
+// discarded.
+func countUnread(log *zap.Logger, source string, udp []*udpSocket, drops []atomic.Uint32) int {
+	n := 0
+	for i, u := range udp {
+		unread, kd, ok := u.discardQueued()
+		n += unread
+		if ok && i < len(drops) && kd > drops[i].Load() {
+			log.Warn("datagrams dropped by the kernel after the last read (receive buffer full)", zap.String("source", source), zap.Uint32("datagrams", kd-drops[i].Load()))
+			drops[i].Store(kd)
+		}
+	}
+	if n > 0 {
+		log.Warn("datagrams left unread when the drain ended: lost, counted as socket drops", zap.String("source", source), zap.Int("datagrams", n))
+	}
+	return n
+}
+
+// stopEmit cancels emission (cancel) after the longest drain, unless the
+// source has stopped by then. An output that blocks (a u: or t: output
+// with timeout=WAIT and no client) must not hold a stop up for ever: its
+// waiting send then ends, the record is counted as dropped by that output,
+// and the readers see their deadline and end.
+func stopEmit(ctx context.Context, cancel context.CancelFunc, after time.Duration, stopped <-chan struct{}) {
+	go func() {
+		t := time.NewTimer(after)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-stopped:
+		case <-ctx.Done():
+		}
+	}()
 }
 
 // drainOver is called after each successful read. During a drain (ctx
@@ -726,7 +776,7 @@ func (c *CollectorSource) Totals() *collector.Counters {
 func (c *CollectorSource) SocketDrops() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var n uint64
+	n := c.unread.Load()
 	for i := range c.drops {
 		n += uint64(c.drops[i].Load())
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,9 +60,10 @@ type SflowSource struct {
 	log    *zap.Logger
 	errLog *zap.Logger
 
-	mu    sync.Mutex
-	udp   []*udpSocket
-	drops []atomic.Uint32
+	mu     sync.Mutex
+	udp    []*udpSocket
+	drops  []atomic.Uint32
+	unread atomic.Uint64 // datagrams left queued when a stop's drain ended
 
 	set        atomic.Pointer[sflowSet]
 	retargetMu sync.Mutex
@@ -266,12 +266,14 @@ func (s *SflowSource) Run(ctx context.Context, targets []*Target) error {
 		}
 		now := time.Now()
 		drainEnd.Store(now.Add(maxDrainFactor * s.cfg.Drain).UnixNano())
+		stopEmit(emitCtx, cancelEmit, maxDrainFactor*s.cfg.Drain, stopped)
 		for _, u := range udp {
 			u.SetReadDeadline(now.Add(s.cfg.Drain))
 		}
 	}()
 	wg.Wait()
 	close(stopped)
+	s.unread.Add(uint64(countUnread(s.log, s.cfg.Name, udp, s.drops)))
 	s.Close()
 	return nil
 }
@@ -286,11 +288,8 @@ func (s *SflowSource) read(ctx, emitCtx context.Context, conn *udpSocket, drops 
 		return
 	}
 	h := &sflowHandler{src: s, ctx: emitCtx}
-	for {
+	for over := false; !over; {
 		n, err := br.Read()
-		if err == nil && drainOver(ctx, conn, s.cfg.Drain, drainEnd) {
-			err = os.ErrDeadlineExceeded // datagrams still arriving after the longest drain
-		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
@@ -299,6 +298,8 @@ func (s *SflowSource) read(ctx, emitCtx context.Context, conn *udpSocket, drops 
 			s.errLog.Warn("udp read failed", zap.Error(err))
 			continue
 		}
+		// Past the longest drain: decode what was read, then end.
+		over = drainOver(ctx, conn, s.cfg.Drain, drainEnd)
 		h.now = unirec.TimeFromGo(s.cfg.Now())
 		for i := range n {
 			msg, from, err := br.Message(i)
@@ -523,7 +524,7 @@ func (s *SflowSource) Interfaces(fn func(k SflowInterfaceKey, c *sflow.CounterSa
 func (s *SflowSource) SocketDrops() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var n uint64
+	n := s.unread.Load()
 	for i := range s.drops {
 		n += uint64(s.drops[i].Load())
 	}

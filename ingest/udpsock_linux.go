@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -128,6 +129,42 @@ func (s *udpSocket) Close() error {
 	s.fd = -1
 	return err
 }
+
+// discardQueued reads and throws away the datagrams still queued on the
+// socket, without waiting, and returns how many there were, with the
+// kernel's count of datagrams it dropped for a full buffer (the counter
+// SO_RXQ_OVFL reports, read with SO_MEMINFO; ok false when it could not
+// be read). The caller counts both as lost: a stop whose drain ended
+// before the readers took them, and drops after the last datagram read.
+// Call it before Close: a shut-down socket reads as empty datagrams.
+func (s *udpSocket) discardQueued() (n int, drops uint32, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.fd < 0 || s.closing.Load() {
+		return 0, 0, false
+	}
+	var b [1]byte
+	for n < maxDiscard {
+		_, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), 1, unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			break
+		}
+		n++
+	}
+	var mem [unix.SK_MEMINFO_VARS]uint32
+	size := uint32(unsafe.Sizeof(mem))
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(s.fd), unix.SOL_SOCKET, unix.SO_MEMINFO, uintptr(unsafe.Pointer(&mem[0])), uintptr(unsafe.Pointer(&size)), 0)
+	if errno != 0 || size <= unix.SK_MEMINFO_DROPS*4 {
+		return n, 0, false
+	}
+	return n, mem[unix.SK_MEMINFO_DROPS], true
+}
+
+// maxDiscard bounds discardQueued (a flood that goes on while it reads).
+const maxDiscard = 1 << 20
 
 // reader returns a batch reader of the socket.
 func (s *udpSocket) reader() (*batchReader, error) {

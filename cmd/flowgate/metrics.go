@@ -28,7 +28,7 @@ var (
 	descMissing    = prometheus.NewDesc("flowgate_missing_template_drops_total", "Data sets dropped because their template was unknown.", exporterLabels, nil)
 	descSeqErrors  = prometheus.NewDesc("flowgate_sequence_errors_total", "Messages whose sequence number was not the expected one.", exporterLabels, nil)
 	descSeqLost    = prometheus.NewDesc("flowgate_sequence_lost_total", "Records (v9: export packets) missed according to sequence numbers.", exporterLabels, nil)
-	descSockDrops  = prometheus.NewDesc("flowgate_socket_drops_total", "Datagrams the kernel dropped because a receive buffer was full (SO_RXQ_OVFL).", []string{"source"}, nil)
+	descSockDrops  = prometheus.NewDesc("flowgate_socket_drops_total", "Datagrams lost at the socket: dropped by the kernel because a receive buffer was full (SO_RXQ_OVFL), or left unread when a stop's drain ended.", []string{"source"}, nil)
 	descReadErrors = prometheus.NewDesc("flowgate_read_errors_total", "Socket read and accept errors.", []string{"source"}, nil)
 	descRefused    = prometheus.NewDesc("flowgate_exporters_refused_total", "Messages of new exporter addresses dropped because the exporter table was full.", []string{"source"}, nil)
 	descEvicted    = prometheus.NewDesc("flowgate_exporters_evicted_total", "Idle exporters forgotten to make room in a full exporter table.", []string{"source"}, nil)
