@@ -439,18 +439,10 @@ func (c *CollectorSource) Run(ctx context.Context, targets []*Target) error {
 	}()
 	wg.Wait()
 	close(stopped)
-	c.countUnread(udp)
+	c.unread.Add(uint64(countUnread(c.log, c.cfg.Name, udp, c.drops)))
 	c.Close()
 	c.saveState()
 	return nil
-}
-
-// countUnread counts, as socket drops, the datagrams still queued when the
-// readers ended (the drain ended first: an output that blocked, or a flood
-// that outlasted the longest drain) and what the kernel dropped after the
-// last datagram read, and logs them.
-func (c *CollectorSource) countUnread(udp []*udpSocket) {
-	c.unread.Add(uint64(countUnread(c.log, c.cfg.Name, udp, c.drops)))
 }
 
 // templateChanges counts template arrivals, withdrawals and expiries.
@@ -554,10 +546,13 @@ func (c *CollectorSource) readUDP(ctx context.Context, conn *udpSocket, drops *a
 	}
 }
 
-// countUnread discards what is still queued on each socket (see
+// countUnread is called once the readers of a stopping source have ended:
+// it discards what is still queued on each socket (the drain ended first:
+// an output that blocked, or a flood that outlasted the longest drain; see
 // discardQueued), brings drops[i] up to the kernel's final count for
-// udp[i], logs what was lost and returns the number of datagrams
-// discarded.
+// udp[i] (drops after the last datagram read), logs what was lost and
+// returns the number of datagrams discarded, which the source counts as
+// socket drops.
 func countUnread(log *zap.Logger, source string, udp []*udpSocket, drops []atomic.Uint32) int {
 	n := 0
 	for i, u := range udp {
