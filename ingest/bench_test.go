@@ -5,23 +5,27 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/flowgate/flowgate/collector"
 	"github.com/flowgate/flowgate/unirec"
 )
 
-// countOutput counts records and keeps nothing.
+// countOutput counts records and keeps nothing (safe for concurrent use).
 type countOutput struct {
 	tmpl *unirec.Template
-	n    int
+	n    atomic.Uint64
 }
 
-func (o *countOutput) Name() string                       { return "count" }
-func (o *countOutput) Template() *unirec.Template         { return o.tmpl }
-func (o *countOutput) Send(context.Context, []byte) error { o.n++; return nil }
+func (o *countOutput) Name() string               { return "count" }
+func (o *countOutput) Template() *unirec.Template { return o.tmpl }
+func (o *countOutput) Send(context.Context, []byte) error {
+	o.n.Add(1)
+	return nil
+}
 func (o *countOutput) SendFixed(_ context.Context, data []byte, size int) (int, error) {
-	o.n += len(data) / size
+	o.n.Add(uint64(len(data) / size))
 	return len(data) / size, nil
 }
 func (o *countOutput) Flush(context.Context) error { return nil }
@@ -63,13 +67,13 @@ func BenchmarkCollectorSourceDecode(b *testing.B) {
 		out = &countOutput{tmpl: t}
 		return out
 	})
-	out.n = 0
+	out.n.Store(0)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		src.decode(from, dgrams[i%len(dgrams)], false)
 	}
-	b.ReportMetric(float64(out.n)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(out.n.Load())/b.Elapsed().Seconds(), "records/s")
 }
 
 // the whole UDP path over loopback: send, socket read, decode, emit. The

@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 
 	"github.com/flowgate/flowgate/unirec"
@@ -58,25 +57,6 @@ func TestNfdumpSourceBatchesAndFlushesWhileFollowing(t *testing.T) {
 	}
 }
 
-// countingOutput counts what it is sent and keeps nothing.
-type countingOutput struct {
-	tmpl *unirec.Template
-	n    atomic.Uint64
-}
-
-func (o *countingOutput) Name() string               { return "count" }
-func (o *countingOutput) Template() *unirec.Template { return o.tmpl }
-func (o *countingOutput) Send(context.Context, []byte) error {
-	o.n.Add(1)
-	return nil
-}
-func (o *countingOutput) SendFixed(_ context.Context, data []byte, size int) (int, error) {
-	o.n.Add(uint64(len(data) / size))
-	return len(data) / size, nil
-}
-func (o *countingOutput) Flush(context.Context) error { return nil }
-func (o *countingOutput) Close(context.Context) error { return nil }
-
 // BenchmarkNfdumpSource replays an nfdump file (21000 flows, LZ4, 3 data
 // blocks) through the source into one target: read, decompress, convert
 // and emit. "count" takes batches and counts them (the source's own cost);
@@ -91,7 +71,7 @@ func BenchmarkNfdumpSource(b *testing.B) {
 		name string
 		out  func(b *testing.B) Output
 	}{
-		{"count", func(*testing.B) Output { return &countingOutput{tmpl: tmpl} }},
+		{"count", func(*testing.B) Output { return &countOutput{tmpl: tmpl} }},
 		{"file", func(b *testing.B) Output {
 			o, err := NewTrapOutput(TrapOutputConfig{Spec: "f:" + filepath.Join(b.TempDir(), "out.trapcap"), Template: tmpl}, nil)
 			if err != nil {
